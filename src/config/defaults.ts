@@ -1,0 +1,40 @@
+/**
+ * Every default of hopwatch.yaml in one place, with units in the names. The schema (schema.ts) fills these in.
+ */
+export const DEFAULTS = {
+  proxy: {
+    /** loopback by default: a proxy is not to be exposed by accident */
+    host: '127.0.0.1',
+    port: 8787,
+    /** 25 MiB: the OpenAI transcription API's own upload limit */
+    max_body_bytes: 25 * 1024 * 1024,
+    /** 16 MiB per WebSocket message: a realtime audio append is far smaller */
+    max_frame_bytes: 16 * 1024 * 1024,
+    /** above this many bytes queued towards one side of a WebSocket, the other side is paused */
+    ws_high_water_bytes: 4 * 1024 * 1024,
+    /** open connections per upstream origin */
+    connections_per_upstream: 1024,
+    timeouts: {
+      connect_ms: 10_000,
+      /** until the upstream's response headers; LLMs under load queue for a long time before answering */
+      headers_ms: 120_000,
+      /** longest silence inside a streamed response body */
+      idle_ms: 120_000,
+    },
+    /** serve /_hopwatch/sql to callers other than loopback (off: it can read and change the store) */
+    admin_remote: false,
+  },
+  store: {
+    /** the embedded engine's directory; ignored when clickhouse.url is set */
+    dir: './.hopwatch',
+    database: 'hopwatch',
+    /** rows held in memory per table before further rows spill straight to disk */
+    queue_rows: 100_000,
+    batch_rows: 5_000,
+    flush_ms: 1_000,
+    /** how often a store that failed is tried again */
+    retry_ms: 2_000,
+    /** the spill files' total bound; rows past it are dropped and counted */
+    spill_max_bytes: 1024 * 1024 * 1024,
+  },
+} as const

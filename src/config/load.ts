@@ -1,0 +1,73 @@
+import { readFile } from 'node:fs/promises'
+import { parseDocument } from 'yaml'
+import { ConfigError, formatProblems } from './errors.js'
+import { checkUpstreams, configSchema, type HopwatchConfig } from './schema.js'
+import type { Context } from './validate.js'
+
+/** A value given on the command line for a dotted config path, e.g. `proxy.port` → 9000. */
+export type Overrides = Record<string, unknown>
+
+export interface LoadOptions {
+  /** adapter names the proxy knows (from its registry) */
+  adapters: readonly string[]
+  overrides?: Overrides
+  env?: NodeJS.ProcessEnv
+}
+
+/** Reads and validates a YAML config file; every problem is reported at once in one ConfigError. */
+export async function loadConfigFile(path: string, options: LoadOptions): Promise<HopwatchConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError('HW_CONFIG_NOT_FOUND', `cannot read config ${path}: ${(err as Error).message}. Pass --config PATH to an existing hopwatch.yaml.`, [], { cause: err })
+  }
+  return parseConfig(text, path, options)
+}
+
+/** Parses and validates config text; `source` names it in messages. */
+export function parseConfig(text: string, source: string, options: LoadOptions): HopwatchConfig {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]
+    throw new ConfigError('HW_CONFIG_YAML', `${source} is not valid YAML: ${first?.message ?? 'unknown error'}`)
+  }
+  return validateConfig(doc.toJS() ?? {}, source, options)
+}
+
+/** Validates a parsed config object (overrides applied first), returning a frozen, fully-defaulted config. */
+export function validateConfig(raw: unknown, source: string, options: LoadOptions): HopwatchConfig {
+  const doc = structuredClone(raw ?? {}) as Record<string, unknown>
+  for (const [path, value] of Object.entries(options.overrides ?? {})) {
+    if (value !== undefined) setPath(doc, path, value)
+  }
+  const password = (options.env ?? process.env).HOPWATCH_CLICKHOUSE_PASSWORD
+  const store = doc.store as Record<string, unknown> | undefined
+  const clickhouse = store?.clickhouse as Record<string, unknown> | undefined
+  if (password !== undefined && clickhouse !== undefined && clickhouse.password === undefined) clickhouse.password = password
+
+  const ctx: Context = { problems: [] }
+  const config = configSchema(options.adapters)(doc, '', ctx)
+  if (ctx.problems.length === 0) checkUpstreams(config, ctx)
+  if (ctx.problems.length > 0) throw new ConfigError('HW_CONFIG_INVALID', formatProblems(source, ctx.problems), ctx.problems)
+  return deepFreeze(config)
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.')
+  let node = target
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key]
+    if (next === undefined || next === null || typeof next !== 'object') node[key] = {}
+    node = node[key] as Record<string, unknown>
+  }
+  node[keys[keys.length - 1] as string] = value
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}

@@ -1,0 +1,111 @@
+import { COMPONENTS } from '../types.js'
+import { DEFAULTS } from './defaults.js'
+import { bool, int, list, obj, oneOf, optional, str, url, withDefault, type Context, type Validator } from './validate.js'
+
+const D = DEFAULTS
+const MIB = 1024 * 1024
+
+const timeouts = (fallback: { connect_ms: number; headers_ms: number; idle_ms: number }) =>
+  withDefault(
+    obj({
+      connect_ms: withDefault(int({ min: 1, max: 600_000 }), fallback.connect_ms),
+      headers_ms: withDefault(int({ min: 1, max: 3_600_000 }), fallback.headers_ms),
+      idle_ms: withDefault(int({ min: 1, max: 3_600_000 }), fallback.idle_ms),
+    }),
+    fallback,
+  )
+
+const upstream = (adapters: readonly string[]) =>
+  obj({
+    name: str({ pattern: /^[a-z][a-z0-9_-]{0,62}$/, fix: 'use lower-case letters, digits, "-" or "_", starting with a letter (e.g. llm-primary)' }),
+    component: oneOf(COMPONENTS),
+    adapter: withDefault(oneOf(adapters), 'http'),
+    target: url({ protocols: ['http', 'https', 'ws', 'wss'], example: 'http://127.0.0.1:9000' }),
+    prefix: optional(str({ pattern: /^\/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~-]$/, fix: 'start it with "/" and do not end it with "/", e.g. /llm' })),
+    port: optional(int({ min: 1, max: 65535, fix: 'give a free TCP port for this upstream, or use prefix: instead' })),
+    timeouts: optional(timeouts(D.proxy.timeouts)),
+  })
+
+/** The schema of hopwatch.yaml; `adapters` are the names the proxy's adapter registry knows. */
+export function configSchema(adapters: readonly string[]) {
+  return obj({
+    run: withDefault(
+      obj({
+        id: optional(str({ pattern: /^[A-Za-z0-9._:-]{1,128}$/, fix: 'use letters, digits, ".", "_", ":" or "-" (at most 128)' })),
+        name: withDefault(str({ fix: 'give the run a short name' }), ''),
+      }),
+      { id: undefined, name: '' },
+    ),
+    proxy: obj({
+      host: withDefault(str({ nonEmpty: true, fix: 'an address to listen on, e.g. 127.0.0.1 or 0.0.0.0' }), D.proxy.host),
+      port: withDefault(int({ min: 0, max: 65535, fix: 'a TCP port, or 0 for any free port' }), D.proxy.port),
+      max_body_bytes: withDefault(int({ min: 1024, max: 4096 * MIB }), D.proxy.max_body_bytes),
+      max_frame_bytes: withDefault(int({ min: 1024, max: 1024 * MIB }), D.proxy.max_frame_bytes),
+      ws_high_water_bytes: withDefault(int({ min: 16 * 1024, max: 1024 * MIB }), D.proxy.ws_high_water_bytes),
+      connections_per_upstream: withDefault(int({ min: 1, max: 100_000 }), D.proxy.connections_per_upstream),
+      timeouts: timeouts(D.proxy.timeouts),
+      admin_remote: withDefault(bool(), D.proxy.admin_remote),
+    }),
+    upstreams: list(upstream(adapters), { min: 1, fix: 'list the services the proxy fronts under upstreams:, each with name, component, adapter, target and prefix or port' }),
+    store: obj({
+      dir: withDefault(str({ nonEmpty: true, fix: 'a directory for the embedded engine, e.g. ./.hopwatch' }), D.store.dir),
+      database: withDefault(str({ pattern: /^[A-Za-z_][A-Za-z0-9_]{0,63}$/, fix: 'letters, digits and "_", starting with a letter' }), D.store.database),
+      clickhouse: optional(
+        obj({
+          url: url({ protocols: ['http', 'https'], example: 'http://127.0.0.1:8123' }),
+          user: withDefault(str({ fix: 'the ClickHouse user name' }), 'default'),
+          // the password is better given as --clickhouse-password or HOPWATCH_CLICKHOUSE_PASSWORD than written here
+          password: withDefault(str({ fix: 'the ClickHouse password, or leave it out and set HOPWATCH_CLICKHOUSE_PASSWORD' }), ''),
+        }),
+      ),
+      queue_rows: withDefault(int({ min: 100, max: 10_000_000 }), D.store.queue_rows),
+      batch_rows: withDefault(int({ min: 1, max: 1_000_000 }), D.store.batch_rows),
+      flush_ms: withDefault(int({ min: 10, max: 600_000 }), D.store.flush_ms),
+      retry_ms: withDefault(int({ min: 10, max: 600_000 }), D.store.retry_ms),
+      spill_dir: optional(str({ nonEmpty: true, fix: 'a directory for rows the store could not take yet' })),
+      spill_max_bytes: withDefault(int({ min: 0, max: Number.MAX_SAFE_INTEGER }), D.store.spill_max_bytes),
+    }),
+  })
+}
+
+export type HopwatchConfig = ReturnType<ReturnType<typeof configSchema>>
+export type UpstreamConfig = HopwatchConfig['upstreams'][number]
+
+/** Paths the proxy answers itself; no upstream prefix may shadow them. */
+export const RESERVED_PATHS = ['/healthz', '/metrics', '/_hopwatch'] as const
+
+/** Checks that span several fields: prefix xor port, unique names, ports and prefixes. */
+export function checkUpstreams(config: HopwatchConfig, ctx: Context): void {
+  const names = new Map<string, number>()
+  const ports = new Map<number, string>([[config.proxy.port, 'proxy.port']])
+  const prefixes = new Map<string, number>()
+  config.upstreams.forEach((u, i) => {
+    const at = `upstreams[${i}]`
+    const seen = names.get(u.name)
+    if (seen !== undefined) ctx.problems.push({ path: `${at}.name`, value: u.name, message: `is already the name of upstreams[${seen}]`, fix: 'give each upstream its own name' })
+    names.set(u.name, i)
+    if ((u.prefix === undefined) === (u.port === undefined)) {
+      ctx.problems.push({
+        path: at,
+        value: u.prefix ?? u.port,
+        message: 'needs exactly one of prefix or port',
+        fix: 'set prefix: /name to reach it on the proxy port, or port: N to give it a port of its own',
+      })
+    }
+    if (u.port !== undefined && u.port !== 0) {
+      const other = ports.get(u.port)
+      if (other !== undefined) ctx.problems.push({ path: `${at}.port`, value: u.port, message: `is already used by ${other}`, fix: 'give each upstream its own port' })
+      ports.set(u.port, at)
+    }
+    if (u.prefix !== undefined) {
+      if (RESERVED_PATHS.some((r) => u.prefix === r || u.prefix?.startsWith(`${r}/`) === true || r.startsWith(`${u.prefix}/`))) {
+        ctx.problems.push({ path: `${at}.prefix`, value: u.prefix, message: `collides with the proxy's own paths (${RESERVED_PATHS.join(', ')})`, fix: 'choose another prefix, e.g. /llm' })
+      }
+      const other = prefixes.get(u.prefix)
+      if (other !== undefined) ctx.problems.push({ path: `${at}.prefix`, value: u.prefix, message: `is already the prefix of upstreams[${other}]`, fix: 'give each upstream its own prefix' })
+      prefixes.set(u.prefix, i)
+    }
+  })
+}
+
+export type { Validator }

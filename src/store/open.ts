@@ -1,0 +1,95 @@
+import { mkdir } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client'
+import { createChdbConnection } from 'chdb/connection'
+import { StoreError } from './errors.js'
+import { capabilitiesOf, MIGRATIONS, type Capabilities } from './schema.js'
+import { identifier, quoteString } from './sql.js'
+
+export type StoreTarget =
+  | { kind: 'embedded'; dir: string }
+  | { kind: 'server'; url: string; user: string; password: string }
+
+/** Settings for every query: 64-bit integers as JSON numbers on every engine (18.x quotes them by default). */
+export const QUERY_SETTINGS: ClickHouseSettings = { output_format_json_quote_64bit_integers: 0 }
+
+/** An open store: one @clickhouse/client over the embedded engine or a server, with the schema in place. */
+export interface Store {
+  readonly client: ClickHouseClient
+  readonly database: string
+  readonly target: StoreTarget
+  readonly version: string
+  readonly capabilities: Capabilities
+  close(): Promise<void>
+}
+
+/** Opens the store and applies pending migrations (idempotent). */
+export async function openStore(target: StoreTarget, database: string): Promise<Store> {
+  const client = await connect(target)
+  let version: string
+  try {
+    const rs = await client.query({ query: 'SELECT version() AS version', format: 'JSONEachRow' })
+    version = ((await rs.json()) as Array<{ version: string }>)[0]?.version ?? '0'
+  } catch (err) {
+    await client.close().catch(() => {})
+    throw openError(target, err)
+  }
+  const capabilities = capabilitiesOf(version)
+  await migrate(client, database, capabilities)
+  return { client, database, target, version, capabilities, close: () => client.close() }
+}
+
+async function connect(target: StoreTarget): Promise<ClickHouseClient> {
+  if (target.kind === 'server') {
+    return createClient({
+      url: target.url,
+      username: target.user,
+      password: target.password,
+      request_timeout: 30_000,
+      clickhouse_settings: QUERY_SETTINGS,
+      // failures surface as errors the writer counts and reports; the client's own console logging would be noise
+      log: { level: ClickHouseLogLevel.OFF },
+    })
+  }
+  const dir = resolve(target.dir)
+  try {
+    await mkdir(dir, { recursive: true })
+    // chdb types its connection against its own copy of @clickhouse/client-common; the shapes are the same contract
+    const connection = createChdbConnection({ path: dir }) as never
+    return createClient({ connection, clickhouse_settings: QUERY_SETTINGS, log: { level: ClickHouseLogLevel.OFF } })
+  } catch (err) {
+    throw openError(target, err)
+  }
+}
+
+function openError(target: StoreTarget, err: unknown): StoreError {
+  const reason = (err as Error).message ?? String(err)
+  if (target.kind === 'embedded') {
+    if (/lock|already|in use|Cannot lock/i.test(reason)) {
+      return new StoreError('HW_STORE_LOCKED', `the store directory ${target.dir} is in use by another process: ${reason}`, { cause: err })
+    }
+    return new StoreError('HW_STORE_OPEN', `cannot open the embedded store at ${target.dir}: ${reason}`, { cause: err })
+  }
+  return new StoreError('HW_STORE_OPEN', `cannot reach ClickHouse at ${target.url}: ${reason}. Check the URL, user and password.`, { cause: err })
+}
+
+async function migrate(client: ClickHouseClient, database: string, caps: Capabilities): Promise<void> {
+  const db = identifier(database)
+  try {
+    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` })
+    await client.command({
+      query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, description String, applied_us Int64) ENGINE = MergeTree() ORDER BY version`,
+    })
+    const rs = await client.query({ query: `SELECT DISTINCT version FROM ${db}.schema_migrations`, format: 'JSONEachRow' })
+    const applied = new Set(((await rs.json()) as Array<{ version: number }>).map((r) => Number(r.version)))
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue
+      for (const statement of migration.statements(db, caps)) await client.command({ query: statement })
+      await client.command({
+        query: `INSERT INTO ${db}.schema_migrations (version, description, applied_us) VALUES (${migration.version}, ${quoteString(migration.description)}, ${Date.now() * 1000})`,
+      })
+    }
+  } catch (err) {
+    throw new StoreError('HW_STORE_MIGRATE', `creating the schema in database ${database} failed: ${(err as Error).message}`, { cause: err })
+  }
+}

@@ -1,0 +1,122 @@
+import { identifier } from './sql.js'
+
+/** What the connected engine supports beyond the 18.x baseline. */
+export interface Capabilities {
+  lowCardinality: boolean
+}
+
+/** Parses `version()` into what the schema may use: LowCardinality is production-ready from 19.x. */
+export function capabilitiesOf(version: string): Capabilities {
+  const major = Number.parseInt(version.split('.')[0] ?? '0', 10)
+  return { lowCardinality: major >= 19 }
+}
+
+type ColumnType = 'String' | 'Label' | 'Int64' | 'UInt8' | 'UInt16' | 'UInt32' | 'UInt64' | 'Float64'
+
+interface Table {
+  name: string
+  columns: ReadonlyArray<readonly [string, ColumnType]>
+  /** the column whose microseconds decide the monthly partition */
+  timeColumn: string
+  orderBy: string
+  /** ReplacingMergeTree version column, for tables whose rows are updated by re-inserting them */
+  replacingBy?: string
+}
+
+/** The tables every engine gets. `Label` is a low-cardinality string (LowCardinality where the engine has it). */
+export const TABLES: readonly Table[] = [
+  {
+    name: 'runs',
+    columns: [
+      ['run_id', 'String'], ['name', 'String'], ['source', 'Label'], ['started_us', 'Int64'], ['ended_us', 'Int64'],
+      ['hopwatch_version', 'Label'], ['config_json', 'String'], ['updated_us', 'Int64'],
+    ],
+    timeColumn: 'started_us',
+    orderBy: 'run_id',
+    replacingBy: 'updated_us',
+  },
+  {
+    name: 'hops',
+    columns: [
+      ['run_id', 'String'], ['conversation_id', 'String'], ['turn', 'UInt32'], ['hop_id', 'String'],
+      ['component', 'Label'], ['upstream', 'Label'], ['instance', 'Label'], ['adapter', 'Label'], ['transport', 'Label'],
+      ['method', 'Label'], ['route', 'String'], ['model', 'Label'],
+      ['start_us', 'Int64'], ['request_end_us', 'Int64'], ['response_start_us', 'Int64'], ['first_byte_us', 'Int64'],
+      ['first_payload_us', 'Int64'], ['final_us', 'Int64'], ['end_us', 'Int64'],
+      ['status', 'UInt16'], ['error_kind', 'Label'], ['bytes_in', 'UInt64'], ['bytes_out', 'UInt64'],
+      ['tokens_in', 'UInt32'], ['tokens_out', 'UInt32'], ['audio_ms', 'UInt32'], ['in_flight', 'UInt32'],
+      ['trace_id', 'String'], ['parent_span_id', 'String'],
+    ],
+    timeColumn: 'start_us',
+    orderBy: '(run_id, component, upstream, start_us)',
+  },
+  {
+    name: 'turns',
+    columns: [
+      ['run_id', 'String'], ['conversation_id', 'String'], ['turn', 'UInt32'], ['scenario', 'Label'], ['step', 'UInt32'],
+      ['architecture', 'Label'], ['user_start_us', 'Int64'], ['user_end_us', 'Int64'], ['first_audio_us', 'Int64'],
+      ['end_us', 'Int64'], ['success', 'UInt8'], ['interrupted', 'UInt8'], ['hung_up', 'UInt8'], ['wer', 'Float64'],
+      ['error_kind', 'Label'], ['hop_count', 'UInt32'],
+    ],
+    timeColumn: 'user_start_us',
+    orderBy: '(run_id, step, conversation_id, turn)',
+  },
+  {
+    name: 'steps',
+    columns: [
+      ['run_id', 'String'], ['step', 'UInt32'], ['phase', 'Label'], ['load_model', 'Label'], ['target_load', 'Float64'],
+      ['achieved_load', 'Float64'], ['start_us', 'Int64'], ['end_us', 'Int64'],
+    ],
+    timeColumn: 'start_us',
+    orderBy: '(run_id, step)',
+  },
+  {
+    name: 'resource_samples',
+    columns: [
+      ['run_id', 'String'], ['at_us', 'Int64'], ['target', 'Label'], ['kind', 'Label'], ['metric', 'Label'], ['value', 'Float64'],
+    ],
+    timeColumn: 'at_us',
+    orderBy: '(run_id, target, metric, at_us)',
+  },
+  {
+    name: 'alerts',
+    columns: [
+      ['run_id', 'String'], ['at_us', 'Int64'], ['rule', 'Label'], ['state', 'Label'], ['severity', 'Label'],
+      ['component', 'Label'], ['value', 'Float64'], ['threshold', 'Float64'], ['message', 'String'],
+    ],
+    timeColumn: 'at_us',
+    orderBy: '(run_id, at_us)',
+  },
+]
+
+export type TableName = 'runs' | 'hops' | 'turns' | 'steps' | 'resource_samples' | 'alerts'
+
+function columnType(type: ColumnType, caps: Capabilities): string {
+  if (type !== 'Label') return type
+  return caps.lowCardinality ? 'LowCardinality(String)' : 'String'
+}
+
+/** CREATE TABLE statement for one table, using only what the engine supports. */
+export function createTableSql(database: string, table: Table, caps: Capabilities): string {
+  const columns = table.columns.map(([name, type]) => `  ${name} ${columnType(type, caps)}`)
+  // MATERIALIZED: computed on every insert, so writers never send it and 18.x needs no input_format_defaults_for_omitted_fields
+  columns.push(`  date Date MATERIALIZED toDate(toDateTime(intDiv(${table.timeColumn}, 1000000)))`)
+  const engine = table.replacingBy !== undefined ? `ReplacingMergeTree(${table.replacingBy})` : 'MergeTree()'
+  return [
+    `CREATE TABLE IF NOT EXISTS ${identifier(database)}.${identifier(table.name)} (`,
+    columns.join(',\n'),
+    `) ENGINE = ${engine} PARTITION BY toYYYYMM(date) ORDER BY ${table.orderBy}`,
+  ].join('\n')
+}
+
+/**
+ * Ordered migrations. Each is idempotent (IF NOT EXISTS), and the applied ones are recorded in
+ * `schema_migrations`, so running them again on any engine is safe. Append, never edit, once released.
+ */
+export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; statements: (db: string, caps: Capabilities) => string[] }> = [
+  {
+    version: 1,
+    description: 'runs, hops, turns, steps, resource_samples, alerts',
+    statements: (db, caps) => TABLES.map((t) => createTableSql(db, t, caps)),
+  },
+]

@@ -1,0 +1,145 @@
+import { createReadStream } from 'node:fs'
+import { appendFile, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+
+/** Rows serialised per slice, so a large spill never blocks the event loop for long. */
+const SLICE_ROWS = 500
+
+export interface SpillAppendResult {
+  kept: number
+  /** rows refused because the spill bound was reached */
+  dropped: number
+}
+
+/**
+ * Append-only JSON-lines files, one per table, for rows the store could not take. A replay renames the file aside
+ * (new spills start a fresh file), inserts it in batches and records its byte offset after each batch, so a replay
+ * that fails part-way resumes where it stopped instead of inserting rows twice.
+ */
+export class Spill {
+  private usedBytes = 0
+  private readonly chains = new Map<string, Promise<unknown>>()
+
+  constructor(
+    readonly dir: string,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** Creates the directory and counts what earlier processes left in it (replayed like any other spill). */
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true })
+    for (const name of await readdir(this.dir)) {
+      if (name.endsWith('.jsonl')) this.usedBytes += (await stat(join(this.dir, name))).size
+    }
+  }
+
+  get bytes(): number {
+    return this.usedBytes
+  }
+
+  /** Appends rows for a table; rows beyond the byte bound are refused and counted, never half-written. */
+  append(table: string, rows: readonly object[]): Promise<SpillAppendResult> {
+    return this.serial(table, async () => {
+      let kept = 0
+      for (let i = 0; i < rows.length; i += SLICE_ROWS) {
+        const slice = rows.slice(i, i + SLICE_ROWS)
+        let text = ''
+        for (const row of slice) text += `${JSON.stringify(row)}\n`
+        const size = Buffer.byteLength(text)
+        if (this.usedBytes + size > this.maxBytes) return { kept, dropped: rows.length - kept }
+        await appendFile(this.pendingPath(table), text)
+        this.usedBytes += size
+        kept += slice.length
+        if (i + SLICE_ROWS < rows.length) await new Promise((r) => setImmediate(r))
+      }
+      return { kept, dropped: 0 }
+    })
+  }
+
+  /** Tables that have rows waiting to be replayed. */
+  async tables(): Promise<string[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[])
+    const tables = new Set<string>()
+    for (const name of names) {
+      const match = /^(.+?)(\.replaying)?\.jsonl$/.exec(name)
+      if (match?.[1] !== undefined) tables.add(match[1])
+    }
+    return [...tables]
+  }
+
+  /**
+   * Replays a table's spilled rows through `insert` in batches. Returns rows replayed and lines that were not valid
+   * JSON (a torn last line after a crash). An insert failure propagates; the offset keeps what was done.
+   */
+  replay(table: string, batchRows: number, insert: (rows: object[]) => Promise<void>): Promise<{ replayed: number; corrupt: number }> {
+    return this.serial(`${table}:replay`, async () => {
+      const replaying = this.replayingPath(table)
+      const offsetPath = `${replaying}.offset`
+      let offset = 0
+      if (await exists(replaying)) {
+        // a replay that stopped part-way (store down again, or a crash) resumes at its recorded offset
+        offset = Number.parseInt(await readFile(offsetPath, 'utf8').catch(() => '0'), 10) || 0
+      } else {
+        await unlink(offsetPath).catch(() => {})
+        // take the pending file aside, so spills made during the replay go to a fresh one
+        const moved = await this.serial(table, () => rename(this.pendingPath(table), replaying).then(() => true, () => false))
+        if (!moved) return { replayed: 0, corrupt: 0 }
+      }
+      let replayed = 0
+      let corrupt = 0
+      let batch: object[] = []
+      let batchEnd = offset
+      const flush = async () => {
+        if (batch.length > 0) await insert(batch)
+        replayed += batch.length
+        batch = []
+        offset = batchEnd
+        await writeFile(offsetPath, String(offset))
+      }
+      let carry = ''
+      for await (const chunk of createReadStream(replaying, { start: offset, encoding: 'utf8' })) {
+        const text = carry + (chunk as string)
+        let start = 0
+        for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+          const line = text.slice(start, nl)
+          batchEnd += Buffer.byteLength(line) + 1
+          start = nl + 1
+          try {
+            batch.push(JSON.parse(line) as object)
+          } catch {
+            corrupt++
+          }
+          if (batch.length >= batchRows) await flush()
+        }
+        carry = text.slice(start)
+      }
+      if (carry.length > 0) corrupt++ // a line without its newline was torn by a crash mid-append
+      await flush()
+      const size = (await stat(replaying)).size
+      await unlink(replaying)
+      await unlink(offsetPath).catch(() => {})
+      this.usedBytes = Math.max(0, this.usedBytes - size)
+      return { replayed, corrupt }
+    })
+  }
+
+  private pendingPath(table: string): string {
+    return join(this.dir, `${table}.jsonl`)
+  }
+
+  private replayingPath(table: string): string {
+    return join(this.dir, `${table}.replaying.jsonl`)
+  }
+
+  /** Runs tasks with the same key one after another (appends to one file must not interleave). */
+  private serial<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(key) ?? Promise.resolve()
+    const next = previous.then(task, task)
+    this.chains.set(key, next.catch(() => {}))
+    return next
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false)
+}

@@ -1,0 +1,227 @@
+import type { Spill } from './spill.js'
+
+/** Where batches go: the ClickHouse store, or an in-memory sink in tests of other parts. Throws when it cannot take them. */
+export interface RowSink {
+  insert(table: string, rows: readonly object[]): Promise<void>
+}
+
+export interface WriterOptions {
+  /** rows held in memory awaiting insert (all tables); past it rows go to the spill file */
+  queueRows: number
+  batchRows: number
+  flushMs: number
+  /** after a failed insert, the store is tried again after this long; meanwhile rows spill */
+  retryMs: number
+}
+
+export type DropReason = 'queue_full' | 'spill_full' | 'spill_error' | 'spill_corrupt'
+
+export interface TableCounts {
+  /** rows accepted by push() */
+  pushed: number
+  /** rows inserted into the store, directly or by replay */
+  written: number
+  /** rows written to the spill file */
+  spilled: number
+  /** spilled rows later inserted */
+  replayed: number
+  /** rows that could not be kept, by reason */
+  dropped: Record<DropReason, number>
+}
+
+export interface WriterStats {
+  tables: Record<string, TableCounts>
+  queuedRows: number
+  spillBytes: number
+  storeUp: boolean
+  lastError: string
+}
+
+/**
+ * Takes rows off the hot path: push() is an array append; batches are inserted by size or interval, one at a time.
+ * When the store fails, batches spill to disk and are replayed once an insert succeeds again. When inserts are merely
+ * slow, the queue fills and further rows spill from a separate loop. Every row is counted as written, spilled,
+ * replayed or dropped (with its reason), so nothing is lost silently.
+ */
+export class BatchWriter {
+  private readonly pending = new Map<string, object[]>()
+  private readonly overflow = new Map<string, object[]>()
+  private pendingRows = 0
+  private overflowRows = 0
+  private readonly counts = new Map<string, TableCounts>()
+  private storeUp = true
+  private retryAt = 0
+  private lastError = ''
+  private timer: NodeJS.Timeout | undefined
+  private drainScheduled = false
+  private draining: Promise<void> | undefined
+  private drainAgain = false
+  private spilling: Promise<void> | undefined
+  private closed = false
+
+  constructor(
+    private readonly sink: RowSink,
+    private readonly spill: Spill,
+    private readonly options: WriterOptions,
+    private readonly onDrop: (table: string, reason: DropReason, rows: number) => void = () => {},
+  ) {}
+
+  /** Starts the interval flush and replays whatever earlier processes spilled. */
+  start(): void {
+    this.timer = setInterval(() => void this.drain(), this.options.flushMs)
+    this.timer.unref()
+    void this.drain()
+  }
+
+  /** Queues one row; never blocks and never throws. */
+  push(table: string, row: object): void {
+    const counts = this.countsOf(table)
+    counts.pushed++
+    if (this.pendingRows < this.options.queueRows) {
+      let queue = this.pending.get(table)
+      if (queue === undefined) this.pending.set(table, (queue = []))
+      queue.push(row)
+      this.pendingRows++
+      if (queue.length >= this.options.batchRows && !this.drainScheduled) {
+        this.drainScheduled = true
+        setImmediate(() => {
+          this.drainScheduled = false
+          void this.drain()
+        })
+      }
+      return
+    }
+    // the store is behind: keep up to another queue's worth for the spill loop, then drop and count
+    if (this.overflowRows >= this.options.queueRows) {
+      this.drop(table, 'queue_full', 1)
+      return
+    }
+    let queue = this.overflow.get(table)
+    if (queue === undefined) this.overflow.set(table, (queue = []))
+    queue.push(row)
+    this.overflowRows++
+    this.spilling ??= this.spillOverflow().finally(() => (this.spilling = undefined))
+  }
+
+  /** Inserts (or spills) everything queued so far, and replays spills if the store is up. */
+  flush(): Promise<void> {
+    return this.drain()
+  }
+
+  /** Flushes what is queued (spilling it if the store is down) and stops the timer. */
+  async close(): Promise<void> {
+    this.closed = true
+    if (this.timer !== undefined) clearInterval(this.timer)
+    await this.spilling
+    await this.drain()
+    await this.spilling
+  }
+
+  stats(): WriterStats {
+    return {
+      tables: Object.fromEntries([...this.counts].map(([t, c]) => [t, { ...c, dropped: { ...c.dropped } }])),
+      queuedRows: this.pendingRows + this.overflowRows,
+      spillBytes: this.spill.bytes,
+      storeUp: this.storeUp,
+      lastError: this.lastError,
+    }
+  }
+
+  private drain(): Promise<void> {
+    if (this.draining !== undefined) {
+      this.drainAgain = true
+      return this.draining
+    }
+    this.draining = this.drainLoop().finally(() => (this.draining = undefined))
+    return this.draining
+  }
+
+  private async drainLoop(): Promise<void> {
+    do {
+      this.drainAgain = false
+      for (const [table, queue] of this.pending) {
+        while (queue.length > 0) {
+          const batch = queue.length <= this.options.batchRows ? queue.splice(0) : queue.splice(0, this.options.batchRows)
+          this.pendingRows -= batch.length
+          await this.insertOrSpill(table, batch)
+        }
+      }
+      if (this.storeUp || Date.now() >= this.retryAt) await this.replaySpills()
+    } while (this.drainAgain)
+  }
+
+  private async insertOrSpill(table: string, batch: object[]): Promise<void> {
+    if (!this.storeUp && Date.now() < this.retryAt) {
+      await this.spillRows(table, batch)
+      return
+    }
+    try {
+      await this.sink.insert(table, batch)
+      this.countsOf(table).written += batch.length
+      this.storeUp = true
+    } catch (err) {
+      this.markDown(err)
+      await this.spillRows(table, batch)
+    }
+  }
+
+  private async replaySpills(): Promise<void> {
+    for (const table of await this.spill.tables()) {
+      try {
+        const { replayed, corrupt } = await this.spill.replay(table, this.options.batchRows, async (rows) => {
+          await this.sink.insert(table, rows)
+          // counted per batch, so a replay cut short by the store failing again still counts what it inserted
+          this.countsOf(table).written += rows.length
+          this.countsOf(table).replayed += rows.length
+        })
+        if (corrupt > 0) this.drop(table, 'spill_corrupt', corrupt)
+        if (replayed > 0) this.storeUp = true
+      } catch (err) {
+        this.markDown(err)
+        return
+      }
+    }
+  }
+
+  private async spillOverflow(): Promise<void> {
+    while (this.overflowRows > 0) {
+      for (const [table, queue] of this.overflow) {
+        if (queue.length === 0) continue
+        const rows = queue.splice(0)
+        this.overflowRows -= rows.length
+        await this.spillRows(table, rows)
+      }
+    }
+  }
+
+  private async spillRows(table: string, rows: object[]): Promise<void> {
+    try {
+      const { kept, dropped } = await this.spill.append(table, rows)
+      this.countsOf(table).spilled += kept
+      if (dropped > 0) this.drop(table, 'spill_full', dropped)
+    } catch (err) {
+      this.lastError = `spill: ${(err as Error).message}`
+      this.drop(table, 'spill_error', rows.length)
+    }
+  }
+
+  private markDown(err: unknown): void {
+    this.storeUp = false
+    this.retryAt = Date.now() + (this.closed ? 0 : this.options.retryMs)
+    this.lastError = (err as Error).message ?? String(err)
+  }
+
+  private drop(table: string, reason: DropReason, rows: number): void {
+    this.countsOf(table).dropped[reason] += rows
+    this.onDrop(table, reason, rows)
+  }
+
+  private countsOf(table: string): TableCounts {
+    let counts = this.counts.get(table)
+    if (counts === undefined) {
+      counts = { pushed: 0, written: 0, spilled: 0, replayed: 0, dropped: { queue_full: 0, spill_full: 0, spill_error: 0, spill_corrupt: 0 } }
+      this.counts.set(table, counts)
+    }
+    return counts
+  }
+}

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { BatchWriter, ClickHouseSink, queryJsonLines, Spill } from '../../src/store/index.js'
+import { ENGINES, type EngineUnderTest } from '../support/engines.js'
+import { hopRow } from '../support/rows.js'
+
+for (const makeEngine of ENGINES) {
+  describe(`batch writer on the ${makeEngine === ENGINES[0] ? 'embedded engine' : 'Debian ClickHouse server'}`, () => {
+    let engine: EngineUnderTest
+    before(async () => {
+      engine = await makeEngine()
+    })
+    after(() => engine.dispose())
+
+    test('hop rows written in batches read back field for field', async () => {
+      const store = await engine.open()
+      const spill = new Spill(await mkdtemp(join(tmpdir(), 'hopwatch-spill-')), 1e9)
+      await spill.init()
+      const writer = new BatchWriter(new ClickHouseSink(store), spill, { queueRows: 10_000, batchRows: 100, flushMs: 50, retryMs: 100 })
+      writer.start()
+      const sent = Array.from({ length: 250 }, (_, i) => hopRow(i, { route: i === 7 ? "/v1/it's \\ quoted" : '/v1/chat/completions' }))
+      for (const row of sent) writer.push('hops', row)
+      await writer.close()
+      assert.equal(writer.stats().tables.hops?.written, 250)
+
+      const back = new Map<string, Record<string, unknown>>()
+      for await (const line of queryJsonLines(store, "SELECT * FROM hopwatch.hops WHERE run_id = 'run-test'")) {
+        const row = JSON.parse(line) as Record<string, unknown>
+        back.set(row.hop_id as string, row)
+      }
+      assert.equal(back.size, 250)
+      for (const row of sent) assert.deepEqual(back.get(row.hop_id), { ...row })
+    })
+  })
+}

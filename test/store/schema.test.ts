@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { queryJsonLines, TABLES } from '../../src/store/index.js'
+import { ENGINES, type EngineUnderTest } from '../support/engines.js'
+
+for (const makeEngine of ENGINES) {
+  describe(`store schema on the ${makeEngine === ENGINES[0] ? 'embedded engine' : 'Debian ClickHouse server'}`, () => {
+    let engine: EngineUnderTest
+    before(async () => {
+      engine = await makeEngine()
+    })
+    after(() => engine.dispose())
+
+    test('creates every table, and opening the store again applies no migration twice', async () => {
+      const first = await engine.open()
+      const again = await engine.open()
+      const tables: string[] = []
+      for await (const line of queryJsonLines(again, "SELECT name FROM system.tables WHERE database = 'hopwatch' ORDER BY name")) {
+        tables.push((JSON.parse(line) as { name: string }).name)
+      }
+      for (const t of TABLES) assert.ok(tables.includes(t.name), `${t.name} missing from ${tables.join(', ')}`)
+      const counts: Array<{ version: number; n: number }> = []
+      for await (const line of queryJsonLines(first, 'SELECT version, count() AS n FROM hopwatch.schema_migrations GROUP BY version')) {
+        counts.push(JSON.parse(line) as { version: number; n: number })
+      }
+      assert.deepEqual(counts, [{ version: 1, n: 1 }])
+    })
+
+    test('uses LowCardinality only where the engine has it', async () => {
+      const store = await engine.open()
+      const lines: string[] = []
+      for await (const line of queryJsonLines(store, "SELECT type FROM system.columns WHERE database = 'hopwatch' AND table = 'hops' AND name = 'component'")) lines.push(line)
+      const type = (JSON.parse(lines[0] ?? '{}') as { type: string }).type
+      assert.equal(type, store.capabilities.lowCardinality ? 'LowCardinality(String)' : 'String')
+    })
+  })
+}

@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort } from './ports.js'
+
+/** Where Debian's clickhouse-server package puts the server binary (scripts/ensure-test-deps.mjs installs it). */
+export const CLICKHOUSE_SERVER_BIN = process.env.HOPWATCH_CLICKHOUSE_SERVER ?? '/usr/sbin/clickhouse-server'
+
+/**
+ * A real ClickHouse server (Debian's 18.x package) on free 127.0.0.1 ports with its config and data in a temp dir.
+ * stop() kills it like a crash would; start() again brings it back on the same port with the same data.
+ */
+export class ClickHouseServer {
+  private child: ChildProcess | undefined
+
+  private constructor(
+    readonly dir: string,
+    readonly httpPort: number,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.httpPort}`
+  }
+
+  static async create(): Promise<ClickHouseServer> {
+    if (!existsSync(CLICKHOUSE_SERVER_BIN)) {
+      throw new Error(`${CLICKHOUSE_SERVER_BIN} is missing: run \`node scripts/ensure-test-deps.mjs\` (as root) or \`npm test\`, which installs Debian's clickhouse-server`)
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'hopwatch-ch-'))
+    const server = new ClickHouseServer(dir, await freePort())
+    const tcpPort = await freePort()
+    await writeFile(join(dir, 'config.xml'), configXml(dir, server.httpPort, tcpPort))
+    await writeFile(join(dir, 'users.xml'), USERS_XML)
+    await server.start()
+    return server
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(CLICKHOUSE_SERVER_BIN, [`--config-file=${join(this.dir, 'config.xml')}`], { stdio: 'ignore' })
+    this.child = child
+    const deadline = Date.now() + 30_000
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`clickhouse-server exited with ${child.exitCode}; see ${join(this.dir, 'err.log')}`)
+      try {
+        const res = await fetch(`${this.url}/ping`)
+        if (res.ok) return
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    throw new Error(`clickhouse-server did not answer on ${this.url} within 30 s; see ${join(this.dir, 'err.log')}`)
+  }
+
+  /** Kills the server (SIGKILL, as a crash) and waits for it to be gone. */
+  async kill(): Promise<void> {
+    const child = this.child
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGKILL')
+    await exited
+  }
+
+  async destroy(): Promise<void> {
+    await this.kill()
+    await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+function configXml(dir: string, httpPort: number, tcpPort: number): string {
+  return `<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>${dir}/server.log</log><errorlog>${dir}/err.log</errorlog><size>10M</size><count>1</count></logger>
+  <http_port>${httpPort}</http_port>
+  <tcp_port>${tcpPort}</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <max_connections>1024</max_connections>
+  <max_concurrent_queries>100</max_concurrent_queries>
+  <mark_cache_size>268435456</mark_cache_size>
+  <uncompressed_cache_size>268435456</uncompressed_cache_size>
+  <path>${dir}/data/</path>
+  <tmp_path>${dir}/tmp/</tmp_path>
+  <user_files_path>${dir}/user_files/</user_files_path>
+  <format_schema_path>${dir}/format_schemas/</format_schema_path>
+  <users_config>${dir}/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+</yandex>
+`
+}
+
+const USERS_XML = `<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
+  <users>
+    <default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default>
+  </users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
+</yandex>
+`
