@@ -22,7 +22,7 @@ const upstream = (adapters: readonly string[]) =>
     adapter: withDefault(oneOf(adapters), 'http'),
     target: url({ protocols: ['http', 'https', 'ws', 'wss'], example: 'http://127.0.0.1:9000' }),
     prefix: optional(str({ pattern: /^\/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~-]$/, fix: 'start it with "/" and do not end it with "/", e.g. /llm' })),
-    port: optional(int({ min: 1, max: 65535, fix: 'give a free TCP port for this upstream, or use prefix: instead' })),
+    port: optional(int({ min: 0, max: 65535, fix: 'give a free TCP port for this upstream (0: any free port), or use prefix: instead' })),
     timeouts: optional(timeouts(D.proxy.timeouts)),
   })
 

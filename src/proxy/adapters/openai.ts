@@ -1,0 +1,141 @@
+import { firstByteObserver } from './http.js'
+import { pcmMs, wavByteRate } from './audio.js'
+import { SseReader } from './sse.js'
+import type { Adapter, HopMarks, HttpObserver, RequestInfo } from './types.js'
+
+/** A non-streamed JSON answer is read for its usage up to this size; past it the usage is simply not recorded. */
+const MAX_JSON_BYTES = 1024 * 1024
+
+/** A content, tool-call or refusal delta of chat completions, or a text/function delta of the Responses API. */
+const CHAT_DELTA = /"(?:content|refusal|arguments)":"(?!")|"tool_calls":\[/
+const RESPONSES_DELTA = /"type":"response\.(?:output_text|function_call_arguments|refusal)\.delta"/
+
+interface Usage {
+  prompt_tokens?: number
+  completion_tokens?: number
+  input_tokens?: number
+  output_tokens?: number
+  type?: string
+  seconds?: number
+}
+
+function noteUsage(marks: HopMarks, usage: Usage | undefined | null): void {
+  if (usage === undefined || usage === null) return
+  marks.usage(usage.prompt_tokens ?? usage.input_tokens ?? 0, usage.completion_tokens ?? usage.output_tokens ?? 0)
+}
+
+/**
+ * Chat completions and Responses API streams: the first content or tool-call delta is the first token, the last delta
+ * is final, usage comes from the chunk that carries it. Only the first event (for the model) and the usage event are
+ * parsed as JSON; the rest are matched as text, so a long stream costs little.
+ */
+function sseTokens(marks: HopMarks): HttpObserver {
+  let sawModel = false
+  const reader = new SseReader((data) => {
+    if (data === '[DONE]') return
+    if (!sawModel) {
+      const model = /"model":"([^"]+)"/.exec(data)
+      if (model?.[1] !== undefined) {
+        marks.model(model[1])
+        sawModel = true
+      }
+    }
+    if (CHAT_DELTA.test(data) || RESPONSES_DELTA.test(data)) {
+      marks.firstPayload()
+      marks.final()
+    }
+    if (data.includes('"usage":{')) {
+      try {
+        const event = JSON.parse(data) as { usage?: Usage; response?: { usage?: Usage } }
+        noteUsage(marks, event.usage ?? event.response?.usage)
+      } catch {
+        // not JSON after all: the moment is still recorded, only the token counts are missing
+      }
+    }
+  })
+  return {
+    onResponseData: (chunk) => reader.push(chunk),
+    onResponseEnd: () => reader.end(),
+  }
+}
+
+/** A JSON answer (non-streamed chat, transcription): first byte is the payload, end is final, usage read at the end. */
+function jsonAnswer(marks: HopMarks): HttpObserver {
+  const chunks: Buffer[] = []
+  let size = 0
+  return {
+    onResponseData(chunk) {
+      marks.firstPayload()
+      size += chunk.length
+      if (size <= MAX_JSON_BYTES) chunks.push(chunk)
+    },
+    onResponseEnd() {
+      marks.final()
+      if (size > MAX_JSON_BYTES || size === 0) return
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { model?: string; usage?: Usage; duration?: number }
+        if (typeof body.model === 'string') marks.model(body.model)
+        if (body.usage?.type === 'duration' && typeof body.usage.seconds === 'number') marks.audio(body.usage.seconds * 1000)
+        else noteUsage(marks, body.usage)
+        if (typeof body.duration === 'number') marks.audio(body.duration * 1000)
+      } catch {
+        // plain-text transcripts (response_format=text|srt|vtt) have no usage to read
+      }
+    },
+  }
+}
+
+/** Speech: the first audio byte is TTFB; duration is counted for WAV and raw PCM (24 kHz, 16-bit mono). */
+function speech(marks: HopMarks): HttpObserver {
+  let sawRequest = false
+  let audioBytes = 0
+  let byteRate = 0
+  return {
+    onRequestData(chunk) {
+      if (sawRequest) return
+      sawRequest = true // the request is small JSON; its model is in the first chunk
+      const model = /"model"\s*:\s*"([^"]+)"/.exec(chunk.toString('utf8', 0, Math.min(chunk.length, 4096)))
+      if (model?.[1] !== undefined) marks.model(model[1])
+    },
+    onResponseStart(_status, headers) {
+      const type = String(headers['content-type'] ?? '')
+      if (type.includes('pcm')) byteRate = 24_000 * 2
+    },
+    onResponseData(chunk) {
+      if (audioBytes === 0) {
+        marks.firstPayload()
+        if (byteRate === 0) byteRate = wavByteRate(chunk)
+      }
+      audioBytes += chunk.length
+    },
+    onResponseEnd() {
+      marks.final()
+      if (byteRate > 0) marks.audio(pcmMs(audioBytes, byteRate, 1))
+    },
+  }
+}
+
+function observe(request: RequestInfo, marks: HopMarks): HttpObserver {
+  const path = request.path
+  if (path.endsWith('/audio/speech')) return speech(marks)
+  if (path.endsWith('/audio/transcriptions') || path.endsWith('/audio/translations')) return jsonAnswer(marks)
+  if (path.endsWith('/chat/completions') || path.endsWith('/completions') || path.endsWith('/responses')) {
+    let inner: HttpObserver | undefined
+    return {
+      onResponseStart(status, headers) {
+        const streamed = String(headers['content-type'] ?? '').includes('text/event-stream')
+        inner = streamed ? sseTokens(marks) : jsonAnswer(marks)
+        inner.onResponseStart?.(status, headers)
+      },
+      onResponseData: (chunk) => inner?.onResponseData?.(chunk),
+      onResponseEnd: () => inner?.onResponseEnd?.(),
+    }
+  }
+  return firstByteObserver(marks)
+}
+
+/** OpenAI-compatible HTTP APIs: chat completions and Responses (SSE or JSON), transcriptions, speech. */
+export const openaiAdapter: Adapter = {
+  name: 'openai',
+  http: observe,
+}

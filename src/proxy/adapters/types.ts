@@ -1,0 +1,60 @@
+import type { IncomingHttpHeaders } from 'node:http'
+
+/** What an adapter sees of the caller's request: never the body, which streams past it. */
+export interface RequestInfo {
+  method: string
+  /** path as the upstream receives it, without the query string */
+  path: string
+  /** the raw query string without "?" (may hold credentials: read what you need, never store it) */
+  query: string
+  headers: IncomingHttpHeaders
+}
+
+/** The moments and facts an adapter may note on the current hop; the core stamps the time. */
+export interface HopMarks {
+  /** the moment the component is judged on (first token, first audio byte, first transcript); only the first call counts */
+  firstPayload(): void
+  /** last token, final transcript, last audio; each call moves it later */
+  final(): void
+  usage(tokensIn: number, tokensOut: number): void
+  /** audio carried by the hop, in milliseconds; adds up over calls */
+  audio(ms: number): void
+  model(name: string): void
+}
+
+/** Labels the bytes of one HTTP hop. Every method is optional and must not keep whole bodies. */
+export interface HttpObserver {
+  onRequestData?(chunk: Buffer): void
+  onResponseStart?(status: number, headers: IncomingHttpHeaders): void
+  onResponseData?(chunk: Buffer): void
+  onResponseEnd?(): void
+}
+
+/** A WebSocket carries a sequence of exchanges; each exchange is one hop. The core keeps at most one open. */
+export interface WsExchanges extends HopMarks {
+  /** starts an exchange (a hop) unless one is open */
+  begin(): void
+  /** the caller finished its part of the exchange (last audio frame, finalize, commit); each call moves it */
+  requestEnd(): void
+  /** ends the open exchange, if any */
+  end(): void
+  readonly open: boolean
+}
+
+/** Labels the messages of one WebSocket connection. */
+export interface WsObserver {
+  onClientMessage(data: Buffer, isBinary: boolean): void
+  onUpstreamMessage(data: Buffer, isBinary: boolean): void
+}
+
+/**
+ * A provider adapter answers one question: which moment is this byte or message? Adding a provider is one file
+ * that exports an Adapter and one line in the registry; the proxy core never changes.
+ */
+export interface Adapter {
+  readonly name: string
+  /** An observer for an HTTP hop; undefined means the generic one (first byte is the payload, end is final). */
+  http?(request: RequestInfo, marks: HopMarks): HttpObserver | undefined
+  /** An observer for a WebSocket connection; absent means one exchange per connection. */
+  ws?(request: RequestInfo, exchanges: WsExchanges): WsObserver
+}

@@ -1,0 +1,42 @@
+import type { ServerResponse } from 'node:http'
+import { HopwatchError, type ErrorCodeDoc } from '../errors.js'
+
+export const PROXY_ERRORS = {
+  HW_PROXY_NO_ROUTE: { meaning: 'no configured upstream serves this path (404); nothing was forwarded', fix: 'call the proxy at an upstream prefix from hopwatch.yaml (e.g. /llm/v1/chat/completions), or add an upstream for it' },
+  HW_PROXY_BODY_TOO_LARGE: { meaning: 'the request body is larger than proxy.max_body_bytes (413)', fix: 'send a smaller body, or raise proxy.max_body_bytes' },
+  HW_PROXY_UPSTREAM_UNREACHABLE: { meaning: 'the upstream refused or could not take the connection (502)', fix: 'check that the upstream target in hopwatch.yaml is running and reachable from the proxy' },
+  HW_PROXY_UPSTREAM_TIMEOUT: { meaning: 'the upstream did not connect, answer or keep streaming within the configured timeouts (504)', fix: 'look at the upstream, or raise proxy.timeouts / upstreams[i].timeouts' },
+  HW_PROXY_UPSTREAM_RESET: { meaning: 'the upstream closed the connection before its response was complete (502)', fix: 'look at the upstream: it crashed, restarted, or dropped the connection' },
+  HW_PROXY_ADMIN_FORBIDDEN: { meaning: 'the admin API (/_hopwatch/*) only answers loopback callers (403)', fix: 'call it from the proxy host, or set proxy.admin_remote: true' },
+  HW_PROXY_ADMIN_NO_STORE: { meaning: 'this proxy runs without a store, so it cannot answer SQL (503)', fix: 'start the proxy with a store (the default) or query the ClickHouse server directly' },
+  HW_PROXY_BAD_REQUEST: { meaning: 'the request could not be understood (400)', fix: 'read the message; for /_hopwatch/sql, send the SQL as the request body' },
+  HW_PROXY_LISTEN: { meaning: 'the proxy could not listen on a configured port', fix: 'pick a free port (proxy.port, upstreams[i].port) or stop what is using it' },
+} as const satisfies Record<string, ErrorCodeDoc>
+
+export type ProxyErrorCode = keyof typeof PROXY_ERRORS
+
+export class ProxyError extends HopwatchError {
+  constructor(code: ProxyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.name = 'ProxyError'
+  }
+}
+
+/**
+ * Answers with the proxy's own error in the OpenAI error shape, which provider SDKs surface as a readable message;
+ * `x-hopwatch-error` tells it apart from an upstream's own error.
+ */
+export function sendProxyError(res: ServerResponse, status: number, code: ProxyErrorCode, message: string): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy()
+    return
+  }
+  const body = JSON.stringify(proxyErrorBody(code, message))
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-hopwatch-error': code })
+  res.end(body)
+}
+
+/** The JSON body of the proxy's own errors. */
+export function proxyErrorBody(code: ProxyErrorCode, message: string): { error: { type: string; code: ProxyErrorCode; message: string } } {
+  return { error: { type: 'hopwatch_proxy_error', code, message } }
+}

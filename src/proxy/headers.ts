@@ -1,0 +1,54 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and those the proxy sets itself; never forwarded. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+/** host is the upstream's, set by the client library; expect: 100-continue is answered by the proxy's server. */
+const REQUEST_ONLY = new Set(['host', 'expect'])
+/** The WebSocket handshake is negotiated separately on each side. */
+const WS_HANDSHAKE = new Set(['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'sec-websocket-accept'])
+
+function isOwn(name: string): boolean {
+  return name.length > 11 && name.startsWith('x-hopwatch-')
+}
+
+function listedInConnection(connection: string | undefined): Set<string> | undefined {
+  if (connection === undefined) return undefined
+  const names = connection.toLowerCase().split(',').map((s) => s.trim()).filter((s) => s !== 'close' && s !== 'keep-alive' && s !== 'upgrade')
+  return names.length > 0 ? new Set(names) : undefined
+}
+
+/** The caller's headers as the upstream should get them, as a flat [name, value, …] list (raw case kept). */
+export function requestHeadersToForward(rawHeaders: readonly string[], connection: string | undefined, websocket = false): string[] {
+  const listed = listedInConnection(connection)
+  const out: string[] = []
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string
+    const lower = name.toLowerCase()
+    if (HOP_BY_HOP.has(lower) || REQUEST_ONLY.has(lower) || isOwn(lower) || listed?.has(lower) === true) continue
+    if (websocket && WS_HANDSHAKE.has(lower)) continue
+    out.push(name, rawHeaders[i + 1] as string)
+  }
+  return out
+}
+
+/** The upstream's response headers as the caller should get them. */
+export function responseHeadersToForward(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const listed = listedInConnection(typeof headers.connection === 'string' ? headers.connection : undefined)
+  const out: OutgoingHttpHeaders = {}
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || listed?.has(name) === true) continue
+    out[name] = headers[name]
+  }
+  return out
+}
+
+/** As a plain object, for the WebSocket client library. */
+export function headerObject(flat: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i] as string
+    const value = flat[i + 1] as string
+    out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`
+  }
+  return out
+}

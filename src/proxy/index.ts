@@ -1,0 +1,6 @@
+export type { AdminHooks } from './admin.js'
+export { ADAPTER_NAMES, ADAPTERS } from './adapters/registry.js'
+export type { Adapter, HopMarks, HttpObserver, RequestInfo, WsExchanges, WsObserver } from './adapters/types.js'
+export { PROXY_ERRORS, ProxyError, type ProxyErrorCode } from './errors.js'
+export { startProxy, type ProxyOptions, type RunningProxy } from './server.js'
+export type { Upstream } from './upstream.js'

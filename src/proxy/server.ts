@@ -1,0 +1,165 @@
+import type { IncomingMessage } from 'node:http'
+import websocket from '@fastify/websocket'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { WebSocket } from 'ws'
+import type { HopwatchConfig } from '../config/index.js'
+import { registerAdmin, type AdminHooks } from './admin.js'
+import { firstByteObserver } from './adapters/http.js'
+import type { HttpObserver, RequestInfo } from './adapters/types.js'
+import { correlate, nextTurnOnConnection } from './correlation.js'
+import { ProxyError, proxyErrorBody, sendProxyError } from './errors.js'
+import { Hop } from './hop.js'
+import { forwardHttp } from './http-forward.js'
+import { Upstream } from './upstream.js'
+import { relayWebSocket } from './ws-relay.js'
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+/** How long close() lets in-flight hops finish before cutting them. */
+const DRAIN_MS = 10_000
+
+export interface ProxyOptions {
+  config: HopwatchConfig
+  /** the run for hops whose caller names none */
+  runId: string
+  admin?: AdminHooks
+}
+
+export interface RunningProxy {
+  /** the main port's base URL */
+  readonly url: string
+  /** each upstream's base URL as a caller should use it (main URL + prefix, or its own port) */
+  readonly upstreamUrls: ReadonlyMap<string, string>
+  readonly upstreams: readonly Upstream[]
+  close(): Promise<void>
+}
+
+interface Route {
+  upstream: Upstream
+  /** path and query as the upstream gets them (after the prefix) */
+  upstreamPath: string
+  info: RequestInfo
+}
+
+type Resolver = (url: string, req: IncomingMessage) => Route | undefined
+
+function routeFor(upstream: Upstream, rest: string, req: IncomingMessage): Route {
+  const q = rest.indexOf('?')
+  const path = q === -1 ? rest : rest.slice(0, q)
+  return { upstream, upstreamPath: rest === '' ? '/' : rest, info: { method: req.method ?? 'GET', path: path === '' ? '/' : path, query: q === -1 ? '' : rest.slice(q + 1), headers: req.headers } }
+}
+
+/** Longest prefix first, matching whole path segments only: /llm serves /llm and /llm/…, never /llmx. */
+function prefixResolver(upstreams: readonly Upstream[]): Resolver {
+  const byPrefix = upstreams.filter((u) => u.config.prefix !== undefined).sort((a, b) => (b.config.prefix?.length ?? 0) - (a.config.prefix?.length ?? 0))
+  return (url, req) => {
+    for (const upstream of byPrefix) {
+      const prefix = upstream.config.prefix as string
+      if (!url.startsWith(prefix)) continue
+      const next = url.charCodeAt(prefix.length)
+      if (Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */) return routeFor(upstream, url.slice(prefix.length), req)
+    }
+    return undefined
+  }
+}
+
+function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver): FastifyInstance {
+  const proxy = config.proxy
+  const app = Fastify({ logger: false, forceCloseConnections: 'idle', requestTimeout: 0, keepAliveTimeout: 72_000, return503OnClosing: true })
+  // bodies stream to the upstream untouched: no parser reads them
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null))
+  void app.register(websocket, { options: { maxPayload: proxy.max_frame_bytes, perMessageDeflate: false }, errorHandler: () => {} })
+
+  const limits = { maxBodyBytes: proxy.max_body_bytes }
+  const relayLimits = { maxFrameBytes: proxy.max_frame_bytes, highWaterBytes: proxy.ws_high_water_bytes }
+
+  const noRoute = (request: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack()
+    sendProxyError(reply.raw, 404, 'HW_PROXY_NO_ROUTE', `no upstream serves ${request.method} ${(request.raw.url ?? '').split('?')[0]}`)
+  }
+
+  const http = (request: FastifyRequest, reply: FastifyReply) => {
+    const req = request.raw
+    const route = resolve(req.url ?? '/', req)
+    if (route === undefined) return noRoute(request, reply)
+    reply.hijack()
+    const correlation = correlate(req.headers, req.socket, runId)
+    const hop = new Hop(route.upstream, correlation, correlation.turn ?? nextTurnOnConnection(req.socket), 'http', route.info.method, route.info.path)
+    let observer: HttpObserver | undefined
+    try {
+      observer = route.upstream.adapter.http?.(route.info, hop)
+    } catch {
+      observer = undefined
+    }
+    forwardHttp(route.upstream, req, reply.raw, route.upstreamPath, hop, observer ?? firstByteObserver(hop), limits)
+  }
+
+  const ws = (socket: WebSocket, request: FastifyRequest) => {
+    const req = request.raw
+    const route = resolve(req.url ?? '/', req)
+    if (route === undefined) {
+      socket.close(1008, 'hopwatch: no upstream serves this path')
+      return
+    }
+    relayWebSocket(socket, req, route.upstream, route.info, correlate(req.headers, req.socket, runId), relayLimits)
+  }
+
+  void app.register(async (scope) => {
+    // a WebSocket upgrade for a path no upstream serves is refused before the handshake completes
+    scope.addHook('onRequest', async (request, reply) => {
+      if (request.headers.upgrade === undefined || resolve(request.raw.url ?? '/', request.raw) !== undefined) return
+      const message = `no upstream serves WebSocket ${(request.raw.url ?? '').split('?')[0]}`
+      return reply.code(404).header('x-hopwatch-error', 'HW_PROXY_NO_ROUTE').send(proxyErrorBody('HW_PROXY_NO_ROUTE', message))
+    })
+    scope.route({ method: 'GET', url: '/*', handler: http, wsHandler: ws, exposeHeadRoute: false })
+    scope.route({ method: METHODS.filter((m) => m !== 'GET'), url: '/*', handler: http })
+  })
+  return app
+}
+
+async function listen(app: FastifyInstance, host: string, port: number, what: string): Promise<string> {
+  try {
+    await app.listen({ host, port })
+  } catch (err) {
+    throw new ProxyError('HW_PROXY_LISTEN', `cannot listen on ${host}:${port} (${what}): ${(err as Error).message}`, { cause: err })
+  }
+  const address = app.server.address()
+  const bound = typeof address === 'object' && address !== null ? address.port : port
+  return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`
+}
+
+/** Starts the proxy: the main port (admin and prefixed upstreams) and one port per upstream that asks for its own. */
+export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
+  const { config } = options
+  const upstreams = config.upstreams.map((u) => new Upstream(u, config.proxy))
+  const apps: FastifyInstance[] = []
+  const upstreamUrls = new Map<string, string>()
+  const closeAll = async () => {
+    const timer = setTimeout(() => {
+      for (const app of apps) app.server.closeAllConnections()
+    }, DRAIN_MS)
+    timer.unref()
+    await Promise.all(apps.map((app) => app.close()))
+    clearTimeout(timer)
+    await Promise.all(upstreams.map((u) => u.close()))
+  }
+  try {
+    const main = buildApp(config, options.runId, prefixResolver(upstreams))
+    registerAdmin(main, options.admin ?? {}, config.proxy.admin_remote)
+    apps.push(main)
+    const url = await listen(main, config.proxy.host, config.proxy.port, 'proxy.port')
+    for (const upstream of upstreams) {
+      if (upstream.config.prefix !== undefined) {
+        upstreamUrls.set(upstream.name, `${url}${upstream.config.prefix}`)
+        continue
+      }
+      const own = buildApp(config, options.runId, (rawUrl, req) => routeFor(upstream, rawUrl, req))
+      apps.push(own)
+      upstreamUrls.set(upstream.name, await listen(own, config.proxy.host, upstream.config.port ?? 0, `upstreams ${upstream.name}.port`))
+    }
+    return { url, upstreamUrls, upstreams, close: closeAll }
+  } catch (err) {
+    await closeAll().catch(() => {})
+    throw err
+  }
+}

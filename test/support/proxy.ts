@@ -1,0 +1,18 @@
+import { validateConfig } from '../../src/config/index.js'
+import { ADAPTER_NAMES, startProxy, type AdminHooks, type RunningProxy } from '../../src/proxy/index.js'
+
+export interface TestUpstream {
+  name: string
+  component: string
+  adapter?: string
+  target: string
+  prefix?: string
+  port?: number
+  timeouts?: Record<string, number>
+}
+
+/** Starts the real proxy on free ports with the given upstreams. */
+export async function startTestProxy(upstreams: TestUpstream[], proxy: Record<string, unknown> = {}, admin: AdminHooks = {}): Promise<RunningProxy> {
+  const config = validateConfig({ proxy: { port: 0, ...proxy }, upstreams }, 'test config', { adapters: ADAPTER_NAMES })
+  return startProxy({ config, runId: 'run-default', admin })
+}
