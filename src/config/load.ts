@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { parseDocument } from 'yaml'
 import { ConfigError, formatProblems } from './errors.js'
-import { checkUpstreams, configSchema, type HopwatchConfig } from './schema.js'
+import { checkUpstreams, configSchema, storeSchema, type HopwatchConfig, type StoreConfig } from './schema.js'
 import type { Context } from './validate.js'
 
 /** A value given on the command line for a dotted config path, e.g. `proxy.port` → 9000. */
@@ -16,27 +16,53 @@ export interface LoadOptions {
 
 /** Reads and validates a YAML config file; every problem is reported at once in one ConfigError. */
 export async function loadConfigFile(path: string, options: LoadOptions): Promise<HopwatchConfig> {
-  let text: string
+  return parseConfig(await readConfigText(path), path, options)
+}
+
+export async function readConfigText(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8')
+    return await readFile(path, 'utf8')
   } catch (err) {
-    throw new ConfigError('HW_CONFIG_NOT_FOUND', `cannot read config ${path}: ${(err as Error).message}. Pass --config PATH to an existing hopwatch.yaml.`, [], { cause: err })
+    throw new ConfigError('HW_CONFIG_NOT_FOUND', `cannot read config ${path}: ${(err as Error).message}. Pass --config PATH to an existing hopwatch.yaml, or run \`hopwatch init\` to write one.`, [], { cause: err })
   }
-  return parseConfig(text, path, options)
 }
 
 /** Parses and validates config text; `source` names it in messages. */
 export function parseConfig(text: string, source: string, options: LoadOptions): HopwatchConfig {
+  return validateConfig(parseYaml(text, source), source, options)
+}
+
+/** Parses YAML text, or throws HW_CONFIG_YAML with the line and column of the first error. */
+export function parseYaml(text: string, source: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
   if (doc.errors.length > 0) {
     const first = doc.errors[0]
     throw new ConfigError('HW_CONFIG_YAML', `${source} is not valid YAML: ${first?.message ?? 'unknown error'}`)
   }
-  return validateConfig(doc.toJS() ?? {}, source, options)
+  return doc.toJS() ?? {}
 }
 
 /** Validates a parsed config object (overrides applied first), returning a frozen, fully-defaulted config. */
 export function validateConfig(raw: unknown, source: string, options: LoadOptions): HopwatchConfig {
+  const doc = prepare(raw, options)
+  const ctx: Context = { problems: [] }
+  const config = configSchema(options.adapters)(doc, '', ctx)
+  if (ctx.problems.length === 0) checkUpstreams(config, ctx)
+  if (ctx.problems.length > 0) throw new ConfigError('HW_CONFIG_INVALID', formatProblems(source, ctx.problems), ctx.problems)
+  return deepFreeze(config)
+}
+
+/** Validates only the `store:` section of a parsed config (for commands that need nothing else). */
+export function validateStoreConfig(raw: unknown, source: string, options: Omit<LoadOptions, 'adapters'>): StoreConfig {
+  const doc = prepare(raw, options)
+  const ctx: Context = { problems: [] }
+  const store = storeSchema()(doc.store, 'store', ctx)
+  if (ctx.problems.length > 0) throw new ConfigError('HW_CONFIG_INVALID', formatProblems(source, ctx.problems), ctx.problems)
+  return deepFreeze(store)
+}
+
+/** A copy of the document with command-line overrides and the password from the environment applied. */
+function prepare(raw: unknown, options: Omit<LoadOptions, 'adapters'>): Record<string, unknown> {
   const doc = structuredClone(raw ?? {}) as Record<string, unknown>
   for (const [path, value] of Object.entries(options.overrides ?? {})) {
     if (value !== undefined) setPath(doc, path, value)
@@ -45,12 +71,7 @@ export function validateConfig(raw: unknown, source: string, options: LoadOption
   const store = doc.store as Record<string, unknown> | undefined
   const clickhouse = store?.clickhouse as Record<string, unknown> | undefined
   if (password !== undefined && clickhouse !== undefined && clickhouse.password === undefined) clickhouse.password = password
-
-  const ctx: Context = { problems: [] }
-  const config = configSchema(options.adapters)(doc, '', ctx)
-  if (ctx.problems.length === 0) checkUpstreams(config, ctx)
-  if (ctx.problems.length > 0) throw new ConfigError('HW_CONFIG_INVALID', formatProblems(source, ctx.problems), ctx.problems)
-  return deepFreeze(config)
+  return doc
 }
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {

@@ -26,6 +26,28 @@ const upstream = (adapters: readonly string[]) =>
     timeouts: optional(timeouts(D.proxy.timeouts)),
   })
 
+/** The `store:` section alone, for commands that need only the store (hopwatch sql). */
+export function storeSchema() {
+  return obj({
+    dir: withDefault(str({ nonEmpty: true, fix: 'a directory for the embedded engine, e.g. ./.hopwatch' }), D.store.dir),
+    database: withDefault(str({ pattern: /^[A-Za-z_][A-Za-z0-9_]{0,63}$/, fix: 'letters, digits and "_", starting with a letter' }), D.store.database),
+    clickhouse: optional(
+      obj({
+        url: url({ protocols: ['http', 'https'], example: 'http://127.0.0.1:8123' }),
+        user: withDefault(str({ fix: 'the ClickHouse user name' }), 'default'),
+        // the password is better given as --clickhouse-password or HOPWATCH_CLICKHOUSE_PASSWORD than written here
+        password: withDefault(str({ fix: 'the ClickHouse password, or leave it out and set HOPWATCH_CLICKHOUSE_PASSWORD' }), ''),
+      }),
+    ),
+    queue_rows: withDefault(int({ min: 100, max: 10_000_000 }), D.store.queue_rows),
+    batch_rows: withDefault(int({ min: 1, max: 1_000_000 }), D.store.batch_rows),
+    flush_ms: withDefault(int({ min: 10, max: 600_000 }), D.store.flush_ms),
+    retry_ms: withDefault(int({ min: 10, max: 600_000 }), D.store.retry_ms),
+    spill_dir: optional(str({ nonEmpty: true, fix: 'a directory for rows the store could not take yet' })),
+    spill_max_bytes: withDefault(int({ min: 0, max: Number.MAX_SAFE_INTEGER }), D.store.spill_max_bytes),
+  })
+}
+
 /** The schema of hopwatch.yaml; `adapters` are the names the proxy's adapter registry knows. */
 export function configSchema(adapters: readonly string[]) {
   return obj({
@@ -47,29 +69,13 @@ export function configSchema(adapters: readonly string[]) {
       admin_remote: withDefault(bool(), D.proxy.admin_remote),
     }),
     upstreams: list(upstream(adapters), { min: 1, fix: 'list the services the proxy fronts under upstreams:, each with name, component, adapter, target and prefix or port' }),
-    store: obj({
-      dir: withDefault(str({ nonEmpty: true, fix: 'a directory for the embedded engine, e.g. ./.hopwatch' }), D.store.dir),
-      database: withDefault(str({ pattern: /^[A-Za-z_][A-Za-z0-9_]{0,63}$/, fix: 'letters, digits and "_", starting with a letter' }), D.store.database),
-      clickhouse: optional(
-        obj({
-          url: url({ protocols: ['http', 'https'], example: 'http://127.0.0.1:8123' }),
-          user: withDefault(str({ fix: 'the ClickHouse user name' }), 'default'),
-          // the password is better given as --clickhouse-password or HOPWATCH_CLICKHOUSE_PASSWORD than written here
-          password: withDefault(str({ fix: 'the ClickHouse password, or leave it out and set HOPWATCH_CLICKHOUSE_PASSWORD' }), ''),
-        }),
-      ),
-      queue_rows: withDefault(int({ min: 100, max: 10_000_000 }), D.store.queue_rows),
-      batch_rows: withDefault(int({ min: 1, max: 1_000_000 }), D.store.batch_rows),
-      flush_ms: withDefault(int({ min: 10, max: 600_000 }), D.store.flush_ms),
-      retry_ms: withDefault(int({ min: 10, max: 600_000 }), D.store.retry_ms),
-      spill_dir: optional(str({ nonEmpty: true, fix: 'a directory for rows the store could not take yet' })),
-      spill_max_bytes: withDefault(int({ min: 0, max: Number.MAX_SAFE_INTEGER }), D.store.spill_max_bytes),
-    }),
+    store: storeSchema(),
   })
 }
 
 export type HopwatchConfig = ReturnType<ReturnType<typeof configSchema>>
 export type UpstreamConfig = HopwatchConfig['upstreams'][number]
+export type StoreConfig = HopwatchConfig['store']
 
 /** Paths the proxy answers itself; no upstream prefix may shadow them. */
 export const RESERVED_PATHS = ['/healthz', '/metrics', '/_hopwatch'] as const
@@ -87,7 +93,7 @@ export function checkUpstreams(config: HopwatchConfig, ctx: Context): void {
     if ((u.prefix === undefined) === (u.port === undefined)) {
       ctx.problems.push({
         path: at,
-        value: u.prefix ?? u.port,
+        value: { prefix: u.prefix, port: u.port },
         message: 'needs exactly one of prefix or port',
         fix: 'set prefix: /name to reach it on the proxy port, or port: N to give it a port of its own',
       })

@@ -32,6 +32,8 @@ export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing'
   if (typeof value === 'string') return JSON.stringify(value)
   if (value === null || typeof value !== 'object') return String(value)
+  const json = JSON.stringify(value)
+  if (json.length <= 80) return json
   return Array.isArray(value) ? 'a list' : 'a mapping'
 }
 

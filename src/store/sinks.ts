@@ -2,12 +2,28 @@ import type { Store } from './open.js'
 import { identifier } from './sql.js'
 import type { RowSink } from './writer.js'
 
-/** Inserts batches into the store's tables as JSONEachRow. */
+/**
+ * Inserts batches into the store's tables as JSONEachRow. Given a way to open the store rather than an open one, it
+ * opens it on the first insert and again after a failure to open, so a proxy can start while its ClickHouse server is
+ * down: rows spill until the server answers.
+ */
 export class ClickHouseSink implements RowSink {
-  constructor(private readonly store: Store) {}
+  private opening: Promise<Store> | undefined
+
+  constructor(private readonly store: Store | (() => Promise<Store>)) {}
 
   async insert(table: string, rows: readonly object[]): Promise<void> {
-    await this.store.client.insert({ table: `${identifier(this.store.database)}.${identifier(table)}`, values: rows as object[], format: 'JSONEachRow' })
+    const store = await this.open()
+    await store.client.insert({ table: `${identifier(store.database)}.${identifier(table)}`, values: rows as object[], format: 'JSONEachRow' })
+  }
+
+  private open(): Promise<Store> {
+    if (typeof this.store !== 'function') return Promise.resolve(this.store)
+    this.opening ??= this.store().catch((err: unknown) => {
+      this.opening = undefined
+      throw err
+    })
+    return this.opening
   }
 }
 

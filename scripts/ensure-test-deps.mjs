@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// Installs what the tests need from Debian's packages when it is missing: the real ClickHouse server the store tests
+// start (clickhouse-server, an 18.x release). The tests start their own servers on free ports and stop them.
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+
+const needed = [{ pkg: 'clickhouse-server', path: process.env.HOPWATCH_CLICKHOUSE_SERVER ?? '/usr/sbin/clickhouse-server' }]
+const missing = needed.filter((n) => !existsSync(n.path))
+if (missing.length === 0) process.exit(0)
+
+const names = missing.map((m) => m.pkg)
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
+if (!isRoot || !existsSync('/usr/bin/apt-get')) {
+  console.error(`hopwatch tests need Debian packages: ${names.join(' ')}.\nInstall them (sudo apt-get update && sudo apt-get install -y ${names.join(' ')}) and run npm test again.`)
+  process.exit(1)
+}
+console.log(`installing ${names.join(' ')} (apt-get)…`)
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+execFileSync('apt-get', ['update'], { stdio: 'inherit', env })
+execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...names], { stdio: 'inherit', env })
+for (const m of missing) {
+  if (!existsSync(m.path)) {
+    console.error(`${m.pkg} installed but ${m.path} is missing`)
+    process.exit(1)
+  }
+}

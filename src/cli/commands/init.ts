@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { CliError } from '../errors.js'
+import { parseFlags, stringFlag } from '../args.js'
+
+export const usage = `Usage: hopwatch init [FILE] [--force]
+
+Writes a commented hopwatch.yaml (or FILE) to start from: a cascaded voice stack of STT, LLM, TTS and a backend API.`
+
+export const EXAMPLE_CONFIG = `# hopwatch.yaml: what the proxy fronts and where hops are stored. Every key is optional but upstreams.
+run:
+  name: staging voice agent          # a label for the run; hops whose callers name none go to it
+
+proxy:
+  host: 127.0.0.1                    # 0.0.0.0 to serve other hosts (a Kubernetes sidecar or Service)
+  port: 8787                         # /healthz, /metrics, /_hopwatch/sql and the prefixed upstreams
+  max_body_bytes: 26214400           # 25 MiB: larger request bodies get a 413
+  max_frame_bytes: 16777216          # 16 MiB: larger WebSocket messages close the connection (1009)
+  timeouts: { connect_ms: 10000, headers_ms: 120000, idle_ms: 120000 }
+
+upstreams:                           # the proxy forwards only to these
+  - name: stt
+    component: stt                   # stt | llm | tts | s2s | backend | router
+    adapter: deepgram                # http | openai | deepgram | elevenlabs | openai-realtime
+    target: https://api.deepgram.com
+    prefix: /stt                     # callers use http://127.0.0.1:8787/stt/v1/listen
+  - name: llm
+    component: llm
+    adapter: openai
+    target: https://api.openai.com/v1
+    port: 8788                       # a port of its own: the SDK's base URL becomes http://127.0.0.1:8788
+  - name: tts
+    component: tts
+    adapter: elevenlabs
+    target: https://api.elevenlabs.io
+    prefix: /tts
+  - name: booking-api
+    component: backend
+    adapter: http
+    target: http://127.0.0.1:9000
+    prefix: /api
+    timeouts: { headers_ms: 5000 }   # per-upstream override
+
+store:
+  dir: ./.hopwatch                   # embedded ClickHouse; or use a server:
+  # clickhouse: { url: http://127.0.0.1:8123, user: default }   # password: HOPWATCH_CLICKHOUSE_PASSWORD
+`
+
+/** `hopwatch init` */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { force: { type: 'boolean' } }, 'init')
+  if (values.help === true) {
+    process.stdout.write(`${usage}\n`)
+    return 0
+  }
+  const path = stringFlag(positionals[0]) ?? 'hopwatch.yaml'
+  if (existsSync(path) && values.force !== true) throw new CliError('HW_CLI_EXISTS', `${path} already exists; pass --force to overwrite it`)
+  await writeFile(path, EXAMPLE_CONFIG)
+  process.stdout.write(`wrote ${path}: edit the upstreams' targets, then run \`hopwatch proxy\`\n`)
+  return 0
+}

@@ -1,0 +1,56 @@
+import { HopwatchError } from '../errors.js'
+import { CliError } from './errors.js'
+import * as init from './commands/init.js'
+import * as proxy from './commands/proxy.js'
+import * as sql from './commands/sql.js'
+import { VERSION } from './version.js'
+
+interface Command {
+  summary: string
+  usage: string
+  run(args: string[]): Promise<number>
+}
+
+/** Every subcommand by name; `hopwatch --help` lists them in this order. */
+const COMMANDS: Record<string, Command> = {
+  proxy: { summary: 'run the sidecar proxy: forward to STT/LLM/TTS/S2S/backend upstreams, time and store every hop', ...proxy },
+  sql: { summary: 'run a SQL query on the store and print JSON lines', ...sql },
+  init: { summary: 'write a commented hopwatch.yaml to start from', ...init },
+}
+
+const USAGE = `hopwatch ${VERSION}: load-test voice AI agents and find the component that breaks first.
+
+Usage: hopwatch COMMAND [flags]     (hopwatch COMMAND --help for its flags)
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
+  .join('\n')}
+
+Still to come (see the README): sim, load, run, demo, analyze, compare.`
+
+/** Runs the CLI; returns the exit code. Errors are printed with their code, never as a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const topic = name === 'help' ? rest[0] : undefined
+    process.stdout.write(`${topic !== undefined && COMMANDS[topic] !== undefined ? COMMANDS[topic].usage : USAGE}\n`)
+    return name === undefined ? 2 : 0
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`${VERSION}\n`)
+    return 0
+  }
+  const command = COMMANDS[name]
+  try {
+    if (command === undefined) throw new CliError('HW_CLI_USAGE', `unknown command "${name}"; the commands are ${Object.keys(COMMANDS).join(', ')} (hopwatch --help)`)
+    return await command.run(rest)
+  } catch (err) {
+    if (err instanceof HopwatchError) {
+      process.stderr.write(`hopwatch: ${err.code}: ${err.message}\n`)
+      return err.code === 'HW_CLI_USAGE' || err.code.startsWith('HW_CONFIG_') ? 2 : 1
+    }
+    process.stderr.write(`hopwatch: unexpected error: ${(err as Error).stack ?? String(err)}\n`)
+    return 1
+  }
+}

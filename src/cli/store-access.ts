@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parseYaml, readConfigText, validateStoreConfig, type Overrides, type StoreConfig } from '../config/index.js'
+import type { StoreTarget } from '../store/index.js'
+import { stringFlag } from './args.js'
+
+/** The flags every command that touches the store takes. */
+export const STORE_FLAGS = {
+  store: { type: 'string' },
+  'clickhouse-url': { type: 'string' },
+  'clickhouse-user': { type: 'string' },
+  'clickhouse-password': { type: 'string' },
+  'clickhouse-database': { type: 'string' },
+} as const
+
+export const STORE_FLAGS_HELP = `Store:
+  --store DIR                  embedded ClickHouse directory (default ./.hopwatch)
+  --clickhouse-url URL         use a ClickHouse server instead, e.g. http://127.0.0.1:8123
+  --clickhouse-user NAME       (default "default")
+  --clickhouse-password PASS   or set HOPWATCH_CLICKHOUSE_PASSWORD
+  --clickhouse-database NAME   (default "hopwatch")`
+
+/** Store flags as config overrides (flags win over the file). */
+export function storeOverrides(values: Record<string, string | boolean | undefined>): Overrides {
+  return {
+    'store.dir': stringFlag(values.store),
+    'store.clickhouse.url': stringFlag(values['clickhouse-url']),
+    'store.clickhouse.user': stringFlag(values['clickhouse-user']),
+    'store.clickhouse.password': stringFlag(values['clickhouse-password']),
+    'store.database': stringFlag(values['clickhouse-database']),
+  }
+}
+
+/** The store section from --config (or ./hopwatch.yaml when present) with flags applied. */
+export async function loadStoreConfig(values: Record<string, string | boolean | undefined>): Promise<StoreConfig> {
+  const path = stringFlag(values.config) ?? (existsSync('hopwatch.yaml') ? 'hopwatch.yaml' : undefined)
+  const raw = path === undefined ? {} : parseYaml(await readConfigText(path), path)
+  return validateStoreConfig(raw, path ?? 'the command line', { overrides: storeOverrides(values) })
+}
+
+export function storeTarget(store: StoreConfig): StoreTarget {
+  if (store.clickhouse !== undefined) return { kind: 'server', url: store.clickhouse.url, user: store.clickhouse.user, password: store.clickhouse.password }
+  return { kind: 'embedded', dir: resolve(store.dir) }
+}
+
+/** Where rows wait when the store cannot take them: beside the embedded data, or ./.hopwatch-spill for a server. */
+export function spillDir(store: StoreConfig): string {
+  if (store.spill_dir !== undefined) return resolve(store.spill_dir)
+  return store.clickhouse !== undefined ? resolve('.hopwatch-spill') : join(resolve(store.dir), 'spill')
+}
+
+export function describeTarget(target: StoreTarget): string {
+  return target.kind === 'embedded' ? `embedded ClickHouse at ${target.dir}` : `ClickHouse server ${target.url}`
+}

@@ -1,0 +1,36 @@
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+
+/** Written into an embedded store directory by the process that owns it, so other commands go through it. */
+export interface StoreOwner {
+  pid: number
+  /** base URL of the owner's admin API (POST /_hopwatch/sql) */
+  admin_url: string
+  started_us: number
+}
+
+const FILE = 'hopwatch-owner.json'
+
+export async function writeOwner(dir: string, owner: StoreOwner): Promise<void> {
+  await writeFile(join(dir, FILE), `${JSON.stringify(owner)}\n`)
+}
+
+export async function removeOwner(dir: string): Promise<void> {
+  await rm(join(dir, FILE), { force: true })
+}
+
+/** The owner, if its file exists and its process is alive. */
+export async function readOwner(dir: string): Promise<StoreOwner | undefined> {
+  let owner: StoreOwner
+  try {
+    owner = JSON.parse(await readFile(join(dir, FILE), 'utf8')) as StoreOwner
+  } catch {
+    return undefined
+  }
+  try {
+    process.kill(owner.pid, 0)
+    return owner
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM' ? owner : undefined
+  }
+}

@@ -1,0 +1,1 @@
+export { ProxyMetrics, type StoreCounts, type UpstreamGauge } from './metrics.js'

@@ -1,0 +1,99 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { hopEnded } from '../events.js'
+import { componentLatencyUs } from '../latency.js'
+import type { HopRecord } from '../types.js'
+
+/** Seconds; spans a fast backend call to a queued LLM. */
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60]
+
+export interface UpstreamGauge {
+  name: string
+  component: string
+  inFlight: number
+}
+
+/** The writer's counters, as the store reports them (structurally typed so telemetry needs no store import). */
+export interface StoreCounts {
+  tables: Record<string, { written: number; spilled: number; replayed: number; dropped: Record<string, number> }>
+  queuedRows: number
+  spillBytes: number
+  storeUp: boolean
+}
+
+/**
+ * Prometheus metrics of the proxy, fed by the `hopwatch:hop:end` channel: per-upstream latency by stage and the
+ * component latency DESIGN.md defines, hop and error counts, in-flight, and the store writer's queue, spill and drops.
+ */
+export class ProxyMetrics {
+  readonly registry = new Registry()
+  private readonly stage: Histogram<'upstream' | 'component' | 'stage'>
+  private readonly component: Histogram<'upstream' | 'component'>
+  private readonly hops: Counter<'upstream' | 'component' | 'status_class'>
+  private readonly errors: Counter<'upstream' | 'component' | 'kind'>
+  private readonly listener = (message: unknown) => this.observe(message as HopRecord)
+
+  constructor(upstreams: () => readonly UpstreamGauge[], store?: () => StoreCounts) {
+    const registers = [this.registry]
+    collectDefaultMetrics({ register: this.registry, prefix: 'hopwatch_' })
+    this.stage = new Histogram({ name: 'hopwatch_hop_stage_seconds', help: 'Time from hop start to each stage: response_start (headers), first_payload (first token/audio/transcript), final, end', labelNames: ['upstream', 'component', 'stage'], buckets: BUCKETS, registers })
+    this.component = new Histogram({ name: 'hopwatch_component_latency_seconds', help: 'The latency each component is judged on: stt final transcript after user audio end, llm TTFT, tts TTFB, s2s first audio after user audio end, backend total', labelNames: ['upstream', 'component'], buckets: BUCKETS, registers })
+    this.hops = new Counter({ name: 'hopwatch_hops_total', help: 'Hops ended, by upstream and status class', labelNames: ['upstream', 'component', 'status_class'], registers })
+    this.errors = new Counter({ name: 'hopwatch_hop_errors_total', help: 'Hops that ended in error, by kind (upstream_status, rate_limited, connect, timeout, reset, client_abort, too_large, protocol)', labelNames: ['upstream', 'component', 'kind'], registers })
+    new Gauge({
+      name: 'hopwatch_upstream_in_flight',
+      help: 'Hops in flight per upstream',
+      labelNames: ['upstream', 'component'],
+      registers,
+      collect() {
+        for (const u of upstreams()) this.set({ upstream: u.name, component: u.component }, u.inFlight)
+      },
+    })
+    if (store !== undefined) this.storeMetrics(store)
+    hopEnded.subscribe(this.listener)
+  }
+
+  async render(): Promise<{ contentType: string; text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() }
+  }
+
+  dispose(): void {
+    hopEnded.unsubscribe(this.listener)
+  }
+
+  private observe(hop: HopRecord): void {
+    const start = hop.start_us
+    const labels = { upstream: hop.upstream, component: hop.component }
+    const stages: Array<[string, number]> = [['response_start', hop.response_start_us], ['first_payload', hop.first_payload_us], ['final', hop.final_us], ['end', hop.end_us]]
+    for (const [stage, at] of stages) if (at > 0) this.stage.observe({ ...labels, stage }, (at - start) / 1e6)
+    const latency = componentLatencyUs(hop)
+    if (latency !== undefined && hop.error_kind === '') this.component.observe(labels, latency / 1e6)
+    this.hops.inc({ ...labels, status_class: hop.status === 0 ? 'none' : `${Math.floor(hop.status / 100)}xx` })
+    if (hop.error_kind !== '') this.errors.inc({ ...labels, kind: hop.error_kind })
+  }
+
+  private storeMetrics(store: () => StoreCounts): void {
+    const registers = [this.registry]
+    const reported = new Map<string, number>()
+    new Counter({
+      name: 'hopwatch_store_rows_total',
+      help: 'Rows by table and outcome: written, spilled (to disk while the store was down or behind), replayed, dropped_<reason> (could not be kept)',
+      labelNames: ['table', 'outcome'],
+      registers,
+      collect() {
+        for (const [table, c] of Object.entries(store().tables)) {
+          const outcomes: Array<[string, number]> = [['written', c.written], ['spilled', c.spilled], ['replayed', c.replayed], ...Object.entries(c.dropped).map(([r, n]): [string, number] => [`dropped_${r}`, n])]
+          for (const [outcome, value] of outcomes) {
+            const key = `${table}/${outcome}`
+            const delta = value - (reported.get(key) ?? 0)
+            if (delta > 0) this.inc({ table, outcome }, delta)
+            else if (!reported.has(key)) this.inc({ table, outcome }, 0)
+            reported.set(key, value)
+          }
+        }
+      },
+    })
+    new Gauge({ name: 'hopwatch_store_queue_rows', help: 'Rows waiting in memory for the store', registers, collect() { this.set(store().queuedRows) } })
+    new Gauge({ name: 'hopwatch_store_spill_bytes', help: 'Bytes in spill files awaiting replay', registers, collect() { this.set(store().spillBytes) } })
+    new Gauge({ name: 'hopwatch_store_up', help: '1 when the last insert succeeded', registers, collect() { this.set(store().storeUp ? 1 : 0) } })
+  }
+}

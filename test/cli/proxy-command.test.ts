@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { WebSocket } from 'ws'
+import { hopwatch, startHopwatch } from '../support/cli.js'
+import { deepgramProvider, openaiProvider } from '../support/providers.js'
+
+const SECRETS = ['sk-SECRET-bearer-1234', 'SECRET-api-key-5678', 'SECRET-xi-9012', 'SECRET-cookie-3456', 'SECRET-query-7890', 'SECRET-ws-token-2468'] as const
+
+let llm: Awaited<ReturnType<typeof openaiProvider>>
+let stt: Awaited<ReturnType<typeof deepgramProvider>>
+let dir: string
+
+before(async () => {
+  llm = await openaiProvider()
+  stt = await deepgramProvider()
+  dir = await mkdtemp(join(tmpdir(), 'hopwatch-cli-'))
+  await writeFile(
+    join(dir, 'hopwatch.yaml'),
+    `proxy: { port: 0 }
+upstreams:
+  - { name: llm, component: llm, adapter: openai, target: "${llm.url}/v1", prefix: /llm }
+  - { name: stt, component: stt, adapter: deepgram, target: "${stt.url}", prefix: /stt }
+store: { dir: ./data, flush_ms: 50 }
+`,
+  )
+})
+after(async () => {
+  await llm.close()
+  await stt.close()
+})
+
+test('hopwatch --help lists the subcommands', async () => {
+  const { code, stdout } = await hopwatch(['--help'])
+  assert.equal(code, 0)
+  for (const command of ['proxy', 'sql', 'init']) assert.match(stdout, new RegExp(`^  ${command} `, 'm'))
+})
+
+test('a malformed config stops the proxy with exit code 2 and names each field', async () => {
+  const bad = join(dir, 'bad.yaml')
+  await writeFile(bad, 'upstreams:\n  - { name: llm, component: lmm, target: "ftp://x", prefix: /llm }\nproxy: { prot: 1 }\n')
+  const { code, stderr } = await hopwatch(['proxy', '--config', bad])
+  assert.equal(code, 2)
+  assert.match(stderr, /HW_CONFIG_INVALID/)
+  for (const field of ['upstreams\\[0\\]\\.component', 'upstreams\\[0\\]\\.target', 'proxy\\.prot']) assert.match(stderr, new RegExp(field))
+})
+
+test('the proxy records hops in the embedded store, sql reaches it through the proxy, and no credential is ever stored', async () => {
+  const proxy = await startHopwatch(['proxy'], /listening on (http:\/\/[\d.:]+)/, dir)
+  const url = proxy.match[1]!
+  const res = await fetch(`${url}/llm/chat/completions?api_key=${SECRETS[4]}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${SECRETS[0]}`, 'api-key': SECRETS[1], 'xi-api-key': SECRETS[2], cookie: `session=${SECRETS[3]}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+  })
+  assert.equal(res.status, 200)
+  await res.text()
+  assert.equal(llm.marks.at(-1)?.requestHeaders.authorization, `Bearer ${SECRETS[0]}`, 'credentials are forwarded')
+
+  const ws = new WebSocket(`${url.replace('http:', 'ws:')}/stt/v1/listen?token=${SECRETS[5]}&encoding=linear16&sample_rate=16000`, ['token', SECRETS[5]])
+  await new Promise((r) => ws.once('open', r))
+  ws.send(Buffer.alloc(640))
+  ws.send(JSON.stringify({ type: 'CloseStream' }))
+  await new Promise((r) => ws.once('close', r))
+
+  let count = 0
+  for (let i = 0; i < 50 && count < 2; i++) {
+    const viaProxy = await hopwatch(['sql', 'SELECT count() AS n FROM hopwatch.hops'], dir)
+    assert.equal(viaProxy.code, 0, viaProxy.stderr)
+    count = (JSON.parse(viaProxy.stdout) as { n: number }).n
+    if (count < 2) await new Promise((r) => setTimeout(r, 100))
+  }
+  assert.equal(count, 2, 'hopwatch sql answered through the proxy that owns the store')
+
+  const metrics = await (await fetch(`${url}/metrics`)).text()
+  assert.match(metrics, /hopwatch_hops_total\{upstream="llm",component="llm",status_class="2xx"\} 1/)
+  assert.match(metrics, /hopwatch_component_latency_seconds_count\{upstream="llm",component="llm"\} 1/)
+  assert.match(metrics, /hopwatch_store_rows_total\{table="hops",outcome="written"\} 2/)
+
+  proxy.child.kill('SIGTERM')
+  assert.equal(await proxy.exited, 0, proxy.output().stderr)
+  assert.match(proxy.output().stdout, /hops\s+2\s+2\s+0\s+0\s+0/)
+
+  // the directory is free again: sql opens it itself
+  const dump: string[] = []
+  for (const table of ['hops', 'runs', 'turns', 'steps', 'resource_samples', 'alerts']) {
+    const all = await hopwatch(['sql', `SELECT * FROM hopwatch.${table}`], dir)
+    assert.equal(all.code, 0, all.stderr)
+    dump.push(all.stdout)
+  }
+  const stored = dump.join('\n')
+  assert.match(stored, /"route":"\\\/v1\\\/listen"/)
+  for (const secret of SECRETS) assert.ok(!stored.includes(secret), `${secret} must not be stored`)
+  const spilled = await readFile(join(dir, 'data', 'spill', 'hops.jsonl'), 'utf8').catch(() => '')
+  for (const secret of SECRETS) assert.ok(!spilled.includes(secret))
+})
+
+test('a failing query prints its code and exits 1', async () => {
+  const { code, stderr } = await hopwatch(['sql', 'SELECT nope FROM hopwatch.hops'], dir)
+  assert.equal(code, 1)
+  assert.match(stderr, /HW_STORE_QUERY/)
+})

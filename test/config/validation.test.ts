@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { ConfigError, parseConfig, validateConfig } from '../../src/config/index.js'
+import { ADAPTER_NAMES } from '../../src/proxy/index.js'
+
+const options = { adapters: ADAPTER_NAMES }
+const good = { upstreams: [{ name: 'llm', component: 'llm', adapter: 'openai', target: 'http://127.0.0.1:9000/v1', prefix: '/llm' }] }
+
+function problemsOf(raw: unknown): Array<{ path: string; message: string; fix: string }> {
+  try {
+    validateConfig(raw, 'hopwatch.yaml', options)
+  } catch (err) {
+    assert.ok(err instanceof ConfigError)
+    assert.equal(err.code, 'HW_CONFIG_INVALID')
+    return err.problems.map((p) => ({ path: p.path, message: p.message, fix: p.fix }))
+  }
+  assert.fail('the config was accepted')
+}
+
+test('a valid config comes back fully defaulted and frozen', () => {
+  const config = validateConfig(good, 'hopwatch.yaml', options)
+  assert.equal(config.proxy.port, 8787)
+  assert.equal(config.proxy.timeouts.headers_ms, 120_000)
+  assert.equal(config.store.dir, './.hopwatch')
+  assert.equal(config.store.clickhouse, undefined)
+  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.upstreams[0]))
+})
+
+test('every problem is reported at once, each naming its field, the bad value and a fix', () => {
+  const problems = problemsOf({
+    proxy: { port: 'eighty', timeoutz: {} },
+    upstreams: [
+      { name: 'llm', component: 'lm', adapter: 'opnai', target: 'ftp://x', prefix: '/llm' },
+      { name: 'Bad Name', component: 'tts', target: 'not a url', prefix: 'tts' },
+    ],
+  })
+  const byPath = new Map(problems.map((p) => [p.path, p]))
+  assert.deepEqual([...byPath.keys()].sort(), [
+    'proxy.port',
+    'proxy.timeoutz',
+    'upstreams[0].adapter',
+    'upstreams[0].component',
+    'upstreams[0].target',
+    'upstreams[1].name',
+    'upstreams[1].prefix',
+    'upstreams[1].target',
+  ])
+  assert.match(byPath.get('upstreams[0].adapter')!.fix, /did you mean "openai"/)
+  assert.match(byPath.get('upstreams[0].component')!.message, /stt, llm, tts, s2s, backend, router/)
+  assert.match(byPath.get('proxy.timeoutz')!.fix, /did you mean "timeouts"/)
+  for (const p of problems) assert.ok(p.fix.length > 0, `${p.path} has a fix`)
+})
+
+test('the error message lists each problem on its own line with path, value and fix', () => {
+  assert.throws(
+    () => parseConfig('upstreams:\n  - name: llm\n    component: llm\n    target: http://127.0.0.1:1\n    prefix: /llm\n    port: 0\n', 'my.yaml', options),
+    (err: ConfigError) => /my\.yaml has 1 problem:\n {2}- upstreams\[0\]: \{"prefix":"\/llm","port":0\} needs exactly one of prefix or port\. Fix: /.test(err.message),
+  )
+})
+
+test('upstreams may not share names, ports or prefixes, nor shadow the proxy\'s own paths', () => {
+  const u = (name: string, extra: object) => ({ name, component: 'backend', target: 'http://127.0.0.1:1', ...extra })
+  const problems = problemsOf({ proxy: { port: 9000 }, upstreams: [u('a', { prefix: '/a' }), u('a', { prefix: '/a' }), u('b', { port: 9000 }), u('c', { prefix: '/metrics' })] })
+  const messages = problems.map((p) => `${p.path} ${p.message}`)
+  assert.ok(messages.some((m) => m.startsWith('upstreams[1].name is already the name of upstreams[0]')))
+  assert.ok(messages.some((m) => m.startsWith('upstreams[1].prefix is already the prefix of upstreams[0]')))
+  assert.ok(messages.some((m) => m.startsWith('upstreams[2].port is already used by proxy.port')))
+  assert.ok(messages.some((m) => m.startsWith("upstreams[3].prefix collides with the proxy's own paths")))
+})
+
+test('a target URL with credentials is refused: callers send their own, the config never holds them', () => {
+  const problems = problemsOf({ upstreams: [{ name: 'llm', component: 'llm', target: 'https://user:sk-123@api.example.com', prefix: '/llm' }] })
+  assert.equal(problems[0]?.path, 'upstreams[0].target')
+  assert.match(problems[0]!.message, /credentials/)
+})
+
+test('invalid YAML is reported with its position', () => {
+  assert.throws(() => parseConfig('upstreams:\n  - name: [unclosed\n', 'bad.yaml', options), (err: ConfigError) => err.code === 'HW_CONFIG_YAML' && /line \d+/.test(err.message))
+})
+
+test('command-line overrides win over the file and are validated like it', () => {
+  const config = validateConfig(good, 'f', { ...options, overrides: { 'proxy.port': 9999, 'store.clickhouse.url': 'http://127.0.0.1:8123' }, env: { HOPWATCH_CLICKHOUSE_PASSWORD: 'pw' } })
+  assert.equal(config.proxy.port, 9999)
+  assert.equal(config.store.clickhouse?.url, 'http://127.0.0.1:8123')
+  assert.equal(config.store.clickhouse?.password, 'pw')
+  assert.throws(() => validateConfig(good, 'f', { ...options, overrides: { 'proxy.port': 70000 } }), /proxy\.port: 70000 must be from 0 to 65535/)
+})
