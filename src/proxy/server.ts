@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
@@ -9,7 +9,7 @@ import type { HttpObserver, RequestInfo } from './adapters/types.js'
 import { correlate, nextTurnOnConnection } from './correlation.js'
 import { ProxyError, proxyErrorBody, sendProxyError } from './errors.js'
 import { Hop } from './hop.js'
-import { forwardHttp } from './http-forward.js'
+import { forwardHttp, type ForwardLimits } from './http-forward.js'
 import { Upstream } from './upstream.js'
 import { relayWebSocket } from './ws-relay.js'
 
@@ -62,15 +62,43 @@ function prefixResolver(upstreams: readonly Upstream[]): Resolver {
   }
 }
 
+/** Forwards one routed HTTP request: correlation, a hop, the adapter's observer, then the stream. */
+function forwardRoute(route: Route, req: IncomingMessage, res: ServerResponse, runId: string, limits: ForwardLimits): void {
+  const correlation = correlate(req.headers, req.socket, runId)
+  const hop = new Hop(route.upstream, correlation, correlation.turn ?? nextTurnOnConnection(req.socket), 'http', route.info.method, route.info.path)
+  let observer: HttpObserver | undefined
+  try {
+    observer = route.upstream.adapter.http?.(route.info, hop)
+  } catch {
+    observer = undefined
+  }
+  forwardHttp(route.upstream, req, res, route.upstreamPath, hop, observer ?? firstByteObserver(hop), limits)
+}
+
 function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver): FastifyInstance {
   const proxy = config.proxy
-  const app = Fastify({ logger: false, forceCloseConnections: 'idle', requestTimeout: 0, keepAliveTimeout: 72_000, return503OnClosing: true })
+  const limits = { maxBodyBytes: proxy.max_body_bytes }
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: 'idle',
+    requestTimeout: 0,
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+    // Proxied requests go straight to the forwarder: fastify's per-request lifecycle (request and reply objects,
+    // hooks, content-type parsing) would only add CPU to every hop. Fastify keeps the server, the admin routes, the
+    // 404s and the WebSocket upgrades (which arrive as 'upgrade' events, not requests).
+    serverFactory: (fastifyHandler) =>
+      createServer((req, res) => {
+        const route = req.headers.upgrade === undefined ? resolve(req.url ?? '/', req) : undefined
+        if (route !== undefined) forwardRoute(route, req, res, runId, limits)
+        else fastifyHandler(req, res)
+      }),
+  })
   // bodies stream to the upstream untouched: no parser reads them
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => done(null))
   void app.register(websocket, { options: { maxPayload: proxy.max_frame_bytes, perMessageDeflate: false }, errorHandler: () => {} })
 
-  const limits = { maxBodyBytes: proxy.max_body_bytes }
   const relayLimits = { maxFrameBytes: proxy.max_frame_bytes, highWaterBytes: proxy.ws_high_water_bytes }
 
   const noRoute = (request: FastifyRequest, reply: FastifyReply) => {
@@ -78,20 +106,14 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver): Fas
     sendProxyError(reply.raw, 404, 'HW_PROXY_NO_ROUTE', `no upstream serves ${request.method} ${(request.raw.url ?? '').split('?')[0]}`)
   }
 
+  // reached only by requests the server factory did not route (plain HTTP to an unknown path, or a GET with an
+  // Upgrade header that is not a WebSocket handshake)
   const http = (request: FastifyRequest, reply: FastifyReply) => {
     const req = request.raw
     const route = resolve(req.url ?? '/', req)
     if (route === undefined) return noRoute(request, reply)
     reply.hijack()
-    const correlation = correlate(req.headers, req.socket, runId)
-    const hop = new Hop(route.upstream, correlation, correlation.turn ?? nextTurnOnConnection(req.socket), 'http', route.info.method, route.info.path)
-    let observer: HttpObserver | undefined
-    try {
-      observer = route.upstream.adapter.http?.(route.info, hop)
-    } catch {
-      observer = undefined
-    }
-    forwardHttp(route.upstream, req, reply.raw, route.upstreamPath, hop, observer ?? firstByteObserver(hop), limits)
+    forwardRoute(route, req, reply.raw, runId, limits)
   }
 
   const ws = (socket: WebSocket, request: FastifyRequest) => {

@@ -1,0 +1,45 @@
+// The proxy under benchmark, in its own process so its CPU time is its own: recording on, into the embedded store.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { validateConfig } from '../../src/config/index.js'
+import { ADAPTER_NAMES, startProxy } from '../../src/proxy/index.js'
+import { hopEnded } from '../../src/events.js'
+import { BatchWriter, ClickHouseSink, MemorySink, openStore, recordHops, Spill } from '../../src/store/index.js'
+import { ProxyMetrics } from '../../src/telemetry/index.js'
+
+const target = process.argv[2] as string
+const recording = process.argv[3] !== 'none'
+const dir = await mkdtemp(join(tmpdir(), 'hopwatch-bench-'))
+const store = recording ? await openStore({ kind: 'embedded', dir }, 'hopwatch') : undefined
+const spill = new Spill(join(dir, 'spill'), 1e9)
+await spill.init()
+const writer = new BatchWriter(store !== undefined ? new ClickHouseSink(store) : new MemorySink(), spill, { queueRows: 100_000, batchRows: 5_000, flushMs: 1_000, retryMs: 1_000 })
+let hopsSeen = 0
+hopEnded.subscribe(() => hopsSeen++)
+if (recording) {
+  writer.start()
+  recordHops(writer)
+}
+const config = validateConfig({ proxy: { port: 0 }, upstreams: [{ name: 'llm', component: 'llm', adapter: 'openai', target, prefix: '/u' }] }, 'bench', { adapters: ADAPTER_NAMES })
+const proxy = await startProxy({ config, runId: 'bench' })
+if (recording) new ProxyMetrics(() => proxy.upstreams.map((u) => ({ name: u.name, component: u.config.component, inFlight: u.inFlight })), () => writer.stats())
+process.send?.({ url: `${proxy.url}/u` })
+
+process.on('message', (m) => {
+  if (m === 'cpu') {
+    const cpu = process.cpuUsage()
+    process.send?.({ cpuSeconds: (cpu.user + cpu.system) / 1e6, hops: hopsSeen, rssBytes: process.memoryUsage().rss })
+  }
+  if (m === 'stop') {
+    void (async () => {
+      await proxy.close()
+      await writer.close()
+      const stats = writer.stats().tables.hops
+      process.send?.({ written: stats?.written ?? 0, dropped: stats === undefined ? 0 : Object.values(stats.dropped).reduce((a, b) => a + b, 0) })
+      await store?.close()
+      await rm(dir, { recursive: true, force: true })
+      process.exit(0)
+    })()
+  }
+})

@@ -1,0 +1,210 @@
+/**
+ * npm run bench: direct to an upstream vs through the proxy (recording on, embedded store), in the same run.
+ * Prints added latency (p50, p99), the throughput ratio at saturation, SSE time-to-first-event, and the proxy
+ * process's CPU seconds per 1,000 requests. The machine is shared and noisy: read the ratios and differences.
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { Pool } from 'undici'
+import { table } from '../../src/cli/output.js'
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+const here = (name: string) => fileURLToPath(new URL(name, import.meta.url))
+
+function child<T>(file: string, args: string[]): Promise<{ proc: ChildProcess; ready: T }> {
+  const proc = fork(here(file), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  return new Promise((resolve, reject) => {
+    proc.once('message', (ready) => resolve({ proc, ready: ready as T }))
+    proc.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)))
+  })
+}
+
+function ask<T>(proc: ChildProcess, message: string): Promise<T> {
+  return new Promise((resolve) => {
+    proc.once('message', (m) => resolve(m as T))
+    proc.send(message)
+  })
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number
+}
+
+class Samples {
+  private values = new Float64Array(1 << 16)
+  n = 0
+  add(ms: number): void {
+    if (this.n === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2)
+      grown.set(this.values)
+      this.values = grown
+    }
+    this.values[this.n++] = ms
+  }
+  sorted(): Float64Array {
+    return this.values.slice(0, this.n).sort()
+  }
+}
+
+const msSince = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6
+/** The base URL's path without its trailing slash, so direct ('/') and proxied ('/u') paths join the same way. */
+const basePath = (url: URL) => url.pathname.replace(/\/$/, '')
+
+/** Closed loop: `concurrency` callers, each sending its next request when the last one ends. */
+async function closedLoop(base: string, path: string, concurrency: number): Promise<{ rps: number; lat: Float64Array; errors: number }> {
+  const url = new URL(base)
+  const pool = new Pool(url.origin, { connections: concurrency, pipelining: 1 })
+  const samples = new Samples()
+  let errors = 0
+  const end = Date.now() + SECONDS * 1000
+  const started = process.hrtime.bigint()
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end) {
+        const t0 = process.hrtime.bigint()
+        try {
+          const res = await pool.request({ path: basePath(url) + path, method: 'GET' })
+          for await (const _ of res.body) void _
+          if (res.statusCode !== 200) errors++
+          samples.add(msSince(t0))
+        } catch {
+          errors++
+        }
+      }
+    }),
+  )
+  const seconds = msSince(started) / 1000
+  await pool.close()
+  return { rps: samples.n / seconds, lat: samples.sorted(), errors }
+}
+
+/** Open loop at a fixed rate: requests start on schedule whatever the answers do. */
+async function fixedRate(base: string, path: string, rate: number): Promise<{ lat: Float64Array; errors: number; sent: number }> {
+  const url = new URL(base)
+  const pool = new Pool(url.origin, { connections: 256, pipelining: 1 })
+  const samples = new Samples()
+  let errors = 0
+  let sent = 0
+  const inflight = new Set<Promise<void>>()
+  const started = Date.now()
+  while (Date.now() - started < SECONDS * 1000) {
+    const due = Math.floor(((Date.now() - started) / 1000) * rate)
+    for (; sent < due; sent++) {
+      const t0 = process.hrtime.bigint()
+      const p = pool
+        .request({ path: url.pathname + path, method: 'GET' })
+        .then(async (res) => {
+          for await (const _ of res.body) void _
+          samples.add(msSince(t0))
+        })
+        .catch(() => void errors++)
+        .finally(() => inflight.delete(p))
+      inflight.add(p)
+    }
+    await new Promise((r) => setTimeout(r, 2))
+  }
+  await Promise.all(inflight)
+  await pool.close()
+  return { lat: samples.sorted(), errors, sent }
+}
+
+/** `streams` SSE streams open at once, in rounds; time to the first event of each. */
+async function sseFirstEvent(base: string, streams: number): Promise<{ lat: Float64Array; errors: number }> {
+  const url = new URL(base)
+  const pool = new Pool(url.origin, { connections: streams, pipelining: 1 })
+  const samples = new Samples()
+  let errors = 0
+  const end = Date.now() + SECONDS * 1000
+  while (Date.now() < end) {
+    await Promise.all(
+      Array.from({ length: streams }, async () => {
+        const t0 = process.hrtime.bigint()
+        try {
+          const res = await pool.request({ path: `${basePath(url)}/sse`, method: 'GET' })
+          let first = true
+          for await (const _ of res.body) {
+            if (first) samples.add(msSince(t0))
+            first = false
+          }
+        } catch {
+          errors++
+        }
+      }),
+    )
+  }
+  await pool.close()
+  return { lat: samples.sorted(), errors }
+}
+
+const f = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
+
+async function main(): Promise<void> {
+  const upstream = await child<{ port: number }>('upstream-child.js', [])
+  const direct = `http://127.0.0.1:${upstream.ready.port}`
+  const proxy = await child<{ url: string }>('proxy-child.js', [direct, 'embedded'])
+  const bare = await child<{ url: string }>('proxy-child.js', [direct, 'none'])
+  const via = proxy.ready.url
+  const cpu = () => ask<{ cpuSeconds: number; hops: number; rssBytes: number }>(proxy.proc, 'cpu')
+  const bareCpu = () => ask<{ cpuSeconds: number; hops: number; rssBytes: number }>(bare.proc, 'cpu')
+  console.log(`hopwatch proxy benchmark: ${SECONDS} s per measurement; upstream and proxies in their own processes; "proxy" records every hop into the embedded store, "no-rec" forwards only\n`)
+
+  // warm up both paths (JIT, connection pools)
+  await closedLoop(direct, '/plain', 50)
+  await closedLoop(via, '/plain', 50)
+  await closedLoop(bare.ready.url, '/plain', 50)
+  await sseFirstEvent(direct, 50)
+  await sseFirstEvent(via, 50)
+
+  const rows: string[][] = []
+  for (const concurrency of [50, 500, 1000]) {
+    const d = await closedLoop(direct, '/plain', concurrency)
+    const before = await cpu()
+    const p = await closedLoop(via, '/plain', concurrency)
+    const after = await cpu()
+    rows.push([
+      String(concurrency), f(d.rps, 0), f(p.rps, 0), f(p.rps / d.rps), f(percentile(d.lat, 50)), f(percentile(p.lat, 50)), f(percentile(d.lat, 99)), f(percentile(p.lat, 99)),
+      f(((after.cpuSeconds - before.cpuSeconds) / Math.max(1, after.hops - before.hops)) * 1000, 3), String(d.errors + p.errors),
+    ])
+  }
+  console.log('Plain requests, closed loop (saturation): throughput and latency, direct vs through the proxy')
+  console.log(table(['conns', 'direct rps', 'proxy rps', 'ratio', 'p50 direct ms', 'p50 proxy ms', 'p99 direct ms', 'p99 proxy ms', 'proxy cpu-s/1k req', 'errors'], rows))
+
+  const rate = Number(process.env.BENCH_RATE ?? 1000)
+  await new Promise((r) => setTimeout(r, 3000)) // let the recording proxy finish writing the saturation runs' rows
+  const dr = await fixedRate(direct, '/plain', rate)
+  const bareBefore = await bareCpu()
+  const nr = await fixedRate(bare.ready.url, '/plain', rate)
+  const bareAfter = await bareCpu()
+  const before = await cpu()
+  const pr = await fixedRate(via, '/plain', rate)
+  const after = await cpu()
+  const per1k = (a: { cpuSeconds: number }, b: { cpuSeconds: number }, requests: number) => ((b.cpuSeconds - a.cpuSeconds) / Math.max(1, requests)) * 1000
+  const row = (name: string, r: { sent: number; lat: Float64Array; errors: number }, cpuPer1k: string) => [
+    name, String(r.sent), f(percentile(r.lat, 50)), f(percentile(r.lat, 99)), f(percentile(r.lat, 50) - percentile(dr.lat, 50)), f(percentile(r.lat, 99) - percentile(dr.lat, 99)), cpuPer1k, String(r.errors),
+  ]
+  console.log(`Plain requests at a fixed ${rate} requests/s (below saturation): latency added and CPU (goal: < 1 ms added at p99, < 0.2 CPU-s per 1k requests; Envoy as an Istio sidecar: 0.35)`)
+  console.log(
+    table(
+      ['path', 'sent', 'p50 ms', 'p99 ms', 'p50 added', 'p99 added', 'cpu-s/1k req', 'errors'],
+      [row('direct', dr, ''), row('no-rec', nr, f(per1k(bareBefore, bareAfter, nr.sent), 3)), row('proxy', pr, f(per1k(before, after, pr.sent), 3))],
+    ),
+  )
+
+  const sseRows: string[][] = []
+  for (const streams of [50, 500, 1000]) {
+    const ds = await sseFirstEvent(direct, streams)
+    const ps = await sseFirstEvent(via, streams)
+    sseRows.push([String(streams), String(ds.lat.length), f(percentile(ds.lat, 50)), f(percentile(ps.lat, 50)), f(percentile(ds.lat, 99)), f(percentile(ps.lat, 99)), f(percentile(ps.lat, 99) - percentile(ds.lat, 99)), String(ds.errors + ps.errors)])
+  }
+  console.log('SSE streams open at once: time to first event (the upstream sends it after 20 ms)')
+  console.log(table(['streams', 'samples', 'p50 direct ms', 'p50 proxy ms', 'p99 direct ms', 'p99 proxy ms', 'p99 added ms', 'errors'], sseRows))
+
+  const final = await cpu()
+  const stopped = await ask<{ written: number; dropped: number }>(proxy.proc, 'stop')
+  console.log(`recording: ${final.hops} hops recorded, ${stopped.written} written to the store, ${stopped.dropped} dropped; proxy RSS ${f(final.rssBytes / 2 ** 20, 0)} MiB`)
+  bare.proc.send('stop')
+  upstream.proc.send('stop')
+}
+
+await main()

@@ -1,0 +1,31 @@
+// The benchmark's upstream, in its own process: a small JSON answer on /plain, an SSE stream on /sse whose first event
+// comes after FIRST_EVENT_MS and five more after it.
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+const FIRST_EVENT_MS = 20
+const EVENT_GAP_MS = 10
+const body = JSON.stringify({ id: 'x', ok: true, items: [1, 2, 3] })
+
+const server = createServer((req, res) => {
+  if (req.url?.startsWith('/sse') === true) {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+    let sent = 0
+    const next = () => {
+      res.write(`data: {"choices":[{"delta":{"content":"tok${sent}"}}]}\n\n`)
+      if (++sent < 6) setTimeout(next, EVENT_GAP_MS)
+      else res.end('data: [DONE]\n\n')
+    }
+    setTimeout(next, FIRST_EVENT_MS)
+    return
+  }
+  req.resume()
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+  res.end(body)
+})
+server.keepAliveTimeout = 60_000
+server.maxConnections = 10_000
+server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as AddressInfo).port }))
+process.on('message', (m) => {
+  if (m === 'stop') server.close(() => process.exit(0))
+})
