@@ -1,5 +1,6 @@
 // The proxy under benchmark, in its own process so its CPU time is its own: recording on, into the embedded store.
 import { mkdtemp, rm } from 'node:fs/promises'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { validateConfig } from '../../src/config/index.js'
@@ -26,7 +27,11 @@ const proxy = await startProxy({ config, runId: 'bench' })
 if (recording) new ProxyMetrics(() => proxy.upstreams.map((u) => ({ name: u.name, component: u.config.component, inFlight: u.inFlight })), () => writer.stats())
 process.send?.({ url: `${proxy.url}/u` })
 
+const loop = monitorEventLoopDelay({ resolution: 1 })
+loop.enable()
 process.on('message', (m) => {
+  if (m === 'loop-reset') loop.reset()
+  if (m === 'loop') process.send?.({ p99Ms: loop.percentile(99) / 1e6, maxMs: loop.max / 1e6 })
   if (m === 'cpu') {
     const cpu = process.cpuUsage()
     process.send?.({ cpuSeconds: (cpu.user + cpu.system) / 1e6, hops: hopsSeen, rssBytes: process.memoryUsage().rss })

@@ -173,11 +173,16 @@ async function main(): Promise<void> {
   const rate = Number(process.env.BENCH_RATE ?? 1000)
   await new Promise((r) => setTimeout(r, 3000)) // let the recording proxy finish writing the saturation runs' rows
   const dr = await fixedRate(direct, '/plain', rate)
+  const loopOf = async (proc: ChildProcess) => ask<{ p99Ms: number; maxMs: number }>(proc, 'loop')
   const bareBefore = await bareCpu()
+  bare.proc.send('loop-reset')
   const nr = await fixedRate(bare.ready.url, '/plain', rate)
+  const bareLoop = await loopOf(bare.proc)
   const bareAfter = await bareCpu()
   const before = await cpu()
+  proxy.proc.send('loop-reset')
   const pr = await fixedRate(via, '/plain', rate)
+  const proxyLoop = await loopOf(proxy.proc)
   const after = await cpu()
   const per1k = (a: { cpuSeconds: number }, b: { cpuSeconds: number }, requests: number) => ((b.cpuSeconds - a.cpuSeconds) / Math.max(1, requests)) * 1000
   const row = (name: string, r: { sent: number; lat: Float64Array; errors: number }, cpuPer1k: string) => [
@@ -190,6 +195,7 @@ async function main(): Promise<void> {
       [row('direct', dr, ''), row('no-rec', nr, f(per1k(bareBefore, bareAfter, nr.sent), 3)), row('proxy', pr, f(per1k(before, after, pr.sent), 3))],
     ),
   )
+  console.log(`event-loop delay in the proxy process: no-rec p99 ${f(bareLoop.p99Ms)} ms, max ${f(bareLoop.maxMs)} ms; recording p99 ${f(proxyLoop.p99Ms)} ms, max ${f(proxyLoop.maxMs)} ms\n`)
 
   const sseRows: string[][] = []
   for (const streams of [50, 500, 1000]) {
