@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import { StoreError } from './errors.js'
+import { readOwner } from './owner.js'
 import { capabilitiesOf, MIGRATIONS, type Capabilities } from './schema.js'
 import { identifier, quoteString } from './sql.js'
 
@@ -32,7 +33,7 @@ export async function openStore(target: StoreTarget, database: string): Promise<
     version = ((await rs.json()) as Array<{ version: string }>)[0]?.version ?? '0'
   } catch (err) {
     await client.close().catch(() => {})
-    throw openError(target, err)
+    throw await openError(target, err)
   }
   const capabilities = capabilitiesOf(version)
   await migrate(client, database, capabilities)
@@ -58,15 +59,20 @@ async function connect(target: StoreTarget): Promise<ClickHouseClient> {
     const connection = createChdbConnection({ path: dir }) as never
     return createClient({ connection, clickhouse_settings: QUERY_SETTINGS, log: { level: ClickHouseLogLevel.OFF } })
   } catch (err) {
-    throw openError(target, err)
+    throw await openError(target, err)
   }
 }
 
-function openError(target: StoreTarget, err: unknown): StoreError {
+async function openError(target: StoreTarget, err: unknown): Promise<StoreError> {
   const reason = (err as Error).message ?? String(err)
   if (target.kind === 'embedded') {
-    if (/lock|already|in use|Cannot lock/i.test(reason)) {
-      return new StoreError('HW_STORE_LOCKED', `the store directory ${target.dir} is in use by another process: ${reason}`, { cause: err })
+    // the engine locks its directory (its `status` file); a hopwatch process that owns it says so in its owner file
+    const owner = await readOwner(target.dir)
+    if (owner !== undefined) {
+      return new StoreError('HW_STORE_LOCKED', `the store ${target.dir} is owned by hopwatch process ${owner.pid} (admin API ${owner.admin_url}); stop it, or use another --store DIR`, { cause: err })
+    }
+    if (/lock|already running|Failed to create connection/i.test(reason)) {
+      return new StoreError('HW_STORE_LOCKED', `the store ${target.dir} is in use by another process (${reason}); stop it, or use another --store DIR`, { cause: err })
     }
     return new StoreError('HW_STORE_OPEN', `cannot open the embedded store at ${target.dir}: ${reason}`, { cause: err })
   }

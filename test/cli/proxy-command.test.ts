@@ -65,6 +65,10 @@ test('the proxy records hops in the embedded store, sql reaches it through the p
   ws.send(JSON.stringify({ type: 'CloseStream' }))
   await new Promise((r) => ws.once('close', r))
 
+  const second = await hopwatch(['proxy', '--port', '0'], dir)
+  assert.equal(second.code, 1)
+  assert.match(second.stderr, new RegExp(`HW_STORE_LOCKED: the store .* is owned by hopwatch process ${proxy.child.pid}`))
+
   let count = 0
   for (let i = 0; i < 50 && count < 2; i++) {
     const viaProxy = await hopwatch(['sql', 'SELECT count() AS n FROM hopwatch.hops'], dir)

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { nowUs } from '../../src/clock.js'
+import type { WebSocket } from 'ws'
 import { listenHttp, listenWs, readBody, sleep, type Listening } from './servers.js'
 
 export const GAP_MS = 120
@@ -149,20 +150,26 @@ export interface WsMarks {
   headers: IncomingMessage['headers']
 }
 
+/** Starts recording one upstream WebSocket session: what it receives, and a JSON sender that records what it sends. */
+function record(sessions: WsMarks[], socket: WebSocket, req: IncomingMessage): { s: WsMarks; send: (obj: object) => void } {
+  const s: WsMarks = { received: [], sent: [], at: {}, url: req.url ?? '', headers: req.headers }
+  sessions.push(s)
+  socket.on('message', (data: Buffer, isBinary) => s.received.push([sha256(data), isBinary]))
+  const send = (obj: object) => {
+    const text = JSON.stringify(obj)
+    s.sent.push([sha256(text), false])
+    socket.send(text)
+  }
+  return { s, send }
+}
+
 /** Deepgram-style live STT: answers audio with an interim result, and a Finalize with a final from_finalize result. */
 export async function deepgramProvider(): Promise<Listening & { sessions: WsMarks[] }> {
   const sessions: WsMarks[] = []
   const server = await listenWs((socket, req) => {
-    const s: WsMarks = { received: [], sent: [], at: {}, url: req.url ?? '', headers: req.headers }
-    sessions.push(s)
-    const send = (obj: object) => {
-      const text = JSON.stringify(obj)
-      s.sent.push([sha256(text), false])
-      socket.send(text)
-    }
+    const { s, send } = record(sessions, socket, req)
     let frames = 0
     socket.on('message', (data: Buffer, isBinary) => {
-      s.received.push([sha256(data), isBinary])
       if (isBinary) {
         frames++
         if (frames === 3) {
@@ -192,26 +199,17 @@ export async function elevenlabsProvider(): Promise<Listening & { sessions: WsMa
   const sessions: WsMarks[] = []
   const http: ChatMarks[] = []
   const ws = await listenWs((socket, req) => {
-    const s: WsMarks = { received: [], sent: [], at: {}, url: req.url ?? '', headers: req.headers }
-    sessions.push(s)
-    let texts = 0
-    socket.on('message', (data: Buffer, isBinary) => {
-      s.received.push([sha256(data), isBinary])
+    const { s, send } = record(sessions, socket, req)
+    socket.on('message', (data: Buffer) => {
       const msg = JSON.parse(data.toString('utf8')) as { text: string }
-      if (msg.text.trim().length > 0) texts++
       if (msg.text === '') {
         setTimeout(() => {
           for (let i = 0; i < 3; i++) {
             if (i === 0) s.at.firstAudio = nowUs()
-            const text = JSON.stringify({ audio: Buffer.alloc(16_000, i).toString('base64'), isFinal: null, normalizedAlignment: null })
-            s.sent.push([sha256(text), false])
-            socket.send(text)
+            send({ audio: Buffer.alloc(16_000, i).toString('base64'), isFinal: null, normalizedAlignment: null })
           }
           s.at.final = nowUs()
-          const fin = JSON.stringify({ isFinal: true })
-          s.sent.push([sha256(fin), false])
-          socket.send(fin)
-          void texts
+          send({ isFinal: true })
         }, GAP_MS)
       }
     })
@@ -246,17 +244,10 @@ export async function elevenlabsProvider(): Promise<Listening & { sessions: WsMa
 export async function realtimeProvider(): Promise<Listening & { sessions: WsMarks[] }> {
   const sessions: WsMarks[] = []
   const server = await listenWs((socket, req) => {
-    const s: WsMarks = { received: [], sent: [], at: {}, url: req.url ?? '', headers: req.headers }
-    sessions.push(s)
-    const send = (obj: object) => {
-      const text = JSON.stringify(obj)
-      s.sent.push([sha256(text), false])
-      socket.send(text)
-    }
+    const { s, send } = record(sessions, socket, req)
     send({ type: 'session.created', event_id: 'e0', session: { id: 's1', model: 'gpt-realtime' } })
     let responses = 0
-    socket.on('message', (data: Buffer, isBinary) => {
-      s.received.push([sha256(data), isBinary])
+    socket.on('message', (data: Buffer) => {
       const msg = JSON.parse(data.toString('utf8')) as { type: string }
       if (msg.type === 'input_audio_buffer.commit') send({ type: 'input_audio_buffer.committed', event_id: 'e1', item_id: 'i1' })
       if (msg.type === 'response.create') {
