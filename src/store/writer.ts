@@ -207,7 +207,8 @@ export class BatchWriter {
 
   private markDown(err: unknown): void {
     this.storeUp = false
-    this.retryAt = Date.now() + (this.closed ? 0 : this.options.retryMs)
+    // while closing there is no later: after one failure, the rest goes to the spill file (replayed next start)
+    this.retryAt = this.closed ? Number.POSITIVE_INFINITY : Date.now() + this.options.retryMs
     this.lastError = (err as Error).message ?? String(err)
   }
 

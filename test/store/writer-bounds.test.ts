@@ -95,3 +95,18 @@ test('a replay that fails part-way resumes at its offset: no row is inserted twi
   assert.equal(ids.length, 30)
   assert.equal(new Set(ids).size, 30)
 })
+
+test('closing while the store is failing spills what is left after the first failure instead of trying each batch', async () => {
+  const sink = new MemorySink()
+  let calls = 0
+  sink.insert = async () => {
+    if (++calls === 1) throw new Error('store went away')
+    return new Promise<void>(() => {}) // a store that stopped answering: every later insert would hang
+  }
+  const spill = await spillIn()
+  const writer = new BatchWriter(sink, spill, { queueRows: 1000, batchRows: 10, flushMs: 60_000, retryMs: 60_000 })
+  for (let i = 0; i < 35; i++) writer.push('hops', hopRow(i))
+  await writer.close()
+  assert.equal(calls, 1)
+  assert.equal(writer.stats().tables.hops?.spilled, 35)
+})
