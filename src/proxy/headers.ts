@@ -12,7 +12,8 @@ function isOwn(name: string): boolean {
 }
 
 function listedInConnection(connection: string | undefined): Set<string> | undefined {
-  if (connection === undefined) return undefined
+  // the usual values name no header: skip the split on every keep-alive request
+  if (connection === undefined || connection === 'keep-alive' || connection === 'close' || connection === 'Keep-Alive') return undefined
   const names = connection.toLowerCase().split(',').map((s) => s.trim()).filter((s) => s !== 'close' && s !== 'keep-alive' && s !== 'upgrade')
   return names.length > 0 ? new Set(names) : undefined
 }

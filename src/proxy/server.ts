@@ -86,10 +86,10 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver): Fas
     return503OnClosing: true,
     // Proxied requests go straight to the forwarder: fastify's per-request lifecycle (request and reply objects,
     // hooks, content-type parsing) would only add CPU to every hop. Fastify keeps the server, the admin routes, the
-    // 404s and the WebSocket upgrades (which arrive as 'upgrade' events, not requests).
+    // 404s and the WebSocket upgrades (which arrive as 'upgrade' events, never here).
     serverFactory: (fastifyHandler) =>
       createServer((req, res) => {
-        const route = req.headers.upgrade === undefined ? resolve(req.url ?? '/', req) : undefined
+        const route = resolve(req.url ?? '/', req)
         if (route !== undefined) forwardRoute(route, req, res, runId, limits)
         else fastifyHandler(req, res)
       }),
@@ -101,40 +101,33 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver): Fas
 
   const relayLimits = { maxFrameBytes: proxy.max_frame_bytes, highWaterBytes: proxy.ws_high_water_bytes }
 
+  // fastify sees only what the server factory could not route: every plain request reaching a route here is a 404
   const noRoute = (request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack()
     sendProxyError(reply.raw, 404, 'HW_PROXY_NO_ROUTE', `no upstream serves ${request.method} ${(request.raw.url ?? '').split('?')[0]}`)
   }
 
-  // reached only by requests the server factory did not route (plain HTTP to an unknown path, or a GET with an
-  // Upgrade header that is not a WebSocket handshake)
-  const http = (request: FastifyRequest, reply: FastifyReply) => {
-    const req = request.raw
-    const route = resolve(req.url ?? '/', req)
-    if (route === undefined) return noRoute(request, reply)
-    reply.hijack()
-    forwardRoute(route, req, reply.raw, runId, limits)
-  }
-
+  // an upgrade is routed once, in the hook, before the handshake completes; the WebSocket handler picks the route up
+  const upgrades = new WeakMap<IncomingMessage, Route>()
   const ws = (socket: WebSocket, request: FastifyRequest) => {
     const req = request.raw
-    const route = resolve(req.url ?? '/', req)
-    if (route === undefined) {
-      socket.close(1008, 'hopwatch: no upstream serves this path')
-      return
-    }
+    const route = upgrades.get(req) as Route // set by the onRequest hook, which refuses every upgrade it cannot route
     relayWebSocket(socket, req, route.upstream, route.info, correlate(req.headers, req.socket, runId), relayLimits)
   }
 
   void app.register(async (scope) => {
-    // a WebSocket upgrade for a path no upstream serves is refused before the handshake completes
     scope.addHook('onRequest', async (request, reply) => {
-      if (request.headers.upgrade === undefined || resolve(request.raw.url ?? '/', request.raw) !== undefined) return
+      if (request.headers.upgrade === undefined) return
+      const route = resolve(request.raw.url ?? '/', request.raw)
+      if (route !== undefined) {
+        upgrades.set(request.raw, route)
+        return
+      }
       const message = `no upstream serves WebSocket ${(request.raw.url ?? '').split('?')[0]}`
       return reply.code(404).header('x-hopwatch-error', 'HW_PROXY_NO_ROUTE').send(proxyErrorBody('HW_PROXY_NO_ROUTE', message))
     })
-    scope.route({ method: 'GET', url: '/*', handler: http, wsHandler: ws, exposeHeadRoute: false })
-    scope.route({ method: METHODS.filter((m) => m !== 'GET'), url: '/*', handler: http })
+    scope.route({ method: 'GET', url: '/*', handler: noRoute, wsHandler: ws, exposeHeadRoute: false })
+    scope.route({ method: METHODS.filter((m) => m !== 'GET'), url: '/*', handler: noRoute })
   })
   return app
 }

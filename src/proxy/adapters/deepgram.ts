@@ -1,5 +1,4 @@
 import { pcmMs } from './audio.js'
-import { firstByteObserver } from './http.js'
 import type { Adapter, RequestInfo, WsExchanges, WsObserver } from './types.js'
 
 const BYTES_PER_SAMPLE: Record<string, number> = { linear16: 2, linear32: 4, mulaw: 1, alaw: 1 }
@@ -80,9 +79,8 @@ function live(request: RequestInfo, ex: WsExchanges): WsObserver {
   }
 }
 
-/** Deepgram: live STT over WebSocket; pre-recorded `POST /v1/listen` is timed as a plain request. */
+/** Deepgram: live STT over WebSocket; pre-recorded `POST /v1/listen` is timed as a plain request (the generic observer). */
 export const deepgramAdapter: Adapter = {
   name: 'deepgram',
-  http: (_request, marks) => firstByteObserver(marks),
   ws: live,
 }

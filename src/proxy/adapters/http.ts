@@ -8,8 +8,5 @@ export function firstByteObserver(marks: HopMarks): HttpObserver {
   }
 }
 
-/** Plain HTTP (backend APIs, anything without a dedicated adapter). */
-export const httpAdapter: Adapter = {
-  name: 'http',
-  http: (_request, marks) => firstByteObserver(marks),
-}
+/** Plain HTTP (backend APIs, anything without a dedicated adapter): the core's generic observer does all of it. */
+export const httpAdapter: Adapter = { name: 'http' }

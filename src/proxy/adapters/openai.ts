@@ -1,4 +1,3 @@
-import { firstByteObserver } from './http.js'
 import { pcmMs, wavByteRate } from './audio.js'
 import { SseReader } from './sse.js'
 import type { Adapter, HopMarks, HttpObserver, RequestInfo } from './types.js'
@@ -115,7 +114,7 @@ function speech(marks: HopMarks): HttpObserver {
   }
 }
 
-function observe(request: RequestInfo, marks: HopMarks): HttpObserver {
+function observe(request: RequestInfo, marks: HopMarks): HttpObserver | undefined {
   const path = request.path
   if (path.endsWith('/audio/speech')) return speech(marks)
   if (path.endsWith('/audio/transcriptions') || path.endsWith('/audio/translations')) return jsonAnswer(marks)
@@ -131,7 +130,7 @@ function observe(request: RequestInfo, marks: HopMarks): HttpObserver {
       onResponseEnd: () => inner?.onResponseEnd?.(),
     }
   }
-  return firstByteObserver(marks)
+  return undefined // other endpoints (models, embeddings, files): the generic observer
 }
 
 /** OpenAI-compatible HTTP APIs: chat completions and Responses (SSE or JSON), transcriptions, speech. */
