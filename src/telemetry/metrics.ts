@@ -12,6 +12,26 @@ export interface UpstreamGauge {
   inFlight: number
 }
 
+const STATUS_CLASSES = ['none', '1xx', '2xx', '3xx', '4xx', '5xx']
+
+interface Observer {
+  observe(value: number): void
+}
+
+interface Incrementer {
+  inc(): void
+}
+
+interface UpstreamSeries {
+  responseStart: Observer
+  firstPayload: Observer
+  final: Observer
+  end: Observer
+  component: Observer
+  hops: Map<string, Incrementer>
+  errors: Map<string, Incrementer>
+}
+
 /** The writer's counters, as the store reports them (structurally typed so telemetry needs no store import). */
 export interface StoreCounts {
   tables: Record<string, { written: number; spilled: number; replayed: number; dropped: Record<string, number> }>
@@ -31,6 +51,8 @@ export class ProxyMetrics {
   private readonly hops: Counter<'upstream' | 'component' | 'status_class'>
   private readonly errors: Counter<'upstream' | 'component' | 'kind'>
   private readonly listener = (message: unknown) => this.observe(message as HopRecord)
+  /** label-bound series per upstream, so recording a hop allocates no label objects */
+  private readonly series = new Map<string, UpstreamSeries>()
 
   constructor(upstreams: () => readonly UpstreamGauge[], store?: () => StoreCounts) {
     const registers = [this.registry]
@@ -61,14 +83,35 @@ export class ProxyMetrics {
   }
 
   private observe(hop: HopRecord): void {
+    const s = this.seriesOf(hop)
     const start = hop.start_us
-    const labels = { upstream: hop.upstream, component: hop.component }
-    const stages: Array<[string, number]> = [['response_start', hop.response_start_us], ['first_payload', hop.first_payload_us], ['final', hop.final_us], ['end', hop.end_us]]
-    for (const [stage, at] of stages) if (at > 0) this.stage.observe({ ...labels, stage }, (at - start) / 1e6)
+    if (hop.response_start_us > 0) s.responseStart.observe((hop.response_start_us - start) / 1e6)
+    if (hop.first_payload_us > 0) s.firstPayload.observe((hop.first_payload_us - start) / 1e6)
+    if (hop.final_us > 0) s.final.observe((hop.final_us - start) / 1e6)
+    if (hop.end_us > 0) s.end.observe((hop.end_us - start) / 1e6)
     const latency = componentLatencyUs(hop)
-    if (latency !== undefined && hop.error_kind === '') this.component.observe(labels, latency / 1e6)
-    this.hops.inc({ ...labels, status_class: hop.status === 0 ? 'none' : `${Math.floor(hop.status / 100)}xx` })
-    if (hop.error_kind !== '') this.errors.inc({ ...labels, kind: hop.error_kind })
+    if (latency !== undefined && hop.error_kind === '') s.component.observe(latency / 1e6)
+    const statusClass = hop.status === 0 ? 'none' : STATUS_CLASSES[Math.floor(hop.status / 100)] ?? 'none'
+    let hops = s.hops.get(statusClass)
+    if (hops === undefined) s.hops.set(statusClass, (hops = this.hops.labels({ upstream: hop.upstream, component: hop.component, status_class: statusClass })))
+    hops.inc()
+    if (hop.error_kind !== '') {
+      let errors = s.errors.get(hop.error_kind)
+      if (errors === undefined) s.errors.set(hop.error_kind, (errors = this.errors.labels({ upstream: hop.upstream, component: hop.component, kind: hop.error_kind })))
+      errors.inc()
+    }
+  }
+
+  private seriesOf(hop: HopRecord): UpstreamSeries {
+    const key = `${hop.upstream}\u0000${hop.component}`
+    let s = this.series.get(key)
+    if (s === undefined) {
+      const labels = { upstream: hop.upstream, component: hop.component }
+      const stage = (name: string) => this.stage.labels({ ...labels, stage: name })
+      s = { responseStart: stage('response_start'), firstPayload: stage('first_payload'), final: stage('final'), end: stage('end'), component: this.component.labels(labels), hops: new Map(), errors: new Map() }
+      this.series.set(key, s)
+    }
+    return s
   }
 
   private storeMetrics(store: () => StoreCounts): void {
