@@ -1,11 +1,15 @@
-/** The base of every coded hopwatch error: callers branch on `code`, never on the message text. */
-export class HopwatchError extends Error {
-  readonly code: string
+/**
+ * The base of every coded hopwatch error: callers branch on `code`, never on the message text. An area declares its
+ * error as `class StoreError extends HopwatchError<StoreErrorCode> {}`: the code type is its table's keys, and the
+ * name is the subclass's own.
+ */
+export class HopwatchError<Code extends string = string> extends Error {
+  readonly code: Code
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
-    this.name = 'HopwatchError'
+    this.name = new.target.name
   }
 }
 

@@ -5,9 +5,4 @@ export const CLI_ERRORS = {
   HW_CLI_EXISTS: { meaning: 'the file `hopwatch init` would write already exists', fix: 'remove it, or pass --force to overwrite it' },
 } as const satisfies Record<string, ErrorCodeDoc>
 
-export class CliError extends HopwatchError {
-  constructor(code: keyof typeof CLI_ERRORS, message: string) {
-    super(code, message)
-    this.name = 'CliError'
-  }
-}
+export class CliError extends HopwatchError<keyof typeof CLI_ERRORS> {}

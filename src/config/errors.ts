@@ -9,13 +9,12 @@ export const CONFIG_ERRORS = {
 
 export type ConfigErrorCode = keyof typeof CONFIG_ERRORS
 
-export class ConfigError extends HopwatchError {
+export class ConfigError extends HopwatchError<ConfigErrorCode> {
   readonly problems: readonly ConfigProblem[]
 
   constructor(code: ConfigErrorCode, message: string, problems: readonly ConfigProblem[] = [], options?: { cause?: unknown }) {
     super(code, message, options)
     this.problems = problems
-    this.name = 'ConfigError'
   }
 }
 

@@ -15,12 +15,7 @@ export const PROXY_ERRORS = {
 
 export type ProxyErrorCode = keyof typeof PROXY_ERRORS
 
-export class ProxyError extends HopwatchError {
-  constructor(code: ProxyErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options)
-    this.name = 'ProxyError'
-  }
-}
+export class ProxyError extends HopwatchError<ProxyErrorCode> {}
 
 /**
  * Answers with the proxy's own error in the OpenAI error shape, which provider SDKs surface as a readable message;

@@ -9,9 +9,4 @@ export const STORE_ERRORS = {
 
 export type StoreErrorCode = keyof typeof STORE_ERRORS
 
-export class StoreError extends HopwatchError {
-  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options)
-    this.name = 'StoreError'
-  }
-}
+export class StoreError extends HopwatchError<StoreErrorCode> {}

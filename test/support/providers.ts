@@ -66,16 +66,21 @@ export async function openaiProvider(): Promise<Listening & { marks: ChatMarks[]
       sent.push(b)
       res.write(b)
     }
+    const finish = () => {
+      m.body = Buffer.concat(sent)
+      m.endAt = nowUs()
+      res.end()
+    }
+    const answerJson = (body: object) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      m.firstContentAt = nowUs()
+      send(JSON.stringify(body))
+      finish()
+    }
     if (path.endsWith('/chat/completions')) {
       const request = JSON.parse(requestBody.toString('utf8')) as { stream?: boolean; tools?: unknown[] }
       if (request.stream !== true) {
-        const body = JSON.stringify({ id: 'c1', object: 'chat.completion', created: 1, model: 'gpt-test', choices: [{ index: 0, message: { role: 'assistant', content: 'Hello there.' }, finish_reason: 'stop' }], usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 } })
-        res.writeHead(200, { 'content-type': 'application/json' })
-        m.firstContentAt = nowUs()
-        send(body)
-        m.body = Buffer.concat(sent)
-        m.endAt = nowUs()
-        res.end()
+        answerJson({ id: 'c1', object: 'chat.completion', created: 1, model: 'gpt-test', choices: [{ index: 0, message: { role: 'assistant', content: 'Hello there.' }, finish_reason: 'stop' }], usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 } })
         return
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
@@ -101,9 +106,7 @@ export async function openaiProvider(): Promise<Listening & { marks: ChatMarks[]
       send(chunk('c1', {}, { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }))
       send(`data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-test', choices: [], usage: { prompt_tokens: 17, completion_tokens: 5, total_tokens: 22 } })}\n\n`)
       send('data: [DONE]\n\n')
-      m.body = Buffer.concat(sent)
-      m.endAt = nowUs()
-      res.end()
+      finish()
       return
     }
     if (path.endsWith('/audio/speech')) {
@@ -119,20 +122,12 @@ export async function openaiProvider(): Promise<Listening & { marks: ChatMarks[]
         m.lastContentAt = nowUs()
         await sleep(GAP_MS / 2)
       }
-      m.body = Buffer.concat(sent)
-      m.endAt = nowUs()
-      res.end()
+      finish()
       return
     }
     if (path.endsWith('/audio/transcriptions')) {
       await sleep(GAP_MS)
-      const body = JSON.stringify({ text: 'I would like to book a table for two.', usage: { type: 'duration', seconds: 2.5 } })
-      res.writeHead(200, { 'content-type': 'application/json' })
-      m.firstContentAt = nowUs()
-      send(body)
-      m.body = Buffer.concat(sent)
-      m.endAt = nowUs()
-      res.end()
+      answerJson({ text: 'I would like to book a table for two.', usage: { type: 'duration', seconds: 2.5 } })
       return
     }
     res.writeHead(404, { 'content-type': 'application/json' })
