@@ -81,6 +81,12 @@ class Exchanges implements WsExchanges {
     this.current?.finish(kind)
     this.current = undefined
   }
+
+  /** The connection is going: an exchange still waiting for its answer ends as `unanswered` (who left first). */
+  closeConnection(kind: ErrorKind, unanswered: ErrorKind): void {
+    const open = this.current
+    this.end(kind === '' && open !== undefined && open.record.first_payload_us === 0 ? unanswered : kind)
+  }
 }
 
 /** Without an adapter: one exchange per connection, the first upstream message is the payload. */
@@ -135,11 +141,11 @@ export function relayWebSocket(client: WebSocket, req: IncomingMessage, upstream
     }
   }
 
+  /** The upstream side ended (or misbehaved, or the caller sent a bad frame): close both sides once. */
   const shutdown = (kind: ErrorKind, clientCode: number, reason: string) => {
     if (closed) return
     closed = true
-    const open = exchanges.current
-    exchanges.end(open !== undefined && kind === '' && open.record.first_payload_us === 0 ? 'client_abort' : kind)
+    exchanges.closeConnection(kind, 'reset')
     if (client.readyState === WebSocket.OPEN) client.close(clientCode, reason)
     else if (client.readyState === WebSocket.CONNECTING) client.terminate()
     if (peer.readyState === WebSocket.OPEN) peer.close(1000)
@@ -209,8 +215,7 @@ export function relayWebSocket(client: WebSocket, req: IncomingMessage, upstream
   client.on('close', (code, reason) => {
     if (closed) return
     closed = true
-    const open = exchanges.current
-    exchanges.end(open !== undefined && open.record.first_payload_us === 0 ? 'client_abort' : '')
+    exchanges.closeConnection('', 'client_abort')
     if (peer.readyState === WebSocket.OPEN) peer.close(sendableCode(code, 1000), reasonText(reason))
     else peer.terminate()
   })

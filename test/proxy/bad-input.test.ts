@@ -11,6 +11,7 @@ import { RecordingSocket } from '../support/ws-client.js'
 let llm: Awaited<ReturnType<typeof openaiProvider>>
 let backend: Listening
 let echo: Listening & { wss: unknown }
+let quitter: Listening & { wss: unknown }
 let proxy: RunningProxy
 const hops = new HopCollector()
 let backendRequests = 0
@@ -46,19 +47,21 @@ before(async () => {
     )
   })
   echo = await listenWs((socket) => socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })))
+  quitter = await listenWs((socket) => socket.on('message', () => socket.close(1000, 'bye')))
   proxy = await startTestProxy(
     [
       { name: 'llm', component: 'llm', adapter: 'openai', target: llm.url, prefix: '/llm' },
       { name: 'api', component: 'backend', target: backend.url, prefix: '/api', timeouts: { connect_ms: 1000, headers_ms: 300, idle_ms: 300 } },
       { name: 'down', component: 'backend', target: 'http://127.0.0.1:9', prefix: '/down' },
       { name: 'echo', component: 's2s', target: echo.url, prefix: '/echo' },
+      { name: 'quitter', component: 's2s', target: quitter.url, prefix: '/quitter' },
     ],
     { max_body_bytes: 64 * 1024, max_frame_bytes: 64 * 1024 },
   )
 })
 after(async () => {
   await proxy.close()
-  await Promise.all([llm.close(), backend.close(), echo.close()])
+  await Promise.all([llm.close(), backend.close(), echo.close(), quitter.close()])
   hops.dispose()
 })
 beforeEach(() => {
@@ -186,4 +189,15 @@ test('a WebSocket message over the frame limit closes that connection with 1009 
   await client.until(() => client.closed !== undefined, 'the close')
   assert.equal(client.closed?.code, 1009)
   await stillServes()
+})
+
+test('an upstream WebSocket that closes before answering is recorded as reset, not as the caller leaving', async () => {
+  const client = new RecordingSocket(`${proxy.url.replace('http:', 'ws:')}/quitter/`)
+  await client.opened()
+  client.socket.send('hello?')
+  await client.until(() => client.closed !== undefined, 'the close')
+  assert.equal(client.closed?.code, 1000)
+  const [hop] = await hops.waitFor(1)
+  assert.equal(hop!.error_kind, 'reset')
+  assert.equal(hop!.first_payload_us, 0)
 })
