@@ -2,6 +2,7 @@ import { HopwatchError } from '../errors.js'
 import { CliError } from './errors.js'
 import * as init from './commands/init.js'
 import * as proxy from './commands/proxy.js'
+import * as sim from './commands/sim.js'
 import * as sql from './commands/sql.js'
 import { VERSION } from './version.js'
 
@@ -14,6 +15,7 @@ interface Command {
 /** Every subcommand by name; `hopwatch --help` lists them in this order. */
 const COMMANDS: Record<string, Command> = {
   proxy: { summary: 'run the sidecar proxy: forward to STT/LLM/TTS/S2S/backend upstreams, time and store every hop', ...proxy },
+  sim: { summary: 'start the reference voice stack: simulated STT, LLM, TTS, S2S and backend with capacity limits and faults', ...sim },
   sql: { summary: 'run a SQL query on the store and print JSON lines', ...sql },
   init: { summary: 'write a commented hopwatch.yaml to start from', ...init },
 }
@@ -27,7 +29,7 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
   .join('\n')}
 
-Still to come (see the README): sim, load, run, demo, analyze, compare.`
+Still to come (see the README): load, run, demo, analyze, compare.`
 
 /** Runs the CLI; returns the exit code. Errors are printed with their code, never as a stack trace. */
 export async function main(argv: string[]): Promise<number> {

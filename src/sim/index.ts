@@ -1,0 +1,5 @@
+export { SIM_ERRORS, SimError } from './errors.js'
+export { FAULT_KINDS, loadSimConfigFile, SERVICE_KINDS, validateSimConfig, type ServiceConfig, type ServiceKind, type SimConfig } from './config.js'
+export { PRESET_NAMES } from './presets.js'
+export { presetConfig, startSim, type RunningSim, type SimEndpoint } from './supervisor.js'
+export { speechPcm, silencePcm, wavHeader } from './audio.js'
