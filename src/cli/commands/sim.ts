@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises'
+import { rename, writeFile } from 'node:fs/promises'
 import { loadSimConfigFile, PRESET_NAMES, presetConfig, startSim, type SimConfig } from '../../sim/index.js'
 import { CliError } from '../errors.js'
 import { intFlag, parseFlags, stringFlag } from '../args.js'
@@ -34,6 +34,11 @@ export async function run(args: string[]): Promise<number> {
   const seed = intFlag(values.seed, 'seed')
   if (seed !== undefined) config = { ...config, seed }
 
+  // listen for the stop signal before anything starts, so a signal during start-up still stops cleanly
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
   const sim = await startSim(config)
   process.stdout.write(`hopwatch sim ${VERSION}: ${configPath ?? `preset ${preset}`}, seed ${config.seed}\n`)
   process.stdout.write(
@@ -46,12 +51,13 @@ export async function run(args: string[]): Promise<number> {
     ),
   )
   const urlsOut = stringFlag(values['urls-out'])
-  if (urlsOut !== undefined) await writeFile(urlsOut, `${JSON.stringify({ seed: config.seed, services: sim.services }, null, 2)}\n`)
-
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  if (urlsOut !== undefined) {
+    // written whole, then renamed: a reader never sees half a file
+    await writeFile(`${urlsOut}.tmp`, `${JSON.stringify({ seed: config.seed, services: sim.services }, null, 2)}\n`)
+    await rename(`${urlsOut}.tmp`, urlsOut)
+  }
+  process.stdout.write('hopwatch sim: ready (Ctrl-C to stop)\n')
+  await stopped
   process.stdout.write('hopwatch sim: stopping\n')
   await sim.close()
   return 0
