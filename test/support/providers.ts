@@ -14,24 +14,9 @@ export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex')
 }
 
-/** A WAV header for 16-bit mono PCM at `rate`, with `dataBytes` of audio following. */
-export function wavHeader(rate: number, dataBytes: number): Buffer {
-  const h = Buffer.alloc(44)
-  h.write('RIFF', 0, 'latin1')
-  h.writeUInt32LE(36 + dataBytes, 4)
-  h.write('WAVE', 8, 'latin1')
-  h.write('fmt ', 12, 'latin1')
-  h.writeUInt32LE(16, 16)
-  h.writeUInt16LE(1, 20)
-  h.writeUInt16LE(1, 22)
-  h.writeUInt32LE(rate, 24)
-  h.writeUInt32LE(rate * 2, 28)
-  h.writeUInt16LE(2, 32)
-  h.writeUInt16LE(16, 34)
-  h.write('data', 36, 'latin1')
-  h.writeUInt32LE(dataBytes, 40)
-  return h
-}
+/** The simulator's WAV header writer: 16-bit mono PCM at `rate`, `dataBytes` of audio following. */
+export { wavHeader } from '../../src/sim/audio.js'
+import { wavHeader } from '../../src/sim/audio.js'
 
 export interface ChatMarks {
   firstContentAt: number
