@@ -88,3 +88,55 @@ export interface RunRecord {
   hopwatch_version: string
   config_json: string
 }
+
+/** The architectures a simulated caller can talk to. */
+export const ARCHITECTURES = ['cascaded', 's2s'] as const
+export type Architecture = (typeof ARCHITECTURES)[number]
+
+/**
+ * One turn as the caller experienced it: the user speaks (user_start → user_end), the agent's first audio arrives
+ * (first_audio_us; 0 when none came), the caller listens until end_us. Response latency = first_audio − user_end.
+ */
+export interface TurnRecord {
+  run_id: string
+  conversation_id: string
+  turn: number
+  scenario: string
+  step: number
+  architecture: Architecture
+  user_start_us: number
+  user_end_us: number
+  first_audio_us: number
+  end_us: number
+  success: 0 | 1
+  interrupted: 0 | 1
+  hung_up: 0 | 1
+  /** word error rate of the STT transcript against what the caller said (0 when no STT was involved) */
+  wer: number
+  error_kind: string
+  hop_count: number
+  /** how late the conversation started against its schedule */
+  late_us: number
+  persona: string
+  transcript: string
+}
+
+/** One load step: its target, what was achieved, and the generator's own health while it ran. */
+export interface StepRecord {
+  run_id: string
+  step: number
+  phase: string
+  load_model: 'closed' | 'open'
+  target_load: number
+  achieved_load: number
+  start_us: number
+  end_us: number
+  shard: string
+  started: number
+  late_starts: number
+  dropped_starts: number
+  lateness_p99_ms: number
+  generator_lag_p99_ms: number
+  generator_cpu: number
+  generator_limited: 0 | 1
+}

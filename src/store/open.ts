@@ -90,7 +90,12 @@ async function migrate(client: ClickHouseClient, database: string, caps: Capabil
     const applied = new Set(((await rs.json()) as Array<{ version: number }>).map((r) => Number(r.version)))
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue
-      for (const statement of migration.statements(db, caps)) await client.command({ query: statement })
+      for (const statement of migration.statements(db, caps)) {
+        await client.command({ query: statement }).catch((err: Error) => {
+          // a migration that stopped part-way is run again whole: a column it already added is not an error
+          if (!(statement.includes(' ADD COLUMN ') && /already exists/i.test(err.message))) throw err
+        })
+      }
       await client.command({
         query: `INSERT INTO ${db}.schema_migrations (version, description, applied_us) VALUES (${migration.version}, ${quoteString(migration.description)}, ${Date.now() * 1000})`,
       })

@@ -13,9 +13,12 @@ export function capabilitiesOf(version: string): Capabilities {
 
 type ColumnType = 'String' | 'Label' | 'Int64' | 'UInt8' | 'UInt16' | 'UInt32' | 'UInt64' | 'Float64'
 
+/** name, type, and the migration that added it (1 when absent) */
+type Column = readonly [string, ColumnType] | readonly [string, ColumnType, number]
+
 interface Table {
   name: string
-  columns: ReadonlyArray<readonly [string, ColumnType]>
+  columns: readonly Column[]
   /** the column whose microseconds decide the monthly partition */
   timeColumn: string
   orderBy: string
@@ -57,6 +60,8 @@ export const TABLES: readonly Table[] = [
       ['architecture', 'Label'], ['user_start_us', 'Int64'], ['user_end_us', 'Int64'], ['first_audio_us', 'Int64'],
       ['end_us', 'Int64'], ['success', 'UInt8'], ['interrupted', 'UInt8'], ['hung_up', 'UInt8'], ['wer', 'Float64'],
       ['error_kind', 'Label'], ['hop_count', 'UInt32'],
+      // how late the conversation started against its schedule (coordinated omission shows here), and who called
+      ['late_us', 'Int64', 2], ['persona', 'Label', 2], ['transcript', 'String', 2],
     ],
     timeColumn: 'user_start_us',
     orderBy: '(run_id, step, conversation_id, turn)',
@@ -66,6 +71,10 @@ export const TABLES: readonly Table[] = [
     columns: [
       ['run_id', 'String'], ['step', 'UInt32'], ['phase', 'Label'], ['load_model', 'Label'], ['target_load', 'Float64'],
       ['achieved_load', 'Float64'], ['start_us', 'Int64'], ['end_us', 'Int64'],
+      // the generator's own health in the step, so its limits are never blamed on the system
+      ['shard', 'Label', 2], ['started', 'UInt32', 2], ['late_starts', 'UInt32', 2], ['dropped_starts', 'UInt32', 2],
+      ['lateness_p99_ms', 'Float64', 2], ['generator_lag_p99_ms', 'Float64', 2], ['generator_cpu', 'Float64', 2],
+      ['generator_limited', 'UInt8', 2],
     ],
     timeColumn: 'start_us',
     orderBy: '(run_id, step)',
@@ -98,7 +107,7 @@ function columnType(type: ColumnType, caps: Capabilities): string {
 
 /** CREATE TABLE statement for one table, using only what the engine supports. */
 export function createTableSql(database: string, table: Table, caps: Capabilities): string {
-  const columns = table.columns.map(([name, type]) => `  ${name} ${columnType(type, caps)}`)
+  const columns = table.columns.filter((c) => (c[2] ?? 1) === 1).map(([name, type]) => `  ${name} ${columnType(type, caps)}`)
   // MATERIALIZED: computed on every insert, so writers never send it and 18.x needs no input_format_defaults_for_omitted_fields
   columns.push(`  date Date MATERIALIZED toDate(toDateTime(intDiv(${table.timeColumn}, 1000000)))`)
   const engine = table.replacingBy !== undefined ? `ReplacingMergeTree(${table.replacingBy})` : 'MergeTree()'
@@ -119,4 +128,18 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
     description: 'runs, hops, turns, steps, resource_samples, alerts',
     statements: (db, caps) => TABLES.map((t) => createTableSql(db, t, caps)),
   },
+  {
+    version: 2,
+    description: 'turns: start lateness, persona, transcript; steps: shard and the generator\'s own health',
+    statements: (db, caps) => addedColumns(db, caps, 2),
+  },
 ]
+
+/** ALTER TABLE … ADD COLUMN for the columns a migration added (18.x has no ADD COLUMN IF NOT EXISTS: migrations run once). */
+function addedColumns(db: string, caps: Capabilities, version: number): string[] {
+  return TABLES.flatMap((t) =>
+    t.columns
+      .filter((c) => c[2] === version)
+      .map(([name, type]) => `ALTER TABLE ${identifier(db)}.${identifier(t.name)} ADD COLUMN ${name} ${columnType(type, caps)}`),
+  )
+}

@@ -20,10 +20,16 @@ for (const makeEngine of ENGINES) {
       }
       for (const t of TABLES) assert.ok(tables.includes(t.name), `${t.name} missing from ${tables.join(', ')}`)
       const counts: Array<{ version: number; n: number }> = []
-      for await (const line of queryJsonLines(first, 'SELECT version, count() AS n FROM hopwatch.schema_migrations GROUP BY version')) {
+      for await (const line of queryJsonLines(first, 'SELECT version, count() AS n FROM hopwatch.schema_migrations GROUP BY version ORDER BY version')) {
         counts.push(JSON.parse(line) as { version: number; n: number })
       }
-      assert.deepEqual(counts, [{ version: 1, n: 1 }])
+      assert.deepEqual(counts, [
+        { version: 1, n: 1 },
+        { version: 2, n: 1 },
+      ])
+      const columns: string[] = []
+      for await (const line of queryJsonLines(again, "SELECT concat(table, '.', name) AS c FROM system.columns WHERE database = 'hopwatch' ORDER BY c")) columns.push((JSON.parse(line) as { c: string }).c)
+      for (const t of TABLES) for (const [name] of t.columns) assert.ok(columns.includes(`${t.name}.${name}`), `${t.name}.${name} missing`)
     })
 
     test('uses LowCardinality only where the engine has it', async () => {
