@@ -37,4 +37,31 @@ export const DEFAULTS = {
     /** the spill files' total bound; rows past it are dropped and counted */
     spill_max_bytes: 1024 * 1024 * 1024,
   },
+  load: {
+    architecture: 'cascaded',
+    /** closed: a target of concurrent conversations; open: conversation arrivals per second */
+    model: 'closed',
+    profile: 'ramp',
+    /** ramp and stress: start at this load, × factor every step_s, up to max */
+    start: 10,
+    factor: 1.25,
+    step_s: 300,
+    max: 1000,
+    /** spike: the expected peak (baseline 30 % of it, spike 2.5× it) */
+    peak: 100,
+    /** soak: the level held for duration_s */
+    level: 50,
+    duration_s: 4 * 3600,
+    /** every duration (steps, think times, audio pacing) is divided by this; system latencies never are */
+    time_scale: 1,
+    scenarios: ['booking', 'support', 'faq'],
+    seed: 1,
+    stop_on_breach: false,
+    /** DESIGN.md's defaults: response p95 under 1.5 s, at least 95 % of turns successful */
+    slo: { response_p95_ms: 1500, success_min: 0.95 },
+    /** open model: conversations in flight at most; arrivals beyond are dropped and counted */
+    max_concurrency: 10_000,
+    connections_per_upstream: 2048,
+    models: { llm: 'gpt-4o-mini', tts: 'tts-1', voice: 'alloy', stt: 'nova-3', s2s: 'gpt-realtime' },
+  },
 } as const

@@ -1,6 +1,6 @@
 import { COMPONENTS } from '../types.js'
 import { DEFAULTS } from './defaults.js'
-import { bool, int, list, obj, oneOf, optional, str, url, withDefault, type Context, type Validator } from './validate.js'
+import { bool, int, list, num, obj, oneOf, optional, str, url, withDefault, type Context, type Validator } from './validate.js'
 
 const D = DEFAULTS
 const MIB = 1024 * 1024
@@ -70,12 +70,50 @@ export function configSchema(adapters: readonly string[]) {
     }),
     upstreams: list(upstream(adapters), { min: 1, fix: 'list the services the proxy fronts under upstreams:, each with name, component, adapter, target and prefix or port' }),
     store: storeSchema(),
+    load: loadSchema(),
+  })
+}
+
+/** The `load:` section: what simulated callers do (hopwatch run, load, demo). */
+export function loadSchema() {
+  const L = D.load
+  const positive = (fallback: number, max = 1_000_000) => withDefault(num({ min: 0.001, max }), fallback)
+  return obj({
+    architecture: withDefault(oneOf(['cascaded', 's2s'] as const), L.architecture),
+    model: withDefault(oneOf(['closed', 'open'] as const), L.model),
+    profile: withDefault(oneOf(['ramp', 'stress', 'spike', 'soak', 'stages'] as const), L.profile),
+    start: positive(L.start),
+    factor: withDefault(num({ min: 1.01, max: 10, fix: 'a growth factor per step above 1, e.g. 1.25' }), L.factor),
+    step_s: positive(L.step_s, 1e7),
+    max: positive(L.max),
+    peak: positive(L.peak),
+    level: positive(L.level),
+    duration_s: positive(L.duration_s, 1e8),
+    stages: withDefault(list(obj({ target: num({ min: 0, max: 1_000_000 }), duration_s: num({ min: 0.001, max: 1e8 }) }), { min: 0, fix: 'list stages as - { target: 20, duration_s: 300 }' }), []),
+    time_scale: withDefault(num({ min: 0.001, max: 10_000, fix: 'a factor that divides every duration, e.g. 60 to run a 5-minute step in 5 s' }), L.time_scale),
+    scenarios: withDefault(list(str({ nonEmpty: true, fix: 'a built-in scenario (booking, support, faq) or a YAML file' }), { min: 1, fix: 'list scenarios: built-in names or YAML files' }), [...L.scenarios]),
+    seed: withDefault(int({ min: 0, max: 2 ** 31 - 1 }), L.seed),
+    stop_on_breach: withDefault(bool(), L.stop_on_breach),
+    slo: obj({
+      response_p95_ms: withDefault(num({ min: 1, max: 600_000 }), L.slo.response_p95_ms),
+      success_min: withDefault(num({ min: 0, max: 1 }), L.slo.success_min),
+    }),
+    max_concurrency: withDefault(int({ min: 1, max: 10_000_000 }), L.max_concurrency),
+    connections_per_upstream: withDefault(int({ min: 1, max: 100_000 }), L.connections_per_upstream),
+    models: obj({
+      llm: withDefault(str({ nonEmpty: true, fix: 'a model name' }), L.models.llm),
+      tts: withDefault(str({ nonEmpty: true, fix: 'a model name' }), L.models.tts),
+      voice: withDefault(str({ nonEmpty: true, fix: 'a voice name or id' }), L.models.voice),
+      stt: withDefault(str({ nonEmpty: true, fix: 'a model name' }), L.models.stt),
+      s2s: withDefault(str({ nonEmpty: true, fix: 'a model name' }), L.models.s2s),
+    }),
   })
 }
 
 export type HopwatchConfig = ReturnType<ReturnType<typeof configSchema>>
 export type UpstreamConfig = HopwatchConfig['upstreams'][number]
 export type StoreConfig = HopwatchConfig['store']
+export type LoadConfig = HopwatchConfig['load']
 
 /** Paths the proxy answers itself; no upstream prefix may shadow them. */
 export const RESERVED_PATHS = ['/healthz', '/metrics', '/_hopwatch'] as const

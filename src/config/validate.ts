@@ -63,6 +63,19 @@ export function int(opts: { min: number; max: number; fix?: string }): Validator
   }
 }
 
+/** A number in [min, max], fractions allowed. */
+export function num(opts: { min: number; max: number; fix?: string }): Validator<number> {
+  return (value, path, ctx) => {
+    const fix = opts.fix ?? `use a number from ${opts.min} to ${opts.max}`
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      problem(ctx, path, value, 'must be a number', fix)
+      return opts.min
+    }
+    if (value < opts.min || value > opts.max) problem(ctx, path, value, `must be from ${opts.min} to ${opts.max}`, fix)
+    return value
+  }
+}
+
 export function bool(): Validator<boolean> {
   return (value, path, ctx) => {
     if (typeof value !== 'boolean') {

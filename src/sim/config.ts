@@ -1,5 +1,5 @@
 import { ConfigError, formatProblems, parseYaml, readConfigText } from '../config/index.js'
-import { int, list, obj, oneOf, optional, str, withDefault, type Context, type Validator } from '../config/validate.js'
+import { int, list, num, obj, oneOf, optional, str, withDefault, type Context, type Validator } from '../config/validate.js'
 import { SIM_DEFAULTS } from './defaults.js'
 import type { Spread } from './random.js'
 
@@ -59,19 +59,6 @@ export interface SimConfig {
   seed: number
   host: string
   services: ServiceConfig[]
-}
-
-/** A number in [min, max], fractions allowed. */
-function num(opts: { min: number; max: number; fix?: string }): Validator<number> {
-  return (value, path, ctx) => {
-    const fix = opts.fix ?? `use a number from ${opts.min} to ${opts.max}`
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      ctx.problems.push({ path, value, message: 'must be a number', fix })
-      return opts.min
-    }
-    if (value < opts.min || value > opts.max) ctx.problems.push({ path, value, message: `must be from ${opts.min} to ${opts.max}`, fix })
-    return value
-  }
 }
 
 /** A YAML number or string among the choices (`kind: 500` and `kind: "500"` both mean 500). */

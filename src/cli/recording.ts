@@ -1,0 +1,115 @@
+import type { HopwatchConfig } from '../config/index.js'
+import { BatchWriter, ClickHouseSink, openStore, queryJsonLines, recordHops, recordLoad, removeOwner, runRow, Spill, writeOwner, type Store } from '../store/index.js'
+import type { RunRecord } from '../types.js'
+import { nowUs } from '../clock.js'
+import { VERSION } from './version.js'
+import { describeTarget, spillDir, storeTarget } from './store-access.js'
+import { table } from './output.js'
+
+/**
+ * The store side of a command that records: the store opened (a server may be down: rows spill until it is up),
+ * the batch writer subscribed to hops (and turns and steps), the run row written at start and end, and a closing
+ * report of every row written, spilled or dropped.
+ */
+export class Recording {
+  private store: Store | undefined
+  readonly writer: BatchWriter
+  private readonly unsubscribe: Array<() => void> = []
+  private readonly run: Omit<RunRecord, 'started_us'> & { started_us: number }
+  private dropWarnedAt = 0
+
+  private constructor(
+    private readonly config: HopwatchConfig,
+    private readonly spill: Spill,
+    store: Store | undefined,
+    run: { runId: string; source: string },
+  ) {
+    this.store = store
+    this.writer = new BatchWriter(
+      new ClickHouseSink(store ?? (() => this.ensureStore())),
+      spill,
+      { queueRows: config.store.queue_rows, batchRows: config.store.batch_rows, flushMs: config.store.flush_ms, retryMs: config.store.retry_ms },
+      (tableName, reason, rows) => {
+        if (Date.now() - this.dropWarnedAt < 10_000) return
+        this.dropWarnedAt = Date.now()
+        process.stderr.write(`hopwatch: warning: ${rows} ${tableName} rows dropped (${reason}); totals at /_hopwatch/stats and on /metrics\n`)
+      },
+    )
+    this.run = { run_id: run.runId, name: config.run.name, started_us: nowUs(), source: run.source, hopwatch_version: VERSION, config_json: JSON.stringify(redacted(config)) }
+  }
+
+  /** Opens the store and starts writing; `load` also records turns and steps. */
+  static async start(config: HopwatchConfig, run: { runId: string; source: string; load: boolean }): Promise<Recording> {
+    const target = storeTarget(config.store)
+    // the embedded engine opens now (a locked directory is a usage error); a server may be down: rows spill until it is up
+    const store = target.kind === 'embedded' ? await openStore(target, config.store.database) : undefined
+    const spill = new Spill(spillDir(config.store), config.store.spill_max_bytes)
+    await spill.init()
+    const recording = new Recording(config, spill, store, run)
+    if (target.kind === 'server') {
+      await recording.ensureStore().catch((err: Error) => process.stderr.write(`hopwatch: warning: ${err.message}\n  traffic flows; rows spill to ${spillDir(config.store)} until the server answers\n`))
+    }
+    recording.writer.start()
+    recording.unsubscribe.push(recordHops(recording.writer))
+    if (run.load) recording.unsubscribe.push(recordLoad(recording.writer))
+    recording.writer.push('runs', runRow(recording.run))
+    return recording
+  }
+
+  get runId(): string {
+    return this.run.run_id
+  }
+
+  get startedUs(): number {
+    return this.run.started_us
+  }
+
+  ensureStore(): Promise<Store> {
+    const target = storeTarget(this.config.store)
+    return (async () => (this.store ??= await openStore(target, this.config.store.database)))()
+  }
+
+  /** The admin API's SQL hook: queries go to the store this process owns. */
+  sql(statement: string): AsyncIterable<string> {
+    const ensure = () => this.ensureStore()
+    return { [Symbol.asyncIterator]: async function* () { yield* queryJsonLines(await ensure(), statement) } }
+  }
+
+  /** Marks an embedded store as owned by this process, so `hopwatch sql` reaches it through `adminUrl`. */
+  async own(adminUrl: string): Promise<void> {
+    const target = storeTarget(this.config.store)
+    if (target.kind === 'embedded') await writeOwner(target.dir, { pid: process.pid, admin_url: adminUrl, started_us: this.run.started_us })
+  }
+
+  describe(): string {
+    const target = storeTarget(this.config.store)
+    return `${describeTarget(target)}${this.store !== undefined ? ` (ClickHouse ${this.store.version}), database ${this.config.store.database}` : ''}`
+  }
+
+  /** Writes the run's end, flushes every row, releases the store; returns the rows that could not be kept. */
+  async close(): Promise<{ dropped: number; report: string; warning: string }> {
+    for (const stop of this.unsubscribe) stop()
+    this.writer.push('runs', runRow(this.run, nowUs()))
+    await this.writer.close()
+    const stats = this.writer.stats()
+    const target = storeTarget(this.config.store)
+    if (target.kind === 'embedded') await removeOwner(target.dir)
+    await this.store?.close()
+    let dropped = 0
+    const rows = Object.entries(stats.tables).map(([name, c]) => {
+      const lost = Object.values(c.dropped).reduce((a, b) => a + b, 0)
+      dropped += lost
+      return [name, String(c.pushed), String(c.written), String(c.spilled), String(c.replayed), String(lost)]
+    })
+    let report = table(['table', 'rows', 'written', 'spilled', 'replayed', 'dropped'], rows)
+    if (stats.spillBytes > 0) report += `${stats.spillBytes} bytes wait in ${this.spill.dir}; they are replayed by the next hopwatch process using this store\n`
+    const warning = dropped > 0 ? `hopwatch: ${dropped} rows could not be kept (store: ${stats.lastError || 'see above'})\n` : ''
+    return { dropped, report, warning }
+  }
+}
+
+/** The config as stored in `runs`: without the ClickHouse password. */
+function redacted(config: HopwatchConfig): unknown {
+  if (config.store.clickhouse === undefined) return config
+  return { ...config, store: { ...config.store, clickhouse: { ...config.store.clickhouse, password: config.store.clickhouse.password === '' ? '' : '(redacted)' } } }
+}

@@ -1,0 +1,354 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { nowUs } from '../clock.js'
+import { stepEnded, turnEnded } from '../events.js'
+import { Rng } from '../sim/random.js'
+import type { Architecture, StepRecord, TurnRecord } from '../types.js'
+import { runConversation } from './conversation.js'
+import { callerAgent } from './http.js'
+import { PERSONAS } from './persona.js'
+import type { ProfileStep } from './profiles.js'
+import type { Scenario } from './scenario.js'
+import type { Credentials, Targets } from './targets.js'
+import type { ConversationIo } from './turn.js'
+
+/** A conversation starting this much after its schedule counts as late. */
+const LATE_MS = 20
+/** The generator is the bottleneck when its event loop lags this much at p99, or it uses this much of a core. */
+const LAG_LIMIT_MS = 50
+const CPU_LIMIT = 0.9
+
+export interface Slo {
+  response_p95_ms: number
+  success_min: number
+}
+
+export interface LoadPlan {
+  runId: string
+  steps: readonly ProfileStep[]
+  model: 'closed' | 'open'
+  architecture: Architecture
+  scenarios: readonly Scenario[]
+  targets: Targets
+  credentials: Credentials
+  timeScale: number
+  seed: number
+  shard: { index: number; count: number }
+  /** stop a ramp or stress run after the first step that breaks these */
+  stopOnBreach: Slo | undefined
+  /** open model: conversations in flight at most; arrivals beyond are dropped and counted */
+  maxConcurrency: number
+  models: ConversationIo['models']
+  connectionsPerOrigin: number
+}
+
+export interface StepOutcome {
+  record: StepRecord
+  turns: number
+  responseP95Ms: number
+  successRate: number
+  /** which SLO this step broke, when it did */
+  breach: string | undefined
+}
+
+export interface LiveSnapshot {
+  elapsedS: number
+  step: number
+  steps: number
+  phase: string
+  target: number
+  active: number
+  turns: number
+  errors: number
+  hungUp: number
+}
+
+/** p-th percentile (0–100) by the nearest-rank method; NaN for no values. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number
+}
+
+/**
+ * The latency a caller experienced in a turn, in ms: to the first audio, or — when none came because they talked
+ * over it, hung up or it failed — the silence they sat through (a lower bound, so slow turns are never dropped).
+ */
+export function experiencedLatencyMs(turn: TurnRecord): number | undefined {
+  if (turn.user_end_us === 0) return undefined
+  const until = turn.first_audio_us > 0 ? turn.first_audio_us : turn.end_us
+  return Math.max(0, (until - turn.user_end_us) / 1000)
+}
+
+interface StepTally {
+  latencies: number[]
+  turns: number
+  successes: number
+  errors: number
+  hungUp: number
+  lateness: number[]
+  started: number
+  late: number
+  dropped: number
+}
+
+const newTally = (): StepTally => ({ latencies: [], turns: 0, successes: 0, errors: 0, hungUp: 0, lateness: [], started: 0, late: 0, dropped: 0 })
+
+/**
+ * Runs a load profile: per step, a closed model keeps `target` conversations going (a caller who finishes is
+ * replaced), an open model starts conversations as a Poisson process at `target` per second (time-scaled). Each
+ * start's lateness against its schedule is recorded, so a stalled generator shows as lateness, not as fewer samples.
+ */
+export class LoadRun {
+  private readonly rng: Rng
+  private readonly agent
+  private readonly startedUs = nowUs()
+  private stepIndex = 0
+  private active = 0
+  private finished = false
+  private readonly runAbort = new AbortController()
+  private tallies = new Map<number, StepTally>()
+  private sequence = 0
+  private readonly running = new Set<Promise<unknown>>()
+  private readonly weights: number[]
+  private readonly totalWeight: number
+  /** closed model */
+  private desired = 0
+  private readonly loops = new Set<number>()
+  /** ∫ active dt over the current step, for its time-averaged achieved load */
+  private activeArea = 0
+  private activeSince = performance.now()
+  private stopWaiting: (() => void) | undefined
+  private totals = { turns: 0, errors: 0, hungUp: 0 }
+
+  constructor(private readonly plan: LoadPlan) {
+    this.rng = new Rng(plan.seed, `loadgen/${plan.shard.index}`)
+    this.agent = callerAgent(plan.connectionsPerOrigin)
+    this.weights = plan.scenarios.map((s) => s.weight)
+    this.totalWeight = this.weights.reduce((a, b) => a + b, 0)
+  }
+
+  snapshot(): LiveSnapshot {
+    const step = this.plan.steps[this.stepIndex]
+    return { elapsedS: (nowUs() - this.startedUs) / 1e6, step: this.stepIndex, steps: this.plan.steps.length, phase: step?.phase ?? 'done', target: step?.target ?? 0, active: this.active, ...this.totals }
+  }
+
+  /** Ends the run early (after the current turns): what Ctrl-C does. */
+  stop(): void {
+    this.finished = true
+    this.stopWaiting?.()
+  }
+
+  async run(): Promise<{ steps: StepOutcome[]; stoppedBy: string | undefined }> {
+    const onTurn = (message: unknown) => this.countTurn(message as TurnRecord)
+    turnEnded.subscribe(onTurn)
+    const outcomes: StepOutcome[] = []
+    let stoppedBy: string | undefined
+    try {
+      for (const step of this.plan.steps) {
+        if (this.finished) break
+        this.stepIndex = step.index
+        const outcome = await this.runStep(step)
+        outcomes.push(outcome)
+        if (outcome.breach !== undefined && this.plan.stopOnBreach !== undefined && (step.phase === 'ramp' || step.phase === 'stress')) {
+          stoppedBy = `step ${step.index} (${step.target}) breached ${outcome.breach}`
+          break
+        }
+      }
+    } finally {
+      this.finished = true
+      this.desired = 0
+      this.stepIndex = this.plan.steps.length
+      // callers finish the turn they are in and hang up; a drain that outlasts the slowest patience is cut short
+      const drain = Promise.allSettled([...this.running])
+      const limit = new Promise((r) => setTimeout(r, 30_000).unref())
+      await Promise.race([drain, limit])
+      this.runAbort.abort()
+      await drain
+      turnEnded.unsubscribe(onTurn)
+      await this.agent.close()
+    }
+    return { steps: outcomes, stoppedBy }
+  }
+
+  private tally(step: number): StepTally {
+    let t = this.tallies.get(step)
+    if (t === undefined) this.tallies.set(step, (t = newTally()))
+    return t
+  }
+
+  private countTurn(turn: TurnRecord): void {
+    if (turn.run_id !== this.plan.runId) return
+    const t = this.tally(turn.step)
+    t.turns++
+    this.totals.turns++
+    if (turn.success === 1) t.successes++
+    if (turn.error_kind !== '') {
+      t.errors++
+      this.totals.errors++
+    }
+    if (turn.hung_up === 1) {
+      t.hungUp++
+      this.totals.hungUp++
+    }
+    const latency = experiencedLatencyMs(turn)
+    if (latency !== undefined) t.latencies.push(latency)
+  }
+
+  private setActive(delta: number): void {
+    const now = performance.now()
+    this.activeArea += this.active * (now - this.activeSince)
+    this.activeSince = now
+    this.active += delta
+  }
+
+  private async runStep(step: ProfileStep): Promise<StepOutcome> {
+    const durationMs = (step.duration_s * 1000) / this.plan.timeScale
+    const startUs = nowUs()
+    const lag = monitorEventLoopDelay({ resolution: 10 })
+    lag.enable()
+    const cpu0 = process.cpuUsage()
+    const wall0 = performance.now()
+    this.setActive(0)
+    this.activeArea = 0
+    const waitStep = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, durationMs)
+      this.stopWaiting = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    if (this.plan.model === 'closed') {
+      this.desired = step.target
+      for (let id = 0; id < this.desired; id++) if (!this.loops.has(id)) this.startLoop(id, startUs)
+      await waitStep
+    } else {
+      await Promise.race([this.arrivals(step, durationMs, startUs), waitStep])
+    }
+    this.setActive(0)
+    lag.disable()
+    const wallMs = performance.now() - wall0
+    const cpu = process.cpuUsage(cpu0)
+    const tally = this.tally(step.index)
+    const lagP99 = lag.percentile(99) / 1e6
+    const cpuShare = (cpu.user + cpu.system) / 1000 / Math.max(1, wallMs)
+    const record: StepRecord = {
+      run_id: this.plan.runId,
+      step: step.index,
+      phase: step.phase,
+      load_model: this.plan.model,
+      target_load: step.target,
+      achieved_load: this.activeArea / Math.max(1, wallMs),
+      start_us: startUs,
+      end_us: nowUs(),
+      shard: `${this.plan.shard.index + 1}/${this.plan.shard.count}`,
+      started: tally.started,
+      late_starts: tally.late,
+      dropped_starts: tally.dropped,
+      lateness_p99_ms: tally.lateness.length > 0 ? percentile(tally.lateness, 99) : 0,
+      generator_lag_p99_ms: lagP99,
+      generator_cpu: cpuShare,
+      generator_limited: lagP99 > LAG_LIMIT_MS || cpuShare > CPU_LIMIT ? 1 : 0,
+    }
+    if (stepEnded.hasSubscribers) stepEnded.publish(record)
+    const responseP95Ms = percentile(tally.latencies, 95)
+    const successRate = tally.turns > 0 ? tally.successes / tally.turns : Number.NaN
+    const slo = this.plan.stopOnBreach
+    let breach: string | undefined
+    if (slo !== undefined && tally.turns >= 10) {
+      if (responseP95Ms > slo.response_p95_ms) breach = `response p95 ${responseP95Ms.toFixed(0)} ms > ${slo.response_p95_ms} ms`
+      else if (successRate < slo.success_min) breach = `success ${(successRate * 100).toFixed(1)} % < ${(slo.success_min * 100).toFixed(0)} %`
+    }
+    return { record, turns: tally.turns, responseP95Ms, successRate, breach }
+  }
+
+  /** Closed model: one caller slot; when its conversation ends, the next starts at once, while the slot is wanted. */
+  private startLoop(id: number, scheduledUs: number): void {
+    this.loops.add(id)
+    const loop = (async () => {
+      let scheduled = scheduledUs
+      while (!this.finished && id < this.desired) {
+        await this.startConversation(scheduled)
+        scheduled = nowUs()
+      }
+      this.loops.delete(id)
+    })()
+    this.track(loop)
+  }
+
+  /** Open model: Poisson arrivals at `target` per second of the profile (× time scale per wall second). */
+  private async arrivals(step: ProfileStep, durationMs: number, startUs: number): Promise<void> {
+    const ratePerMs = (step.target * this.plan.timeScale) / 1000
+    if (ratePerMs <= 0) return
+    let nextMs = 0
+    const stepStart = performance.now()
+    for (;;) {
+      nextMs += -Math.log(1 - this.rng.next()) / ratePerMs
+      if (nextMs >= durationMs || this.finished) return
+      const wait = stepStart + nextMs - performance.now()
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+      const scheduledUs = startUs + Math.round(nextMs * 1000)
+      if (this.active >= this.plan.maxConcurrency) {
+        this.tally(step.index).dropped++
+        continue
+      }
+      this.track(this.startConversation(scheduledUs))
+    }
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.running.add(work)
+    void work.finally(() => this.running.delete(work))
+  }
+
+  private pickScenario(): Scenario {
+    let x = this.rng.next() * this.totalWeight
+    for (const [i, w] of this.weights.entries()) {
+      x -= w
+      if (x < 0) return this.plan.scenarios[i] as Scenario
+    }
+    return this.plan.scenarios[this.plan.scenarios.length - 1] as Scenario
+  }
+
+  private async startConversation(scheduledUs: number): Promise<void> {
+    const step = this.stepIndex
+    const tally = this.tally(step)
+    const lateUs = Math.max(0, nowUs() - scheduledUs)
+    tally.started++
+    tally.lateness.push(lateUs / 1000)
+    if (lateUs / 1000 > LATE_MS) tally.late++
+    const scenario = this.pickScenario()
+    const persona = PERSONAS[scenario.persona] ?? (PERSONAS.typical as NonNullable<(typeof PERSONAS)['typical']>)
+    const seq = this.sequence++
+    const conversationId = `${this.plan.runId}-${this.plan.shard.index + 1}of${this.plan.shard.count}-${seq}`
+    const io: ConversationIo = {
+      runId: this.plan.runId,
+      conversationId,
+      targets: this.plan.targets,
+      credentials: this.plan.credentials,
+      agent: this.agent,
+      timeScale: this.plan.timeScale,
+      wordsPerS: persona.words_per_s,
+      tools: scenario.tools,
+      models: this.plan.models,
+    }
+    this.setActive(1)
+    try {
+      await runConversation({
+        io,
+        architecture: this.plan.architecture,
+        scenario,
+        persona,
+        turns: this.rng.int(scenario.min_turns, scenario.turns.length),
+        lateUs,
+        rng: new Rng(this.plan.seed, conversationId),
+        step: () => Math.min(this.stepIndex, this.plan.steps.length - 1),
+        stopping: () => this.finished,
+        signal: this.runAbort.signal,
+      })
+    } catch (err) {
+      process.stderr.write(`hopwatch load: conversation ${conversationId} failed in the generator: ${(err as Error).stack ?? String(err)}\n`)
+    } finally {
+      this.setActive(-1)
+    }
+  }
+}
