@@ -1,7 +1,10 @@
 import { HopwatchError } from '../errors.js'
 import { CliError } from './errors.js'
+import * as demo from './commands/demo.js'
 import * as init from './commands/init.js'
+import * as load from './commands/load.js'
 import * as proxy from './commands/proxy.js'
+import * as runCommand from './commands/run.js'
 import * as sim from './commands/sim.js'
 import * as sql from './commands/sql.js'
 import { VERSION } from './version.js'
@@ -14,7 +17,10 @@ interface Command {
 
 /** Every subcommand by name; `hopwatch --help` lists them in this order. */
 const COMMANDS: Record<string, Command> = {
+  demo: { summary: 'a one-minute load test on this machine: simulated stack, proxy, ramping callers, per-step table', ...demo },
+  load: { summary: 'only the simulated callers, against a proxy that runs elsewhere; turns and steps to the store', ...load },
   proxy: { summary: 'run the sidecar proxy: forward to STT/LLM/TTS/S2S/backend upstreams, time and store every hop', ...proxy },
+  run: { summary: 'proxy (+ simulator with --sim) + simulated callers over a load profile, in one process that owns the store', usage: runCommand.usage, run: runCommand.run },
   sim: { summary: 'start the reference voice stack: simulated STT, LLM, TTS, S2S and backend with capacity limits and faults', ...sim },
   sql: { summary: 'run a SQL query on the store and print JSON lines', ...sql },
   init: { summary: 'write a commented hopwatch.yaml to start from', ...init },
@@ -29,7 +35,7 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
   .join('\n')}
 
-Still to come (see the README): load, run, demo, analyze, compare.`
+Still to come (see the README): analyze, compare.`
 
 /** Runs the CLI; returns the exit code. Errors are printed with their code, never as a stack trace. */
 export async function main(argv: string[]): Promise<number> {

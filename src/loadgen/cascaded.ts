@@ -174,31 +174,36 @@ export function cascadedSpeaker(io: ConversationIo): Speaker {
           }
         }
       }
-      const toolCall = await chat(messages, say, true, t, onText).catch(async (err: unknown) => {
+      try {
+        const toolCall = await chat(messages, say, true, t, onText)
+        if (toolCall !== undefined) {
+          t.progress.toolCalled = toolCall.name
+          const tool = io.tools.find((x) => x.name === toolCall.name)
+          if (tool === undefined) throw new TurnFailure('llm', 'protocol', `the LLM called ${toolCall.name}, which the scenario does not offer`)
+          let args: Record<string, unknown> = {}
+          try {
+            args = JSON.parse(toolCall.arguments || '{}') as Record<string, unknown>
+          } catch {
+            throw new TurnFailure('llm', 'protocol', `tool-call arguments are not JSON: ${toolCall.arguments.slice(0, 80)}`)
+          }
+          const result = await callTool(tool, args, t)
+          messages.push({ role: 'assistant', content: null, tool_calls: [{ id: toolCall.id, type: 'function', function: { name: toolCall.name, arguments: toolCall.arguments } }] })
+          messages.push({ role: 'tool', tool_call_id: toolCall.id, content: result })
+          await chat(messages, say, false, t, onText)
+        }
+        const rest = answer.slice(spokenUpTo).trim()
+        if (rest !== '') speeches.push(speak(rest, t))
+      } catch (err) {
+        // a speech already under way fails with the turn; wait for it so nothing rejects unheard
         await Promise.allSettled(speeches)
         throw err
-      })
-      if (toolCall !== undefined) {
-        t.progress.toolCalled = toolCall.name
-        const tool = io.tools.find((x) => x.name === toolCall.name)
-        if (tool === undefined) throw new TurnFailure('llm', 'protocol', `the LLM called ${toolCall.name}, which the scenario does not offer`)
-        let args: Record<string, unknown> = {}
-        try {
-          args = JSON.parse(toolCall.arguments || '{}') as Record<string, unknown>
-        } catch {
-          throw new TurnFailure('llm', 'protocol', `tool-call arguments are not JSON: ${toolCall.arguments.slice(0, 80)}`)
-        }
-        const result = await callTool(tool, args, t)
-        messages.push({ role: 'assistant', content: null, tool_calls: [{ id: toolCall.id, type: 'function', function: { name: toolCall.name, arguments: toolCall.arguments } }] })
-        messages.push({ role: 'tool', tool_call_id: toolCall.id, content: result })
-        await chat(messages, say, false, t, onText)
       }
-      const rest = answer.slice(spokenUpTo).trim()
-      if (rest !== '') speeches.push(speak(rest, t))
       t.progress.answer = answer
       history.push({ role: 'assistant', content: answer })
-      const durations = await Promise.all(speeches)
-      t.progress.audioMs = durations.reduce((a, b) => a + b, 0)
+      const spoken = await Promise.allSettled(speeches)
+      const failed = spoken.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (failed !== undefined) throw failed.reason
+      t.progress.audioMs = spoken.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0)
       // the caller hears the answer from its first audio for as long as it lasts (time-scaled)
       if (t.progress.firstAudioUs > 0) {
         const listenUntilUs = t.progress.firstAudioUs + (t.progress.audioMs * 1000) / io.timeScale

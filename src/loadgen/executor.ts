@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { nowUs } from '../clock.js'
 import { stepEnded, turnEnded } from '../events.js'
@@ -122,6 +123,8 @@ export class LoadRun {
 
   constructor(private readonly plan: LoadPlan) {
     this.rng = new Rng(plan.seed, `loadgen/${plan.shard.index}`)
+    // every turn in flight listens for the end of the run
+    setMaxListeners(0, this.runAbort.signal)
     this.agent = callerAgent(plan.connectionsPerOrigin)
     this.weights = plan.scenarios.map((s) => s.weight)
     this.totalWeight = this.weights.reduce((a, b) => a + b, 0)
@@ -141,16 +144,18 @@ export class LoadRun {
   async run(): Promise<{ steps: StepOutcome[]; stoppedBy: string | undefined }> {
     const onTurn = (message: unknown) => this.countTurn(message as TurnRecord)
     turnEnded.subscribe(onTurn)
-    const outcomes: StepOutcome[] = []
+    const records: StepRecord[] = []
     let stoppedBy: string | undefined
     try {
       for (const step of this.plan.steps) {
         if (this.finished) break
         this.stepIndex = step.index
-        const outcome = await this.runStep(step)
-        outcomes.push(outcome)
-        if (outcome.breach !== undefined && this.plan.stopOnBreach !== undefined && (step.phase === 'ramp' || step.phase === 'stress')) {
-          stoppedBy = `step ${step.index} (${step.target}) breached ${outcome.breach}`
+        const record = await this.runStep(step)
+        records.push(record)
+        // judged on the turns that ended during the step: the ones that started in it may still be going
+        const breach = this.breachOf(this.tally(-1 - step.index))
+        if (breach !== undefined && this.plan.stopOnBreach !== undefined && (step.phase === 'ramp' || step.phase === 'stress')) {
+          stoppedBy = `step ${step.index} (${step.target}) breached ${breach}`
           break
         }
       }
@@ -167,7 +172,22 @@ export class LoadRun {
       turnEnded.unsubscribe(onTurn)
       await this.agent.close()
     }
-    return { steps: outcomes, stoppedBy }
+    // every turn has ended now: each step is summed over the turns that started in it
+    const steps = records.map((record) => {
+      const tally = this.tally(record.step)
+      return { record, turns: tally.turns, responseP95Ms: percentile(tally.latencies, 95), successRate: tally.turns > 0 ? tally.successes / tally.turns : Number.NaN, breach: this.breachOf(tally) }
+    })
+    return { steps, stoppedBy }
+  }
+
+  private breachOf(tally: StepTally): string | undefined {
+    const slo = this.plan.stopOnBreach
+    if (slo === undefined || tally.turns < 10) return undefined
+    const p95 = percentile(tally.latencies, 95)
+    if (p95 > slo.response_p95_ms) return `response p95 ${p95.toFixed(0)} ms > ${slo.response_p95_ms} ms`
+    const success = tally.successes / tally.turns
+    if (success < slo.success_min) return `success ${(success * 100).toFixed(1)} % < ${(slo.success_min * 100).toFixed(0)} %`
+    return undefined
   }
 
   private tally(step: number): StepTally {
@@ -178,20 +198,18 @@ export class LoadRun {
 
   private countTurn(turn: TurnRecord): void {
     if (turn.run_id !== this.plan.runId) return
-    const t = this.tally(turn.step)
-    t.turns++
     this.totals.turns++
-    if (turn.success === 1) t.successes++
-    if (turn.error_kind !== '') {
-      t.errors++
-      this.totals.errors++
-    }
-    if (turn.hung_up === 1) {
-      t.hungUp++
-      this.totals.hungUp++
-    }
+    if (turn.error_kind !== '') this.totals.errors++
+    if (turn.hung_up === 1) this.totals.hungUp++
     const latency = experiencedLatencyMs(turn)
-    if (latency !== undefined) t.latencies.push(latency)
+    // by the step it started in, and (at key −1 − step) by the step it ended in
+    for (const t of [this.tally(turn.step), this.tally(-1 - Math.min(this.stepIndex, this.plan.steps.length - 1))]) {
+      t.turns++
+      if (turn.success === 1) t.successes++
+      if (turn.error_kind !== '') t.errors++
+      if (turn.hung_up === 1) t.hungUp++
+      if (latency !== undefined) t.latencies.push(latency)
+    }
   }
 
   private setActive(delta: number): void {
@@ -201,7 +219,7 @@ export class LoadRun {
     this.active += delta
   }
 
-  private async runStep(step: ProfileStep): Promise<StepOutcome> {
+  private async runStep(step: ProfileStep): Promise<StepRecord> {
     const durationMs = (step.duration_s * 1000) / this.plan.timeScale
     const startUs = nowUs()
     const lag = monitorEventLoopDelay({ resolution: 10 })
@@ -250,15 +268,7 @@ export class LoadRun {
       generator_limited: lagP99 > LAG_LIMIT_MS || cpuShare > CPU_LIMIT ? 1 : 0,
     }
     if (stepEnded.hasSubscribers) stepEnded.publish(record)
-    const responseP95Ms = percentile(tally.latencies, 95)
-    const successRate = tally.turns > 0 ? tally.successes / tally.turns : Number.NaN
-    const slo = this.plan.stopOnBreach
-    let breach: string | undefined
-    if (slo !== undefined && tally.turns >= 10) {
-      if (responseP95Ms > slo.response_p95_ms) breach = `response p95 ${responseP95Ms.toFixed(0)} ms > ${slo.response_p95_ms} ms`
-      else if (successRate < slo.success_min) breach = `success ${(successRate * 100).toFixed(1)} % < ${(slo.success_min * 100).toFixed(0)} %`
-    }
-    return { record, turns: tally.turns, responseP95Ms, successRate, breach }
+    return record
   }
 
   /** Closed model: one caller slot; when its conversation ends, the next starts at once, while the slot is wanted. */

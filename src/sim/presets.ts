@@ -8,11 +8,11 @@ export const PRESETS: Readonly<Record<string, unknown>> = {
   default: {
     seed: 7,
     services: [
-      { name: 'stt', kind: 'stt', workers: 64, queue: 512, latency: { median_ms: 160, p95_ms: 320 }, wer: { base: 0.03, growth: 0.1 } },
-      { name: 'llm', kind: 'llm', workers: 6, queue: 1000, ttft: { median_ms: 350, p95_ms: 700 }, tokens_per_s: 70, reply_words: { min: 10, max: 30 } },
-      { name: 'tts', kind: 'tts', workers: 64, queue: 512, ttfb: { median_ms: 110, p95_ms: 220 }, realtime_factor: 0.1 },
+      { name: 'stt', kind: 'stt', workers: 64, queue: 512, latency: { median_ms: 120, p95_ms: 250 }, wer: { base: 0.03, growth: 0.1 } },
+      { name: 'llm', kind: 'llm', workers: 6, queue: 1000, ttft: { median_ms: 220, p95_ms: 450 }, tokens_per_s: 100, reply_words: { min: 10, max: 30 } },
+      { name: 'tts', kind: 'tts', workers: 64, queue: 512, ttfb: { median_ms: 90, p95_ms: 180 }, realtime_factor: 0.1 },
       { name: 's2s', kind: 's2s', workers: 16, queue: 256, ttfb: { median_ms: 400, p95_ms: 800 } },
-      { name: 'backend', kind: 'backend', workers: 100, queue: 0, reject_status: 503, latency: { median_ms: 60, p95_ms: 150 } },
+      { name: 'backend', kind: 'backend', workers: 100, queue: 0, reject_status: 503, latency: { median_ms: 40, p95_ms: 100 } },
     ],
   },
 }

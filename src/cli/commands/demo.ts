@@ -1,0 +1,32 @@
+import { parseFlags } from '../args.js'
+import { STORE_FLAGS, STORE_FLAGS_HELP } from '../store-access.js'
+import { runLoad } from './run.js'
+
+export const usage = `Usage: hopwatch demo [--store DIR] [--time-scale F] [--max N]
+
+The whole product in about a minute, on this machine alone: the simulated voice stack (preset default: the LLM
+is the first bottleneck), the proxy in front of it, cascaded callers ramping 10, 13, 16, 20, 25, 31 concurrent
+conversations (100 s steps, compressed 10×), recorded into the embedded store (./.hopwatch), then the per-step
+table. Afterwards: hopwatch sql "SELECT … FROM hopwatch.turns" reads what it recorded.
+
+  --time-scale F   compress further (default 10)
+  --max N          ramp up to N conversations (default 31)
+${STORE_FLAGS_HELP}`
+
+const FLAGS = { 'time-scale': { type: 'string' }, max: { type: 'string' }, ...STORE_FLAGS } as const
+
+/** `hopwatch demo` */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, FLAGS, 'demo')
+  if (values.help === true) {
+    process.stdout.write(`${usage}\n`)
+    return 0
+  }
+  return runLoad({
+    values,
+    source: 'demo',
+    simPreset: 'default',
+    ignoreConfigFile: true,
+    defaults: { 'load.profile': 'ramp', 'load.start': 10, 'load.factor': 1.25, 'load.step_s': 100, 'load.max': 31, 'load.time_scale': 10, 'run.name': 'hopwatch demo' },
+  })
+}

@@ -1,0 +1,86 @@
+import { loadConfigFile } from '../../config/index.js'
+import { credentialsFromEnv, LoadRun, loadScenarios, parseShard, RunMonitor, stepsFromConfig, targetsFromUpstreams } from '../../loadgen/index.js'
+import { ADAPTER_NAMES } from '../../proxy/index.js'
+import { newRunId } from '../../store/index.js'
+import { CliError } from '../errors.js'
+import { parseFlags, stringFlag } from '../args.js'
+import { table } from '../output.js'
+import { Recording } from '../recording.js'
+import { STORE_FLAGS, STORE_FLAGS_HELP, storeOverrides } from '../store-access.js'
+import { VERSION } from '../version.js'
+import { LOAD_FLAGS, LOAD_FLAGS_HELP, loadOverrides } from './run.js'
+
+export const usage = `Usage: hopwatch load --proxy-url URL [--config hopwatch.yaml] [load flags] [store flags]
+
+Only the simulated callers, against a proxy that runs elsewhere (hopwatch proxy, a sidecar, a pool behind a
+Service): each component goes to the proxy's URL for the first upstream of that component in the config (its
+prefix, or its own port on the proxy's host). Turns and steps go to the store; the proxy records the hops. With
+the embedded store, use a directory the proxy does not own (or a ClickHouse server both share). For several
+generators on one store: --shard i/N on each, the same --run-id.
+
+  --proxy-url URL   the proxy's main URL, e.g. http://127.0.0.1:8787
+  --config FILE     hopwatch.yaml: its upstreams and load: section (default ./hopwatch.yaml)
+${LOAD_FLAGS_HELP}
+${STORE_FLAGS_HELP}`
+
+const FLAGS = { config: { type: 'string' }, 'proxy-url': { type: 'string' }, ...LOAD_FLAGS, ...STORE_FLAGS } as const
+
+/** `hopwatch load` */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, FLAGS, 'load')
+  if (values.help === true) {
+    process.stdout.write(`${usage}\n`)
+    return 0
+  }
+  const proxyUrl = stringFlag(values['proxy-url'])
+  if (proxyUrl === undefined || !/^https?:\/\//.test(proxyUrl)) throw new CliError('HW_CLI_USAGE', '--proxy-url URL is required: the running proxy\'s main URL, e.g. http://127.0.0.1:8787')
+  const shard = parseShard(stringFlag(values.shard) ?? '1/1')
+  if (shard === undefined) throw new CliError('HW_CLI_USAGE', `--shard takes i/N with 1 ≤ i ≤ N, got ${JSON.stringify(values.shard)}`)
+  const config = await loadConfigFile(stringFlag(values.config) ?? 'hopwatch.yaml', { adapters: ADAPTER_NAMES, overrides: { ...loadOverrides(values), ...storeOverrides(values) } })
+  const base = new URL(proxyUrl)
+  const urlOf = (name: string) => {
+    const u = config.upstreams.find((x) => x.name === name)
+    if (u?.prefix !== undefined) return `${base.origin}${u.prefix}`
+    return `${base.protocol}//${base.hostname}:${u?.port ?? base.port}`
+  }
+  const { targets, problems } = targetsFromUpstreams(config.upstreams, urlOf)
+  for (const p of problems) process.stderr.write(`hopwatch: warning: ${p}\n`)
+  const runId = config.run.id ?? newRunId('load')
+  const recording = await Recording.start(config, { runId, source: 'load', load: true })
+  const steps = stepsFromConfig(config.load, shard)
+  const loadRun = new LoadRun({
+    runId,
+    steps,
+    model: config.load.model,
+    architecture: config.load.architecture,
+    scenarios: await loadScenarios(config.load.scenarios),
+    targets,
+    credentials: credentialsFromEnv(),
+    timeScale: config.load.time_scale,
+    seed: config.load.seed,
+    shard,
+    stopOnBreach: config.load.stop_on_breach ? config.load.slo : undefined,
+    maxConcurrency: config.load.max_concurrency,
+    models: config.load.models,
+    connectionsPerOrigin: config.load.connections_per_upstream,
+  })
+  const monitor = new RunMonitor(runId, () => loadRun.snapshot().step)
+  process.stdout.write(`hopwatch load ${VERSION}: run ${runId}, shard ${shard.index + 1}/${shard.count}, ${steps.length} steps (${steps.map((s) => s.target).join(', ')}) against ${proxyUrl}\n`)
+  const ticker = setInterval(() => process.stdout.write(`${monitor.liveLine(loadRun.snapshot())}\n`), 5000)
+  const onSignal = () => loadRun.stop()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const result = await loadRun.run().finally(() => {
+    clearInterval(ticker)
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  })
+  const { header, rows } = monitor.summary(result.steps)
+  process.stdout.write(table(header, rows))
+  if (result.stoppedBy !== undefined) process.stdout.write(`stopped early: ${result.stoppedBy}\n`)
+  monitor.dispose()
+  const { dropped, report, warning } = await recording.close()
+  process.stdout.write(report)
+  process.stderr.write(warning)
+  return dropped > 0 ? 1 : 0
+}

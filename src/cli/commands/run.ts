@@ -1,0 +1,253 @@
+import { existsSync } from 'node:fs'
+import { parseYaml, readConfigText, validateConfig, type HopwatchConfig } from '../../config/index.js'
+import { credentialsFromEnv, LoadRun, loadScenarios, parseShard, RunMonitor, stepsFromConfig, targetsFromUpstreams, type StepOutcome } from '../../loadgen/index.js'
+import { ADAPTER_NAMES, startProxy, type RunningProxy } from '../../proxy/index.js'
+import { loadSimConfigFile, presetConfig, startSim, type RunningSim, type SimEndpoint } from '../../sim/index.js'
+import { newRunId } from '../../store/index.js'
+import { ProxyMetrics } from '../../telemetry/index.js'
+import { CliError } from '../errors.js'
+import { intFlag, parseFlags, stringFlag } from '../args.js'
+import { table } from '../output.js'
+import { Recording } from '../recording.js'
+import { STORE_FLAGS, STORE_FLAGS_HELP, storeOverrides } from '../store-access.js'
+import { VERSION } from '../version.js'
+
+export const LOAD_FLAGS = {
+  profile: { type: 'string' },
+  start: { type: 'string' },
+  factor: { type: 'string' },
+  'step-s': { type: 'string' },
+  max: { type: 'string' },
+  peak: { type: 'string' },
+  level: { type: 'string' },
+  'duration-s': { type: 'string' },
+  model: { type: 'string' },
+  architecture: { type: 'string' },
+  'time-scale': { type: 'string' },
+  scenarios: { type: 'string' },
+  'stop-on-breach': { type: 'boolean' },
+  seed: { type: 'string' },
+  shard: { type: 'string' },
+  'run-id': { type: 'string' },
+  'run-name': { type: 'string' },
+} as const
+
+export const LOAD_FLAGS_HELP = `Load (flags override the config's load: section):
+  --profile NAME         ramp (default), stress, spike, soak, stages
+  --start N --factor F --step-s S --max N    ramp/stress: start load, growth per step, step length, last load
+  --peak N               spike: the expected peak (baseline 30 %, spike 2.5×)
+  --level N --duration-s S                   soak: the level and how long
+  --model closed|open    concurrent conversations (default) or arrivals per second (Poisson)
+  --architecture cascaded|s2s
+  --time-scale F         divide every duration (steps, think times, audio pacing) by F; latencies stay real
+  --scenarios A,B        built-in (booking, support, faq) or YAML files (default all three)
+  --stop-on-breach       stop a ramp or stress run after the first step that breaks the SLOs (load.slo)
+  --seed N               seeds scenario choice, turn counts and arrivals
+  --shard i/N            run 1/N of the profile (conversation ids disjoint), for N generators on one store
+  --run-id ID --run-name NAME`
+
+const num = (value: string | boolean | undefined, flag: string): number | undefined => {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (typeof value !== 'string' || !Number.isFinite(n)) throw new CliError('HW_CLI_USAGE', `--${flag} takes a number, got ${JSON.stringify(value)}`)
+  return n
+}
+
+/** Load flags as config overrides. */
+export function loadOverrides(values: Record<string, string | boolean | undefined>): Record<string, unknown> {
+  return {
+    'load.profile': stringFlag(values.profile),
+    'load.start': num(values.start, 'start'),
+    'load.factor': num(values.factor, 'factor'),
+    'load.step_s': num(values['step-s'], 'step-s'),
+    'load.max': num(values.max, 'max'),
+    'load.peak': num(values.peak, 'peak'),
+    'load.level': num(values.level, 'level'),
+    'load.duration_s': num(values['duration-s'], 'duration-s'),
+    'load.model': stringFlag(values.model),
+    'load.architecture': stringFlag(values.architecture),
+    'load.time_scale': num(values['time-scale'], 'time-scale'),
+    'load.scenarios': stringFlag(values.scenarios)?.split(',').map((s) => s.trim()),
+    'load.stop_on_breach': values['stop-on-breach'] === true ? true : undefined,
+    'load.seed': intFlag(values.seed, 'seed'),
+    'run.id': stringFlag(values['run-id']),
+    'run.name': stringFlag(values['run-name']),
+  }
+}
+
+export const usage = `Usage: hopwatch run [--config hopwatch.yaml] [--sim [--sim-config FILE | --preset NAME]] [load flags] [store flags]
+
+One process that owns the store: starts the proxy (and, with --sim, the simulated voice stack in front of which
+it is put), then runs simulated callers through it over the load profile, with a live status line, and prints a
+table per step at the end. Ctrl-C ends the run early (callers finish their turn and hang up).
+
+  --config FILE        hopwatch.yaml (default ./hopwatch.yaml when present; with --sim its upstreams are replaced)
+  --sim                start the reference stack and put the proxy in front of it
+  --sim-config FILE    its config (default: --preset default)
+  --preset NAME        a built-in simulator preset
+  --port N             the proxy's main port (default proxy.port; 0 with --sim and no config)
+${LOAD_FLAGS_HELP}
+${STORE_FLAGS_HELP}
+
+Exit codes: 0 the run completed; 1 rows could not be kept; 2 bad flags or config.`
+
+const FLAGS = { config: { type: 'string' }, sim: { type: 'boolean' }, 'sim-config': { type: 'string' }, preset: { type: 'string' }, port: { type: 'string' }, ...LOAD_FLAGS, ...STORE_FLAGS } as const
+
+/** The proxy's upstreams in front of the simulator's services, each on a prefix of the main port. */
+export function simUpstreams(services: readonly SimEndpoint[]): Array<Record<string, string>> {
+  return services.map((s) => {
+    const base = { name: s.name, component: s.kind, prefix: `/${s.name}` }
+    switch (s.kind) {
+      case 'stt':
+        return { ...base, adapter: 'deepgram', target: s.url }
+      case 'llm':
+      case 'tts':
+        return { ...base, adapter: 'openai', target: `${s.url}/v1` }
+      case 's2s':
+        return { ...base, adapter: 'openai-realtime', target: `${s.url.replace(/^http/, 'ws')}/v1` }
+      case 'backend':
+        return { ...base, adapter: 'http', target: s.url }
+    }
+  })
+}
+
+export interface RunOptions {
+  values: Record<string, string | boolean | undefined>
+  source: 'run' | 'demo'
+  /** overrides applied before the flags (the demo's compressed ramp) */
+  defaults?: Record<string, unknown>
+  simPreset?: string
+  /** the demo runs the same everywhere: it reads no hopwatch.yaml */
+  ignoreConfigFile?: boolean
+}
+
+/** `hopwatch run` */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, FLAGS, 'run')
+  if (values.help === true) {
+    process.stdout.write(`${usage}\n`)
+    return 0
+  }
+  return runLoad({ values, source: 'run' })
+}
+
+/** Proxy (+ simulator) + callers in one process; shared by `run` and `demo`. */
+export async function runLoad(options: RunOptions): Promise<number> {
+  const { values } = options
+  const useSim = values.sim === true || options.simPreset !== undefined
+  const configPath = options.ignoreConfigFile === true ? undefined : (stringFlag(values.config) ?? (existsSync('hopwatch.yaml') ? 'hopwatch.yaml' : undefined))
+  const raw = (configPath !== undefined ? parseYaml(await readConfigText(configPath), configPath) : {}) as Record<string, unknown>
+  const shard = parseShard(stringFlag(values.shard) ?? '1/1')
+  if (shard === undefined) throw new CliError('HW_CLI_USAGE', `--shard takes i/N with 1 ≤ i ≤ N, got ${JSON.stringify(values.shard)}`)
+
+  let sim: RunningSim | undefined
+  const stops: Array<() => Promise<void>> = []
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {})
+  }
+  try {
+    if (useSim) {
+      const simConfigPath = stringFlag(values['sim-config'])
+      const simConfig = simConfigPath !== undefined ? await loadSimConfigFile(simConfigPath) : presetConfig(options.simPreset ?? stringFlag(values.preset) ?? 'default')
+      sim = await startSim(simConfig)
+      stops.push(() => (sim as RunningSim).close())
+      raw.upstreams = simUpstreams(sim.services)
+      if (configPath === undefined) raw.proxy = { ...(raw.proxy as object | undefined), port: 0 }
+    } else if (configPath === undefined) {
+      throw new CliError('HW_CLI_USAGE', 'no hopwatch.yaml here: pass --config FILE, or --sim to run against the simulated stack')
+    }
+    const config: HopwatchConfig = validateConfig(raw, configPath ?? 'the command line', {
+      adapters: ADAPTER_NAMES,
+      overrides: { ...options.defaults, 'proxy.port': intFlag(values.port, 'port'), ...loadOverrides(values), ...storeOverrides(values) },
+    })
+    const runId = config.run.id ?? newRunId(options.source)
+    const recording = await Recording.start(config, { runId, source: options.source, load: true })
+    let closed = false
+    const closeRecording = async () => {
+      if (closed) return { dropped: 0, report: '', warning: '' }
+      closed = true
+      return recording.close()
+    }
+    stops.push(async () => void (await closeRecording()))
+
+    let proxy: RunningProxy | undefined
+    const metrics = new ProxyMetrics(
+      () => (proxy?.upstreams ?? []).map((u) => ({ name: u.name, component: u.config.component, inFlight: u.inFlight })),
+      () => recording.writer.stats(),
+    )
+    stops.push(async () => metrics.dispose())
+    proxy = await startProxy({ config, runId, admin: { sql: (s) => recording.sql(s), metrics: () => metrics.render(), stats: () => ({ run_id: runId, store: recording.writer.stats() }) } })
+    stops.push(() => (proxy as RunningProxy).close())
+    await recording.own(proxy.url)
+
+    const { targets, problems } = targetsFromUpstreams(config.upstreams, (name) => proxy?.upstreamUrls.get(name) ?? '')
+    for (const p of problems) process.stderr.write(`hopwatch: warning: ${p}\n`)
+    const steps = stepsFromConfig(config.load, shard)
+    const scenarios = await loadScenarios(config.load.scenarios)
+    const loadRun = new LoadRun({
+      runId,
+      steps,
+      model: config.load.model,
+      architecture: config.load.architecture,
+      scenarios,
+      targets,
+      credentials: credentialsFromEnv(),
+      timeScale: config.load.time_scale,
+      seed: config.load.seed,
+      shard,
+      stopOnBreach: config.load.stop_on_breach ? config.load.slo : undefined,
+      maxConcurrency: config.load.max_concurrency,
+      models: config.load.models,
+      connectionsPerOrigin: config.load.connections_per_upstream,
+    })
+    const monitor = new RunMonitor(runId, () => loadRun.snapshot().step)
+    stops.push(async () => monitor.dispose())
+
+    const totalS = steps.reduce((s, x) => s + x.duration_s, 0) / config.load.time_scale
+    process.stdout.write(`hopwatch ${options.source} ${VERSION}: run ${runId}\n`)
+    process.stdout.write(`  ${config.load.architecture} callers, ${config.load.model} model, ${config.load.profile} over ${steps.length} steps (${steps.map((s) => s.target).join(', ')}), about ${Math.round(totalS)} s at time scale ${config.load.time_scale}\n`)
+    process.stdout.write(`  proxy ${proxy.url}${sim !== undefined ? `, simulator ${sim.services.map((s) => s.name).join(', ')}` : ''}\n  store ${recording.describe()}\n`)
+
+    const tty = process.stdout.isTTY === true
+    const ticker = setInterval(() => {
+      const line = monitor.liveLine(loadRun.snapshot())
+      process.stdout.write(tty ? `\r\x1b[2K${line}` : `${line}\n`)
+    }, tty ? 1000 : 5000)
+    const onSignal = () => {
+      process.stdout.write('\nhopwatch: ending the run: callers finish their turn and hang up…\n')
+      loadRun.stop()
+    }
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    let result: Awaited<ReturnType<LoadRun['run']>>
+    try {
+      result = await loadRun.run()
+    } finally {
+      clearInterval(ticker)
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      if (tty) process.stdout.write('\n')
+    }
+    printSummary(monitor, result.steps, result.stoppedBy)
+
+    await proxy.close()
+    const { dropped, report, warning } = await closeRecording()
+    process.stdout.write(`\nrows: \n${report}`)
+    process.stderr.write(warning)
+    process.stdout.write(`\nrun ${runId} is in the store: hopwatch sql "SELECT step, count() FROM hopwatch.turns WHERE run_id = '${runId}' GROUP BY step ORDER BY step"\n`)
+    await stopAll()
+    return dropped > 0 ? 1 : 0
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+}
+
+function printSummary(monitor: RunMonitor, outcomes: readonly StepOutcome[], stoppedBy: string | undefined): void {
+  const { header, rows } = monitor.summary(outcomes)
+  process.stdout.write(`\nPer step (p95 of each component's latency as DESIGN.md defines it; response = user stops speaking → first agent audio):\n`)
+  process.stdout.write(table(header, rows))
+  if (stoppedBy !== undefined) process.stdout.write(`\nstopped early: ${stoppedBy}\n`)
+  const limited = outcomes.filter((o) => o.record.generator_limited === 1)
+  if (limited.length > 0) process.stdout.write(`\nthe generator itself was the limit in step(s) ${limited.map((o) => o.record.step).join(', ')}: its event loop lagged or its CPU was saturated; do not blame those steps on the system\n`)
+}
