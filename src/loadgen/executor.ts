@@ -4,6 +4,7 @@ import { nowUs } from '../clock.js'
 import { stepEnded, turnEnded } from '../events.js'
 import { Rng } from '../sim/random.js'
 import type { Architecture, StepRecord, TurnRecord } from '../types.js'
+import { poissonArrivals } from './arrivals.js'
 import { runConversation } from './conversation.js'
 import { callerAgent } from './http.js'
 import { PERSONAS } from './persona.js'
@@ -287,21 +288,19 @@ export class LoadRun {
 
   /** Open model: Poisson arrivals at `target` per second of the profile (× time scale per wall second). */
   private async arrivals(step: ProfileStep, durationMs: number, startUs: number): Promise<void> {
-    const ratePerMs = (step.target * this.plan.timeScale) / 1000
-    if (ratePerMs <= 0) return
-    let nextMs = 0
+    const schedule = poissonArrivals(this.rng, (step.target * this.plan.timeScale) / 1000, durationMs)
     const stepStart = performance.now()
-    for (;;) {
-      nextMs += -Math.log(1 - this.rng.next()) / ratePerMs
-      if (nextMs >= durationMs || this.finished) return
-      const wait = stepStart + nextMs - performance.now()
+    for (const dueMs of schedule) {
+      if (this.finished) return
+      const wait = stepStart + dueMs - performance.now()
       if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-      const scheduledUs = startUs + Math.round(nextMs * 1000)
+      // a start that comes late is still made, and its lateness recorded: never silently skipped or shifted
+      const scheduledUs = startUs + Math.round(dueMs * 1000)
       if (this.active >= this.plan.maxConcurrency) {
         this.tally(step.index).dropped++
         continue
       }
-      this.track(this.startConversation(scheduledUs))
+      this.track(this.startConversation(scheduledUs, step.index))
     }
   }
 
@@ -319,8 +318,7 @@ export class LoadRun {
     return this.plan.scenarios[this.plan.scenarios.length - 1] as Scenario
   }
 
-  private async startConversation(scheduledUs: number): Promise<void> {
-    const step = this.stepIndex
+  private async startConversation(scheduledUs: number, step = this.stepIndex): Promise<void> {
     const tally = this.tally(step)
     const lateUs = Math.max(0, nowUs() - scheduledUs)
     tally.started++

@@ -53,6 +53,11 @@ const num = (value: string | boolean | undefined, flag: string): number | undefi
   return n
 }
 
+/** Only the overrides a flag gave: an absent flag must not hide a default set before it. */
+function given(overrides: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined))
+}
+
 /** Load flags as config overrides. */
 export function loadOverrides(values: Record<string, string | boolean | undefined>): Record<string, unknown> {
   return {
@@ -158,7 +163,7 @@ export async function runLoad(options: RunOptions): Promise<number> {
     }
     const config: HopwatchConfig = validateConfig(raw, configPath ?? 'the command line', {
       adapters: ADAPTER_NAMES,
-      overrides: { ...options.defaults, 'proxy.port': intFlag(values.port, 'port'), ...loadOverrides(values), ...storeOverrides(values) },
+      overrides: { ...options.defaults, ...given({ 'proxy.port': intFlag(values.port, 'port'), ...loadOverrides(values), ...storeOverrides(values) }) },
     })
     const runId = config.run.id ?? newRunId(options.source)
     const recording = await Recording.start(config, { runId, source: options.source, load: true })

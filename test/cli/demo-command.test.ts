@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { hopwatch } from '../support/cli.js'
+
+test('hopwatch demo exits 0, prints the per-step table, and leaves a store that hopwatch sql reads', { timeout: 300_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hopwatch-demo-'))
+  const demo = await hopwatch(['demo'], dir)
+  assert.equal(demo.code, 0, demo.stderr)
+  assert.match(demo.stdout, /ramp over 6 steps \(10, 13, 16, 20, 25, 31\)/)
+  assert.match(demo.stdout, /^Per step/m)
+  for (const target of [10, 13, 16, 20, 25, 31]) assert.match(demo.stdout, new RegExp(`^\\s+\\d\\s+ramp\\s+${target}\\s`, 'm'))
+  const sql = await hopwatch(['sql', "SELECT count() AS turns, countIf(success = 1) AS ok FROM hopwatch.turns"], dir)
+  assert.equal(sql.code, 0, sql.stderr)
+  const row = JSON.parse(sql.stdout.trim()) as { turns: number; ok: number }
+  assert.ok(row.turns > 100 && row.ok > 0, sql.stdout)
+  const joined = await hopwatch(['sql', 'SELECT count() AS n FROM hopwatch.hops WHERE (conversation_id, turn) NOT IN (SELECT conversation_id, turn FROM hopwatch.turns)'], dir)
+  assert.equal((JSON.parse(joined.stdout.trim()) as { n: number }).n, 0, 'every hop joins a turn')
+})
+
+test('hopwatch run with neither a config nor --sim is a usage error', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hopwatch-run-'))
+  const run = await hopwatch(['run'], dir)
+  assert.equal(run.code, 2)
+  assert.match(run.stderr, /HW_CLI_USAGE: no hopwatch.yaml here/)
+})
