@@ -90,7 +90,7 @@ export interface RunRecord {
 }
 
 /** The architectures a simulated caller can talk to. */
-export const ARCHITECTURES = ['cascaded', 's2s'] as const
+export const ARCHITECTURES = ['cascaded', 's2s', 'multi-model'] as const
 export type Architecture = (typeof ARCHITECTURES)[number]
 
 /**

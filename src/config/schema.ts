@@ -79,7 +79,7 @@ export function loadSchema() {
   const L = D.load
   const positive = (fallback: number, max = 1_000_000) => withDefault(num({ min: 0.001, max }), fallback)
   return obj({
-    architecture: withDefault(oneOf(['cascaded', 's2s'] as const), L.architecture),
+    architecture: withDefault(oneOf(['cascaded', 's2s', 'multi-model'] as const), L.architecture),
     model: withDefault(oneOf(['closed', 'open'] as const), L.model),
     profile: withDefault(oneOf(['ramp', 'stress', 'spike', 'soak', 'stages'] as const), L.profile),
     start: positive(L.start),

@@ -33,7 +33,8 @@ export interface ConversationResult {
   hungUp: boolean
 }
 
-const SPEAKERS: Readonly<Record<Architecture, (io: ConversationIo) => Speaker>> = { cascaded: cascadedSpeaker, s2s: s2sSpeaker }
+/** multi-model is a cascaded agent whose LLM requests go to the router (the executor points the LLM target at it). */
+const SPEAKERS: Readonly<Record<Architecture, (io: ConversationIo) => Speaker>> = { cascaded: cascadedSpeaker, s2s: s2sSpeaker, 'multi-model': cascadedSpeaker }
 
 /** A good answer calls the expected tool and contains every expected keyword (case and punctuation aside). */
 export function answerMeetsExpectation(say: ScenarioTurn, progress: TurnProgress): boolean {

@@ -122,11 +122,19 @@ export class LoadRun {
   private stopWaiting: (() => void) | undefined
   private totals = { turns: 0, errors: 0, hungUp: 0 }
 
-  constructor(private readonly plan: LoadPlan) {
+  private readonly plan: LoadPlan
+
+  constructor(plan: LoadPlan) {
+    this.plan = plan
     this.rng = new Rng(plan.seed, `loadgen/${plan.shard.index}`)
     // every turn in flight listens for the end of the run
     setMaxListeners(0, this.runAbort.signal)
     this.agent = callerAgent(plan.connectionsPerOrigin)
+    if (plan.architecture === 'multi-model') {
+      // the agent asks its router, which picks among the LLMs
+      if (plan.targets.router === undefined) throw new Error('the multi-model architecture needs an upstream with component router')
+      this.plan = { ...plan, targets: { ...plan.targets, llm: plan.targets.router } }
+    }
     this.weights = plan.scenarios.map((s) => s.weight)
     this.totalWeight = this.weights.reduce((a, b) => a + b, 0)
   }

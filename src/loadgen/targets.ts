@@ -9,6 +9,8 @@ export interface Targets {
   tts?: { url: string; protocol: 'openai' | 'elevenlabs' }
   s2s?: { url: string }
   backend?: { url: string }
+  /** multi-model: the router in front of several LLMs (an OpenAI-compatible base URL) */
+  router?: { url: string }
 }
 
 /** Headers every request of a caller carries for a real provider: keys from the environment, never stored by the proxy. */
@@ -51,6 +53,8 @@ export function targetsFromUpstreams(upstreams: readonly UpstreamLike[], urlOf: 
       targets.s2s = { url }
     } else if (u.component === 'backend' && targets.backend === undefined) {
       targets.backend = { url }
+    } else if (u.component === 'router' && targets.router === undefined) {
+      targets.router = { url }
     }
   }
   return { targets, problems }

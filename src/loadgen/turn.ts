@@ -49,9 +49,17 @@ export interface Speaker {
   close(): void
 }
 
-/** The correlation headers that join the proxy's hops to this turn. */
+/**
+ * The correlation headers that join the proxy's hops to this turn: hopwatch's own (the proxy strips them), and the
+ * same as W3C baggage, which services pass on (a model router forwards it, so the hop behind it joins the turn too).
+ */
 export function correlationHeaders(io: ConversationIo, turn: number): Record<string, string> {
-  return { 'x-hopwatch-run': io.runId, 'x-hopwatch-conversation': io.conversationId, 'x-hopwatch-turn': String(turn) }
+  return {
+    'x-hopwatch-run': io.runId,
+    'x-hopwatch-conversation': io.conversationId,
+    'x-hopwatch-turn': String(turn),
+    baggage: `hopwatch.run=${encodeURIComponent(io.runId)},hopwatch.conversation=${encodeURIComponent(io.conversationId)},hopwatch.turn=${turn}`,
+  }
 }
 
 /** Resolves after `ms` of the time-scaled clock, or false when aborted first. */

@@ -3,7 +3,7 @@ import { int, list, num, obj, oneOf, optional, str, withDefault, type Context, t
 import { SIM_DEFAULTS } from './defaults.js'
 import type { Spread } from './random.js'
 
-export const SERVICE_KINDS = ['stt', 'llm', 'tts', 's2s', 'backend'] as const
+export const SERVICE_KINDS = ['stt', 'llm', 'tts', 's2s', 'backend', 'router'] as const
 export type ServiceKind = (typeof SERVICE_KINDS)[number]
 
 /** What a planted error looks like to the caller. */
@@ -53,6 +53,19 @@ export interface ServiceConfig extends Faults {
   wer: { base: number; growth: number }
   interim_ms: number
   idle_timeout_ms: number
+  /** router: where chat completions go (an LLM service of this config by name, or a URL) */
+  routes: RouteConfig[]
+}
+
+export interface RouteConfig {
+  name: string
+  /** an llm service of this simulator, or */
+  service: string | undefined
+  /** an OpenAI-compatible base URL (…/v1) */
+  url: string | undefined
+  /** requests asking for this model go to this route; the rest are shared by weight */
+  model: string | undefined
+  weight: number
 }
 
 export interface SimConfig {
@@ -136,6 +149,19 @@ function serviceShape(kind: ServiceKind) {
       reply_words: words(SIM_DEFAULTS.kinds.s2s.reply_words),
     },
     backend: { latency: spread(SIM_DEFAULTS.kinds.backend.latency) },
+    router: {
+      latency: spread(SIM_DEFAULTS.kinds.router.latency),
+      routes: list(
+        obj({
+          name: optional(str({ pattern: /^[a-z][a-z0-9_-]{0,39}$/, fix: 'name the route with lowercase letters, digits, - or _' })),
+          service: optional(str({ nonEmpty: true, fix: 'the name of an llm service in this config' })),
+          url: optional(str({ pattern: /^https?:\/\//, fix: 'an OpenAI-compatible base URL such as http://127.0.0.1:9000/v1' })),
+          model: optional(str({ nonEmpty: true, fix: 'a model name callers ask for' })),
+          weight: withDefault(num({ min: 0, max: 1_000_000 }), 1),
+        }),
+        { min: 1, fix: 'list the routes as - { service: llm-a, weight: 3 }' },
+      ),
+    },
   }
   return { ...common, ...perKind[kind] }
 }
@@ -152,6 +178,7 @@ const NEUTRAL = {
   wer: { base: 0, growth: 0 },
   interim_ms: 1000,
   idle_timeout_ms: 10_000,
+  routes: [],
 }
 
 function service(): Validator<ServiceConfig> {
@@ -162,6 +189,10 @@ function service(): Validator<ServiceConfig> {
     const shape = { ...serviceShape(kind), kind: () => kind }
     const parsed = obj(shape)(value, path, ctx)
     const s = { ...NEUTRAL, ...parsed, reject_status: Number(parsed.reject_status) as 429 | 503 } as ServiceConfig
+    s.routes = s.routes.map((r, i) => {
+      if ((r.service === undefined) === (r.url === undefined)) ctx.problems.push({ path: `${path}.routes[${i}]`, value: r, message: 'needs exactly one of service or url', fix: 'give the name of an llm service of this config, or a base URL' })
+      return { ...r, name: r.name ?? r.service ?? `route-${i + 1}` }
+    })
     if (s.reply_words.max < s.reply_words.min) ctx.problems.push({ path: `${path}.reply_words.max`, value: s.reply_words.max, message: `must not be below min (${s.reply_words.min})`, fix: 'set max at or above min' })
     return s
   }
@@ -185,6 +216,12 @@ export function validateSimConfig(raw: unknown, source: string): SimConfig {
     if (s.port !== 0 && ports.has(s.port)) ctx.problems.push({ path: `services[${i}].port`, value: s.port, message: 'is used by another service', fix: 'give each service its own port, or 0 for any' })
     ports.add(s.port)
   })
+  config.services.forEach((s, i) =>
+    s.routes.forEach((r, j) => {
+      const target = config.services.find((x) => x.name === r.service)
+      if (r.service !== undefined && target?.kind !== 'llm') ctx.problems.push({ path: `services[${i}].routes[${j}].service`, value: r.service, message: 'is not an llm service of this config', fix: `use one of ${config.services.filter((x) => x.kind === 'llm').map((x) => x.name).join(', ') || '(none: add an llm service)'}` })
+    }),
+  )
   if (ctx.problems.length > 0) throw new ConfigError('HW_CONFIG_INVALID', formatProblems(source, ctx.problems), ctx.problems)
   return config
 }

@@ -46,6 +46,12 @@ export const SIM_DEFAULTS = {
       chars_per_s: 15,
       reply_words: { min: 8, max: 30 },
     },
+    router: {
+      workers: 1000,
+      queue: 1000,
+      /** the router's own time before it forwards */
+      latency: { median_ms: 5, p95_ms: 15 },
+    },
     backend: {
       /** a hard cap: an API that serves this many at once and refuses the rest */
       workers: 100,

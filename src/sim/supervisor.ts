@@ -77,7 +77,10 @@ export async function startSim(config: SimConfig): Promise<RunningSim> {
     ])
   }
   try {
-    for (const service of config.services) {
+    // routers last: their routes name the URLs of the LLM services started before them
+    const ordered = [...config.services.filter((s) => s.kind !== 'router'), ...config.services.filter((s) => s.kind === 'router')]
+    for (const configured of ordered) {
+      const service = configured.kind !== 'router' ? configured : { ...configured, routes: configured.routes.map((r) => ({ ...r, url: r.url ?? `${endpoints.find((e) => e.name === r.service)?.url ?? ''}/v1` })) }
       if (service.process === 'separate') {
         const { endpoint, child } = await startChild(service, config.seed, config.host)
         children.push(child)
@@ -90,6 +93,8 @@ export async function startSim(config: SimConfig): Promise<RunningSim> {
         endpoints.push({ name: service.name, kind: service.kind, url: running.url, pid: process.pid, process: 'inline' })
       }
     }
+    // listed in the config's order, whatever the start order was
+    endpoints.sort((a, b) => config.services.findIndex((s) => s.name === a.name) - config.services.findIndex((s) => s.name === b.name))
   } catch (err) {
     await close()
     throw err

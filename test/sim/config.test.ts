@@ -58,3 +58,10 @@ test('the default preset makes the LLM the first bottleneck and caps the backend
   assert.equal(backend.queue, 0)
   assert.equal(backend.reject_status, 503)
 })
+
+test('the multi-model preset routes three in four requests to the fast model and the rest to the large one', () => {
+  const config = presetConfig('multi-model')
+  const router = config.services.find((s) => s.kind === 'router')!
+  assert.deepEqual(router.routes.map((r) => [r.service, r.weight]), [['llm-fast', 3], ['llm-large', 1]])
+  assert.ok(config.services.find((s) => s.name === 'llm-large')!.workers < config.services.find((s) => s.name === 'llm-fast')!.workers)
+})

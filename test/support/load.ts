@@ -2,7 +2,8 @@ import { validateConfig } from '../../src/config/index.js'
 import { stepEnded, turnEnded, hopEnded } from '../../src/events.js'
 import { LoadRun, targetsFromUpstreams, validateScenarios, type LoadPlan, type ProfileStep, type Scenario } from '../../src/loadgen/index.js'
 import { ADAPTER_NAMES, startProxy } from '../../src/proxy/index.js'
-import { simUpstreams } from '../../src/cli/commands/run.js'
+import { pointRoutersAtProxy, simUpstreams } from '../../src/cli/commands/run.js'
+import { validateSimConfig } from '../../src/sim/index.js'
 import type { HopRecord, StepRecord, TurnRecord } from '../../src/types.js'
 import { simulate } from './sim.js'
 
@@ -35,6 +36,7 @@ export async function runAgainstSim(sim: Record<string, unknown>, plan: { steps:
   const config = validateConfig({ proxy: { port: 0 }, upstreams: simUpstreams(stack.services) }, 'test', { adapters: ADAPTER_NAMES })
   const runId = `test-${Math.random().toString(36).slice(2, 10)}`
   const proxy = await startProxy({ config, runId })
+  await pointRoutersAtProxy(validateSimConfig(sim, 'test'), stack, proxy)
   const turns: TurnRecord[] = []
   const steps: StepRecord[] = []
   const hops: HopRecord[] = []

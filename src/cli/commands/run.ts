@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { parseYaml, readConfigText, validateConfig, type HopwatchConfig } from '../../config/index.js'
 import { credentialsFromEnv, LoadRun, loadScenarios, parseShard, RunMonitor, stepsFromConfig, targetsFromUpstreams, type StepOutcome } from '../../loadgen/index.js'
 import { ADAPTER_NAMES, startProxy, type RunningProxy } from '../../proxy/index.js'
-import { loadSimConfigFile, presetConfig, startSim, type RunningSim, type SimEndpoint } from '../../sim/index.js'
+import { loadSimConfigFile, presetConfig, startSim, type RunningSim, type SimConfig, type SimEndpoint } from '../../sim/index.js'
 import { newRunId } from '../../store/index.js'
 import { ProxyMetrics } from '../../telemetry/index.js'
 import { CliError } from '../errors.js'
@@ -38,7 +38,7 @@ export const LOAD_FLAGS_HELP = `Load (flags override the config's load: section)
   --peak N               spike: the expected peak (baseline 30 %, spike 2.5×)
   --level N --duration-s S                   soak: the level and how long
   --model closed|open    concurrent conversations (default) or arrivals per second (Poisson)
-  --architecture cascaded|s2s
+  --architecture cascaded|s2s|multi-model
   --time-scale F         divide every duration (steps, think times, audio pacing) by F; latencies stay real
   --scenarios A,B        built-in (booking, support, faq) or YAML files (default all three)
   --stop-on-breach       stop a ramp or stress run after the first step that breaks the SLOs (load.slo)
@@ -112,8 +112,23 @@ export function simUpstreams(services: readonly SimEndpoint[]): Array<Record<str
         return { ...base, adapter: 'openai-realtime', target: `${s.url.replace(/^http/, 'ws')}/v1` }
       case 'backend':
         return { ...base, adapter: 'http', target: s.url }
+      case 'router':
+        return { ...base, adapter: 'openai', target: `${s.url}/v1` }
     }
   })
+}
+
+/**
+ * A simulated router sends to its LLMs through the proxy, so the routed hops are recorded too: its routes are
+ * re-pointed from the LLM services to the proxy's URLs for them.
+ */
+export async function pointRoutersAtProxy(config: SimConfig, sim: RunningSim, proxy: RunningProxy): Promise<void> {
+  for (const service of config.services.filter((s) => s.kind === 'router')) {
+    const routes = Object.fromEntries(service.routes.filter((r) => r.service !== undefined).map((r) => [r.name, proxy.upstreamUrls.get(r.service as string)]))
+    const endpoint = sim.services.find((s) => s.name === service.name)
+    const res = await fetch(`${endpoint?.url ?? ''}/_sim/routes`, { method: 'PUT', body: JSON.stringify(routes), headers: { 'content-type': 'application/json' } })
+    if (!res.ok) throw new Error(`could not point router ${service.name} at the proxy: ${res.status} ${await res.text()}`)
+  }
 }
 
 export interface RunOptions {
@@ -146,6 +161,7 @@ export async function runLoad(options: RunOptions): Promise<number> {
   if (shard === undefined) throw new CliError('HW_CLI_USAGE', `--shard takes i/N with 1 ≤ i ≤ N, got ${JSON.stringify(values.shard)}`)
 
   let sim: RunningSim | undefined
+  let simConfig: SimConfig | undefined
   const stops: Array<() => Promise<void>> = []
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => {})
@@ -153,7 +169,7 @@ export async function runLoad(options: RunOptions): Promise<number> {
   try {
     if (useSim) {
       const simConfigPath = stringFlag(values['sim-config'])
-      const simConfig = simConfigPath !== undefined ? await loadSimConfigFile(simConfigPath) : presetConfig(options.simPreset ?? stringFlag(values.preset) ?? 'default')
+      simConfig = simConfigPath !== undefined ? await loadSimConfigFile(simConfigPath) : presetConfig(options.simPreset ?? stringFlag(values.preset) ?? 'default')
       sim = await startSim(simConfig)
       stops.push(() => (sim as RunningSim).close())
       raw.upstreams = simUpstreams(sim.services)
@@ -184,6 +200,7 @@ export async function runLoad(options: RunOptions): Promise<number> {
     proxy = await startProxy({ config, runId, admin: { sql: (s) => recording.sql(s), metrics: () => metrics.render(), stats: () => ({ run_id: runId, store: recording.writer.stats() }) } })
     stops.push(() => (proxy as RunningProxy).close())
     await recording.own(proxy.url)
+    if (sim !== undefined && simConfig !== undefined) await pointRoutersAtProxy(simConfig, sim, proxy)
 
     const { targets, problems } = targetsFromUpstreams(config.upstreams, (name) => proxy?.upstreamUrls.get(name) ?? '')
     for (const p of problems) process.stderr.write(`hopwatch: warning: ${p}\n`)

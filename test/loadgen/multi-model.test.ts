@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { loadScenarios, stages } from '../../src/loadgen/index.js'
+import { runAgainstSim } from '../support/load.js'
+
+test('multi-model callers ask a router, which splits requests by weight over two LLMs, and every hop joins its turn', async () => {
+  const result = await runAgainstSim(
+    {
+      seed: 4,
+      services: [
+        { name: 'stt', kind: 'stt', latency: { median_ms: 20 } },
+        { name: 'router', kind: 'router', latency: { median_ms: 2 }, routes: [{ service: 'llm-fast', weight: 3 }, { service: 'llm-large', weight: 1 }] },
+        { name: 'llm-fast', kind: 'llm', ttft: { median_ms: 30 }, tokens_per_s: 500 },
+        { name: 'llm-large', kind: 'llm', ttft: { median_ms: 60 }, tokens_per_s: 300 },
+        { name: 'tts', kind: 'tts', ttfb: { median_ms: 20 }, realtime_factor: 0.01 },
+        { name: 'backend', kind: 'backend', latency: { median_ms: 5 } },
+      ],
+    },
+    { architecture: 'multi-model', steps: stages({ stages: [{ target: 6, duration_s: 60 }] }), scenarios: await loadScenarios(['booking', 'faq']) },
+  )
+  assert.ok(result.turns.length >= 10 && result.turns.every((t) => t.success === 1 && t.architecture === 'multi-model'))
+  const count = (upstream: string) => result.hops.filter((h) => h.upstream === upstream).length
+  const routed = count('router')
+  assert.equal(count('llm-fast') + count('llm-large'), routed, 'each routed request reached one LLM through the proxy')
+  // three in four to the fast model: binomial bounds, 4σ
+  const share = count('llm-fast') / routed
+  assert.ok(Math.abs(share - 0.75) <= 4 * Math.sqrt((0.75 * 0.25) / routed), `${(share * 100).toFixed(0)} % of ${routed} to llm-fast`)
+  const turns = new Set(result.turns.map((t) => `${t.conversation_id}#${t.turn}`))
+  for (const hop of result.hops) assert.ok(turns.has(`${hop.conversation_id}#${hop.turn}`), `${hop.upstream} hop joins a turn (through the router by baggage)`)
+})
