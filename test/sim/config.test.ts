@@ -29,7 +29,7 @@ test('a malformed simulator config names every bad field with its fix', () => {
     'services[0].errors.kind: must be one of 500, 429, 503, timeout, reset; did you mean "500"?',
     'services[0].ttft.p95_ms: must not be below median_ms (500); set p95_ms at or above median_ms; equal values give a fixed time',
     'services[1].ttft: is not a known setting; remove it; known here: name, kind, port, process, workers, queue, reject_status, max_connections, errors, leak, slowdown, drop_connections, latency',
-    'services[2].kind: must be one of stt, llm, tts, s2s, backend; did you mean "tts"?',
+    'services[2].kind: must be one of stt, llm, tts, s2s, backend, router; did you mean "tts"?',
     'services[3].name: is used by another service; give each service its own name',
   ])
 })
