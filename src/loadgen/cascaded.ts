@@ -4,7 +4,7 @@ import { wavHeader } from '../sim/audio.js'
 import { call, SseReader } from './http.js'
 import { failureOf, TurnFailure } from './failure.js'
 import type { ScenarioTool, ScenarioTurn } from './scenario.js'
-import { correlationHeaders, pause, type ConversationIo, type Speaker, type TurnIo } from './turn.js'
+import { pause, type ConversationIo, type Speaker, type TurnIo } from './turn.js'
 import { streamFrames, utterance } from './voice.js'
 
 interface ChatMessage {
@@ -215,4 +215,3 @@ export function cascadedSpeaker(io: ConversationIo): Speaker {
   }
 }
 
-export { correlationHeaders }

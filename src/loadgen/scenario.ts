@@ -77,11 +77,12 @@ const scenarioSchema = obj({
 
 function validate(raw: unknown, path: string, ctx: Context): Scenario {
   const s = scenarioSchema(raw, path, ctx)
+  const at = (key: string) => (path === '' ? key : `${path}.${key}`)
   const toolNames = new Set(s.tools.map((t) => t.name))
   s.turns.forEach((turn, i) => {
-    if (turn.tool !== undefined && !toolNames.has(turn.tool.name)) ctx.problems.push({ path: `${path}.turns[${i}].tool.name`, value: turn.tool.name, message: 'is not one of the scenario\'s tools', fix: `add it under tools, or use one of ${[...toolNames].join(', ') || '(none defined)'}` })
+    if (turn.tool !== undefined && !toolNames.has(turn.tool.name)) ctx.problems.push({ path: at(`turns[${i}].tool.name`), value: turn.tool.name, message: 'is not one of the scenario\'s tools', fix: `add it under tools, or use one of ${[...toolNames].join(', ') || '(none defined)'}` })
   })
-  if (s.min_turns !== undefined && s.min_turns > s.turns.length) ctx.problems.push({ path: `${path}.min_turns`, value: s.min_turns, message: `is more than the ${s.turns.length} turns`, fix: 'lower it, or add turns' })
+  if (s.min_turns !== undefined && s.min_turns > s.turns.length) ctx.problems.push({ path: at('min_turns'), value: s.min_turns, message: `is more than the ${s.turns.length} turns`, fix: 'lower it, or add turns' })
   return {
     ...s,
     min_turns: s.min_turns ?? s.turns.length,

@@ -50,3 +50,19 @@ test('every hop of a run joins a turn on conversation and turn, and a completed 
   assert.ok(toolTurn !== undefined && toolTurn.hop_count >= 5)
   assert.ok(result.turns.every((t) => t.success === 0 || (t.first_audio_us > t.user_end_us && t.user_end_us > t.user_start_us)))
 })
+
+test('--stop-on-breach ends a ramp after the first step that breaks the SLO', async () => {
+  const result = await runAgainstSim(
+    {
+      services: [
+        { name: 'stt', kind: 'stt', latency: { median_ms: 20 } },
+        { name: 'llm', kind: 'llm', ttft: { median_ms: 400 }, tokens_per_s: 500 },
+        { name: 'tts', kind: 'tts', ttfb: { median_ms: 20 }, realtime_factor: 0.01 },
+        { name: 'backend', kind: 'backend', latency: { median_ms: 5 } },
+      ],
+    },
+    { steps: ramp({ start: 6, factor: 2, step_s: 80, max: 24 }), scenarios: await loadScenarios(['faq']), stopOnBreach: { response_p95_ms: 300, success_min: 0.95 } },
+  )
+  assert.equal(result.steps.length, 1, 'the ramp of 6, 12, 24 stopped after its first step')
+  assert.match(result.outcome.stoppedBy ?? '', /^step 0 \(6\) breached response p95 \d+ ms > 300 ms$/)
+})

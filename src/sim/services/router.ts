@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Agent, request } from 'undici'
 import { readBody, sendJson, wait } from '../http.js'
-import type { KindFactory, ServiceContext } from '../service.js'
+import type { KindFactory } from '../service.js'
 import { openaiError, openaiNoRoute, parseOpenaiJson } from './openai-errors.js'
 
 /** Request headers a router passes on: the caller's credentials, trace context (baggage, traceparent), sim controls. */
@@ -116,4 +116,3 @@ export const router: KindFactory = (ctx) => {
   }
 }
 
-export type { ServiceContext }
