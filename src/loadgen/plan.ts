@@ -1,5 +1,8 @@
 import type { LoadConfig } from '../config/index.js'
+import type { LoadPlan } from './executor.js'
 import { PROFILES, shardSteps, type ProfileStep } from './profiles.js'
+import { loadScenarios } from './scenario.js'
+import { credentialsFromEnv, type Targets } from './targets.js'
 
 /** The steps a load config describes, for shard `index` of `count`. */
 export function stepsFromConfig(load: LoadConfig, shard: { index: number; count: number } = { index: 0, count: 1 }): ProfileStep[] {
@@ -29,4 +32,24 @@ export function parseShard(text: string): { index: number; count: number } | und
   const i = Number(match[1])
   const n = Number(match[2])
   return i >= 1 && i <= n ? { index: i - 1, count: n } : undefined
+}
+
+/** The load plan a config describes, for these targets and this shard. */
+export async function planFromConfig(load: LoadConfig, run: { runId: string; targets: Targets; shard: { index: number; count: number } }): Promise<LoadPlan> {
+  return {
+    runId: run.runId,
+    steps: stepsFromConfig(load, run.shard),
+    model: load.model,
+    architecture: load.architecture,
+    scenarios: await loadScenarios(load.scenarios),
+    targets: run.targets,
+    credentials: credentialsFromEnv(),
+    timeScale: load.time_scale,
+    seed: load.seed,
+    shard: run.shard,
+    stopOnBreach: load.stop_on_breach ? load.slo : undefined,
+    maxConcurrency: load.max_concurrency,
+    models: load.models,
+    connectionsPerOrigin: load.connections_per_upstream,
+  }
 }

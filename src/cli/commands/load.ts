@@ -1,5 +1,5 @@
 import { loadConfigFile } from '../../config/index.js'
-import { credentialsFromEnv, LoadRun, loadScenarios, parseShard, RunMonitor, stepsFromConfig, targetsFromUpstreams } from '../../loadgen/index.js'
+import { LoadRun, parseShard, planFromConfig, RunMonitor, targetsFromUpstreams } from '../../loadgen/index.js'
 import { ADAPTER_NAMES } from '../../proxy/index.js'
 import { newRunId } from '../../store/index.js'
 import { CliError } from '../errors.js'
@@ -47,23 +47,9 @@ export async function run(args: string[]): Promise<number> {
   for (const p of problems) process.stderr.write(`hopwatch: warning: ${p}\n`)
   const runId = config.run.id ?? newRunId('load')
   const recording = await Recording.start(config, { runId, source: 'load', load: true })
-  const steps = stepsFromConfig(config.load, shard)
-  const loadRun = new LoadRun({
-    runId,
-    steps,
-    model: config.load.model,
-    architecture: config.load.architecture,
-    scenarios: await loadScenarios(config.load.scenarios),
-    targets,
-    credentials: credentialsFromEnv(),
-    timeScale: config.load.time_scale,
-    seed: config.load.seed,
-    shard,
-    stopOnBreach: config.load.stop_on_breach ? config.load.slo : undefined,
-    maxConcurrency: config.load.max_concurrency,
-    models: config.load.models,
-    connectionsPerOrigin: config.load.connections_per_upstream,
-  })
+  const plan = await planFromConfig(config.load, { runId, targets, shard })
+  const steps = plan.steps
+  const loadRun = new LoadRun(plan)
   const monitor = new RunMonitor(runId, () => loadRun.snapshot().step)
   process.stdout.write(`hopwatch load ${VERSION}: run ${runId}, shard ${shard.index + 1}/${shard.count}, ${steps.length} steps (${steps.map((s) => s.target).join(', ')}) against ${proxyUrl}\n`)
   const ticker = setInterval(() => process.stdout.write(`${monitor.liveLine(loadRun.snapshot())}\n`), 5000)

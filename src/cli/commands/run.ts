@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { parseYaml, readConfigText, validateConfig, type HopwatchConfig } from '../../config/index.js'
-import { credentialsFromEnv, LoadRun, loadScenarios, parseShard, RunMonitor, stepsFromConfig, targetsFromUpstreams, type StepOutcome } from '../../loadgen/index.js'
+import { LoadRun, parseShard, planFromConfig, RunMonitor, targetsFromUpstreams, type StepOutcome } from '../../loadgen/index.js'
 import { ADAPTER_NAMES, startProxy, type RunningProxy } from '../../proxy/index.js'
 import { loadSimConfigFile, presetConfig, startSim, type RunningSim, type SimConfig, type SimEndpoint } from '../../sim/index.js'
 import { newRunId } from '../../store/index.js'
@@ -204,24 +204,9 @@ export async function runLoad(options: RunOptions): Promise<number> {
 
     const { targets, problems } = targetsFromUpstreams(config.upstreams, (name) => proxy?.upstreamUrls.get(name) ?? '')
     for (const p of problems) process.stderr.write(`hopwatch: warning: ${p}\n`)
-    const steps = stepsFromConfig(config.load, shard)
-    const scenarios = await loadScenarios(config.load.scenarios)
-    const loadRun = new LoadRun({
-      runId,
-      steps,
-      model: config.load.model,
-      architecture: config.load.architecture,
-      scenarios,
-      targets,
-      credentials: credentialsFromEnv(),
-      timeScale: config.load.time_scale,
-      seed: config.load.seed,
-      shard,
-      stopOnBreach: config.load.stop_on_breach ? config.load.slo : undefined,
-      maxConcurrency: config.load.max_concurrency,
-      models: config.load.models,
-      connectionsPerOrigin: config.load.connections_per_upstream,
-    })
+    const plan = await planFromConfig(config.load, { runId, targets, shard })
+    const steps = plan.steps
+    const loadRun = new LoadRun(plan)
     const monitor = new RunMonitor(runId, () => loadRun.snapshot().step)
     stops.push(async () => monitor.dispose())
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { readBody, resetConnection, sendJson, wait, writeChunk } from '../http.js'
+import { resetConnection, sendJson, wait, writeChunk } from '../http.js'
 import type { Rng } from '../random.js'
 import type { KindFactory, ServiceContext } from '../service.js'
 import { headerText, sentence, tokenCount, words } from '../text.js'
-import { openaiError, openaiInvalid, openaiNoRoute, parseOpenaiJson } from './openai-errors.js'
+import { openaiError, openaiInvalid, openaiNoRoute, readOpenaiJson } from './openai-errors.js'
 
 interface ChatMessage {
   role: string
@@ -105,20 +105,15 @@ function tokens(text: string): string[] {
 /** OpenAI-compatible chat completions, streamed (SSE, `[DONE]`, usage) or not, with tool calls; tokens paced. */
 export const llm: KindFactory = (ctx) => {
   async function chat(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req, ctx.maxBodyBytes)
-    if (raw === 'too_large') {
-      ctx.metrics.count('bad_request')
-      sendJson(res, 413, openaiError(413, `Request body too large; the limit is ${ctx.maxBodyBytes} bytes.`), { connection: 'close' })
-      return
-    }
-    const parsed = parseOpenaiJson(raw)
-    const checked = parsed.ok ? validate(parsed.value) : { error: parsed.body }
+    const request = await readOpenaiJson(ctx, req, res)
+    if (request === undefined) return
+    const body = request.body
+    const checked = validate(body)
     if ('error' in checked) {
       ctx.metrics.count('bad_request')
       sendJson(res, 400, checked.error)
       return
     }
-    const body = parsed.ok ? parsed.value : {}
     const toolCall = chooseTool(req, body, checked.messages, checked.tools, ctx.rng)
     const text = toolCall === undefined ? replyText(req, checked.messages, ctx) : ''
     const promptTokens = checked.messages.reduce((n, m) => n + tokenCount(contentText(m.content)) + 4, 0)

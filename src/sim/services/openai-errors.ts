@@ -1,3 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { readBody, sendJson } from '../http.js'
+import type { ServiceContext } from '../service.js'
 import type { ErrorShaper } from '../http.js'
 
 const TYPES: Record<number, { type: string; code: string | null }> = {
@@ -38,4 +41,24 @@ export function parseOpenaiJson(raw: Buffer): { ok: true; value: Record<string, 
       body: openaiInvalid("We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)", null),
     }
   }
+}
+
+/**
+ * Reads an OpenAI-style JSON request body; a body over the limit (413) or not a JSON object (400) is answered here
+ * in OpenAI's shape and counted, and undefined returned.
+ */
+export async function readOpenaiJson(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse): Promise<{ raw: Buffer; body: Record<string, unknown> } | undefined> {
+  const raw = await readBody(req, ctx.maxBodyBytes)
+  if (raw === 'too_large') {
+    ctx.metrics.count('bad_request')
+    sendJson(res, 413, openaiError(413, `Request body too large; the limit is ${ctx.maxBodyBytes} bytes.`), { connection: 'close' })
+    return undefined
+  }
+  const parsed = parseOpenaiJson(raw)
+  if (!parsed.ok) {
+    ctx.metrics.count('bad_request')
+    sendJson(res, 400, parsed.body)
+    return undefined
+  }
+  return { raw, body: parsed.value }
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Agent, request } from 'undici'
 import { readBody, sendJson, wait } from '../http.js'
 import type { KindFactory } from '../service.js'
-import { openaiError, openaiNoRoute, parseOpenaiJson } from './openai-errors.js'
+import { openaiError, openaiNoRoute, readOpenaiJson } from './openai-errors.js'
 
 /** Request headers a router passes on: the caller's credentials, trace context (baggage, traceparent), sim controls. */
 const HOP_BY_HOP = new Set(['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection'])
@@ -39,23 +39,14 @@ export const router: KindFactory = (ctx) => {
   }
 
   async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req, ctx.maxBodyBytes)
-    if (raw === 'too_large') {
-      ctx.metrics.count('bad_request')
-      sendJson(res, 413, openaiError(413, `Request body too large; the limit is ${ctx.maxBodyBytes} bytes.`), { connection: 'close' })
-      return
-    }
-    const parsed = parseOpenaiJson(raw)
-    if (!parsed.ok) {
-      ctx.metrics.count('bad_request')
-      sendJson(res, 400, parsed.body)
-      return
-    }
+    const incoming = await readOpenaiJson(ctx, req, res)
+    if (incoming === undefined) return
+    const { raw, body } = incoming
     const job = await ctx.admit(req, res, openaiError)
     if (job === undefined) return
     try {
       if (!(await wait(ctx.serviceMs(ctx.config.latency), job.signal))) return void ctx.metrics.count('aborted')
-      const route = choose(parsed.value.model)
+      const route = choose(body.model)
       if (route === undefined) {
         ctx.metrics.count('error_503')
         sendJson(res, 503, openaiError(503, 'No route can serve this request: every route is unset or weighted 0.'))

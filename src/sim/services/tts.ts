@@ -5,7 +5,7 @@ import type { KindFactory, ServiceContext } from '../service.js'
 import { synthesize } from '../synthesis.js'
 import { elevenlabsError, elevenlabsValidation } from './elevenlabs-shape.js'
 import { elevenlabsStreamInput } from './elevenlabs-ws.js'
-import { openaiError, openaiInvalid, openaiNoRoute, parseOpenaiJson } from './openai-errors.js'
+import { openaiError, openaiInvalid, openaiNoRoute, readOpenaiJson } from './openai-errors.js'
 
 /** OpenAI's limit on `input`. */
 const MAX_INPUT_CHARS = 4096
@@ -31,11 +31,9 @@ async function openaiSpeech(ctx: ServiceContext, req: IncomingMessage, res: Serv
     ctx.metrics.count('bad_request')
     sendJson(res, status, body, status === 413 ? { connection: 'close' } : {})
   }
-  const raw = await readBody(req, ctx.maxBodyBytes)
-  if (raw === 'too_large') return invalid(413, openaiError(413, `Request body too large; the limit is ${ctx.maxBodyBytes} bytes.`))
-  const parsed = parseOpenaiJson(raw)
-  if (!parsed.ok) return invalid(400, parsed.body)
-  const body = parsed.value
+  const request = await readOpenaiJson(ctx, req, res)
+  if (request === undefined) return
+  const body = request.body
   if (typeof body.model !== 'string' || body.model === '') return invalid(400, openaiInvalid('you must provide a model parameter', 'model'))
   if (typeof body.input !== 'string' || body.input === '') return invalid(400, openaiInvalid("Missing required parameter: 'input'.", 'input', 'missing_required_parameter'))
   if (body.input.length > MAX_INPUT_CHARS) return invalid(400, openaiInvalid(`Invalid 'input': string too long. Expected a string with maximum length ${MAX_INPUT_CHARS}, but got a string with length ${body.input.length} instead.`, 'input', 'string_above_max_length'))
