@@ -1,3 +1,5 @@
+import { editDistance } from '../edit-distance.js'
+
 /**
  * A small validating schema: each validator checks one value at a path, records every problem (it never stops at the
  * first), and returns the value with defaults filled in. The inferred return types are the config's types.
@@ -179,23 +181,11 @@ export function closest(word: string, choices: readonly string[]): string | unde
   let best: string | undefined
   let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1
   for (const choice of choices) {
-    const d = editDistance(word.toLowerCase(), choice.toLowerCase())
+    const d = editDistance([...word.toLowerCase()], [...choice.toLowerCase()])
     if (d < bestDistance) {
       best = choice
       bestDistance = d
     }
   }
   return best
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i]
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    prev = cur
-  }
-  return prev[b.length] as number
 }
