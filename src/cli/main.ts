@@ -1,5 +1,6 @@
 import { HopwatchError } from '../errors.js'
 import { CliError } from './errors.js'
+import * as analyze from './commands/analyze.js'
 import * as demo from './commands/demo.js'
 import * as init from './commands/init.js'
 import * as load from './commands/load.js'
@@ -17,6 +18,7 @@ interface Command {
 
 /** Every subcommand by name; `hopwatch --help` lists them in this order. */
 const COMMANDS: Record<string, Command> = {
+  analyze: { summary: 'the verdict on a run: per-step percentiles, the first component to degrade, SLO breaches, capacity', ...analyze },
   demo: { summary: 'a one-minute load test on this machine: simulated stack, proxy, ramping callers, per-step table', ...demo },
   load: { summary: 'only the simulated callers, against a proxy that runs elsewhere; turns and steps to the store', ...load },
   proxy: { summary: 'run the sidecar proxy: forward to STT/LLM/TTS/S2S/backend upstreams, time and store every hop', ...proxy },
@@ -35,7 +37,7 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
   .join('\n')}
 
-Still to come (see the README): analyze, compare.`
+Still to come (see the README): compare.`
 
 /** Runs the CLI; returns the exit code. Errors are printed with their code, never as a stack trace. */
 export async function main(argv: string[]): Promise<number> {

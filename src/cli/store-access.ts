@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseYaml, readConfigText, validateStoreConfig, type Overrides, type StoreConfig } from '../config/index.js'
-import type { StoreTarget } from '../store/index.js'
+import { openStore, queryJsonLines, readOwner, StoreError, type QueryLines, type StoreTarget } from '../store/index.js'
 import { stringFlag } from './args.js'
 
 /** The flags every command that touches the store takes. */
@@ -51,4 +51,40 @@ export function spillDir(store: StoreConfig): string {
 
 export function describeTarget(target: StoreTarget): string {
   return target.kind === 'embedded' ? `embedded ClickHouse at ${target.dir}` : `ClickHouse server ${target.url}`
+}
+
+/**
+ * Rows from the store for read-only commands: through the admin API of the process that owns the embedded store,
+ * or the store opened directly (a server, or an embedded directory nobody holds).
+ */
+export async function storeQuery(values: Record<string, string | boolean | undefined>): Promise<{ query: QueryLines; database: string; close(): Promise<void> }> {
+  const config = await loadStoreConfig(values)
+  const target = storeTarget(config)
+  if (target.kind === 'embedded') {
+    const owner = await readOwner(target.dir)
+    const answering = owner !== undefined && (await fetch(`${owner.admin_url}/healthz`).then((r) => r.ok, () => false))
+    if (owner !== undefined && answering) {
+      const query: QueryLines = async function* (sql) {
+        const res = await fetch(`${owner.admin_url}/_hopwatch/sql`, { method: 'POST', body: sql, headers: { 'content-type': 'text/plain' } })
+        if (!res.ok) {
+          const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } }
+          throw new StoreError('HW_STORE_QUERY', body.error?.message ?? `${res.status} ${res.statusText}`)
+        }
+        let pending = ''
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          pending += Buffer.from(chunk).toString('utf8')
+          let nl: number
+          while ((nl = pending.indexOf('\n')) !== -1) {
+            const line = pending.slice(0, nl)
+            pending = pending.slice(nl + 1)
+            if (line !== '') yield line
+          }
+        }
+        if (pending.trim() !== '') yield pending
+      }
+      return { query, database: config.database, close: async () => {} }
+    }
+  }
+  const store = await openStore(target, config.database)
+  return { query: (sql) => queryJsonLines(store, sql), database: config.database, close: () => store.close() }
 }

@@ -1,6 +1,8 @@
 export { STORE_ERRORS, StoreError, type StoreErrorCode } from './errors.js'
 export { openStore, QUERY_SETTINGS, type Store, type StoreTarget } from './open.js'
 export { queryJsonLines } from './query.js'
+export * as analysisQueries from './analysis.js'
+export type { QueryLines } from './analysis.js'
 export { TABLES, type TableName } from './schema.js'
 export { ClickHouseSink, MemorySink } from './sinks.js'
 export { Spill } from './spill.js'

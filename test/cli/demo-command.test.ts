@@ -10,14 +10,26 @@ test('hopwatch demo exits 0, prints the per-step table, and leaves a store that 
   const demo = await hopwatch(['demo'], dir)
   assert.equal(demo.code, 0, demo.stderr)
   assert.match(demo.stdout, /ramp over 6 steps \(10, 13, 16, 20, 25, 31\)/)
-  assert.match(demo.stdout, /^Per step/m)
-  for (const target of [10, 13, 16, 20, 25, 31]) assert.match(demo.stdout, new RegExp(`^\\s+\\d\\s+ramp\\s+${target}\\s`, 'm'))
+  // the verdict first: the preset's planted bottleneck is the LLM
+  assert.match(demo.stdout, /^The system handles \d+ concurrent conversations .*LLM degrades first/m)
+  assert.match(demo.stdout, /^Callers, per step/m)
+  for (const target of [10, 13, 16, 20, 25, 31]) assert.match(demo.stdout, new RegExp(`^\\s+\\d\\s+${target}\\s+\\d+\\s`, 'm'))
   const sql = await hopwatch(['sql', "SELECT count() AS turns, countIf(success = 1) AS ok FROM hopwatch.turns"], dir)
   assert.equal(sql.code, 0, sql.stderr)
   const row = JSON.parse(sql.stdout.trim()) as { turns: number; ok: number }
   assert.ok(row.turns > 100 && row.ok > 0, sql.stdout)
   const joined = await hopwatch(['sql', 'SELECT count() AS n FROM hopwatch.hops WHERE (conversation_id, turn) NOT IN (SELECT conversation_id, turn FROM hopwatch.turns)'], dir)
   assert.equal((JSON.parse(joined.stdout.trim()) as { n: number }).n, 0, 'every hop joins a turn')
+  // the stored run analysed again, as JSON
+  const analysis = await hopwatch(['analyze', '--format', 'json'], dir)
+  assert.equal(analysis.code, 0, analysis.stderr)
+  const json = JSON.parse(analysis.stdout) as { first_degraded: { component: string }; capacity: { load: number } | undefined; steps: unknown[]; degraded_at: Record<string, unknown> }
+  assert.equal(json.first_degraded.component, 'llm')
+  assert.equal(json.steps.length, 6)
+  assert.equal(json.degraded_at.stt, null)
+  const missing = await hopwatch(['analyze', '--run', 'no-such-run'], dir)
+  assert.equal(missing.code, 1)
+  assert.match(missing.stderr, /no run no-such-run in the store/)
 })
 
 test('hopwatch run with neither a config nor --sim is a usage error', async () => {

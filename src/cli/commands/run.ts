@@ -11,6 +11,8 @@ import { table } from '../output.js'
 import { Recording } from '../recording.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeOverrides } from '../store-access.js'
 import { VERSION } from '../version.js'
+import { analyzeStoredRun } from '../../analyze/index.js'
+import { renderTable } from './analyze.js'
 
 export const LOAD_FLAGS = {
   profile: { type: 'string' },
@@ -235,9 +237,18 @@ export async function runLoad(options: RunOptions): Promise<number> {
       process.off('SIGTERM', onSignal)
       if (tty) process.stdout.write('\n')
     }
-    printSummary(monitor, result.steps, result.stoppedBy)
-
     await proxy.close()
+    // the verdict comes from what the store holds: every row of the run is written first
+    await recording.writer.flush()
+    const analysis = await analyzeStoredRun((sql) => recording.sql(sql), config.store.database, runId).catch((err: Error) => {
+      process.stderr.write(`hopwatch: warning: the analysis could not read the store (${err.message}); what this process saw:\n`)
+      return undefined
+    })
+    if (analysis !== undefined) process.stdout.write(`\n${renderTable(analysis)}`)
+    else printSummary(monitor, result.steps)
+    if (result.stoppedBy !== undefined) process.stdout.write(`\nstopped early: ${result.stoppedBy}\n`)
+    const limited = result.steps.filter((o) => o.record.generator_limited === 1)
+    if (limited.length > 0) process.stdout.write(`\nthe generator itself was the limit in step(s) ${limited.map((o) => o.record.step).join(', ')}: its event loop lagged or its CPU was saturated; those steps are not judged\n`)
     const { dropped, report, warning } = await closeRecording()
     process.stdout.write(`\nrows: \n${report}`)
     process.stderr.write(warning)
@@ -250,11 +261,8 @@ export async function runLoad(options: RunOptions): Promise<number> {
   }
 }
 
-function printSummary(monitor: RunMonitor, outcomes: readonly StepOutcome[], stoppedBy: string | undefined): void {
+function printSummary(monitor: RunMonitor, outcomes: readonly StepOutcome[]): void {
   const { header, rows } = monitor.summary(outcomes)
   process.stdout.write(`\nPer step (p95 of each component's latency as DESIGN.md defines it; response = user stops speaking → first agent audio):\n`)
   process.stdout.write(table(header, rows))
-  if (stoppedBy !== undefined) process.stdout.write(`\nstopped early: ${stoppedBy}\n`)
-  const limited = outcomes.filter((o) => o.record.generator_limited === 1)
-  if (limited.length > 0) process.stdout.write(`\nthe generator itself was the limit in step(s) ${limited.map((o) => o.record.step).join(', ')}: its event loop lagged or its CPU was saturated; do not blame those steps on the system\n`)
 }

@@ -1,0 +1,20 @@
+import { analysisQueries as Q, type QueryLines } from '../store/index.js'
+import { analyzeRun, type Analysis } from './run-analysis.js'
+
+/** Samples per step (and component) pulled for the rank tests: enough power, bounded memory. */
+const SAMPLES_PER_STEP = 2000
+
+/** Analyses a run in the store (the latest with turns when no id is given); undefined when there is none. */
+export async function analyzeStoredRun(query: QueryLines, database: string, runId: string | undefined): Promise<Analysis | undefined> {
+  const run = await Q.findRun(query, database, runId)
+  if (run === undefined) return undefined
+  return analyzeRun({
+    run,
+    steps: await Q.steps(query, database, run.run_id),
+    components: await Q.componentSteps(query, database, run.run_id),
+    errors: await Q.hopErrors(query, database, run.run_id),
+    turns: await Q.turnSteps(query, database, run.run_id),
+    componentSamples: await Q.componentSamples(query, database, run.run_id, SAMPLES_PER_STEP),
+    turnSamples: await Q.turnSamples(query, database, run.run_id, SAMPLES_PER_STEP),
+  })
+}

@@ -1,0 +1,159 @@
+import { DEGRADATION_DEFAULTS, findDegradation, type Degradation, type DegradationOptions, type StepSamples } from './degradation.js'
+
+/** Service-level objectives: DESIGN.md's industry bands unless overridden. */
+export interface Slos {
+  response_p95_ms: number
+  components_p95_ms: Record<string, number>
+  success_min: number
+}
+
+export const DEFAULT_SLOS: Slos = { response_p95_ms: 1500, components_p95_ms: { stt: 800, llm: 1500, tts: 600 }, success_min: 0.95 }
+
+/** What the store gives the analyzer: aggregates per step, and bounded samples for the rank tests. */
+export interface RunData {
+  run: { run_id: string; name: string; source: string }
+  steps: Array<{ step: number; phase: string; target_load: number; achieved_load: number; generator_limited: number }>
+  components: Array<{ step: number; component: string; hops: number; n: number; p50_ms: number; p95_ms: number; p99_ms: number; errors: number }>
+  errors: Array<{ step: number; component: string; error_kind: string; n: number }>
+  turns: Array<{ step: number; turns: number; answered: number; p50_ms: number; p95_ms: number; p99_ms: number; success: number; interrupted: number; hung_up: number; wer: number; bands: number[]; conversations: number; errors: number }>
+  componentSamples: ReadonlyMap<string, number[]>
+  turnSamples: ReadonlyMap<number, number[]>
+}
+
+export interface SloBreach {
+  step: number
+  load: number
+  slo: string
+  value: number
+  limit: number
+}
+
+export interface Analysis {
+  run: RunData['run']
+  /** the headline: what held, what degraded first, where it failed */
+  verdict: string
+  first_degraded: { component: string; step: number; load: number } | undefined
+  degraded_at: Record<string, { step: number; load: number; p95_ms: number; ratio: number; p: number } | null>
+  turn_degraded_at: { step: number; load: number; p95_ms: number; ratio: number; p: number } | null
+  capacity: { load: number; step: number; limited_by: string | undefined } | undefined
+  breaches: SloBreach[]
+  steps: Array<{
+    step: number
+    phase: string
+    load: number
+    achieved: number
+    generator_limited: boolean
+    turns: RunData['turns'][number] | undefined
+    components: Record<string, { n: number; p50_ms: number; p95_ms: number; p99_ms: number; error_rate: number; status: string }>
+    errors_by_kind: Record<string, number>
+  }>
+}
+
+function verdictOf(d: Degradation): { step: number; load: number; p95_ms: number; ratio: number; p: number } | null {
+  return d.degradedAt === undefined ? null : { step: d.degradedAt.step, load: d.degradedAt.load, p95_ms: d.degradedAt.value, ratio: d.degradedAt.ratio, p: d.degradedAt.p }
+}
+
+/** Breaches of the SLOs at a step, judged on the exact percentiles ClickHouse computed (steps with no turns say nothing). */
+function breachesAt(data: RunData, step: { step: number; target_load: number }, slos: Slos): SloBreach[] {
+  const out: SloBreach[] = []
+  const turns = data.turns.find((t) => t.step === step.step)
+  if (turns === undefined || turns.turns === 0) return out
+  if (turns.p95_ms > slos.response_p95_ms) out.push({ step: step.step, load: step.target_load, slo: 'response p95', value: turns.p95_ms, limit: slos.response_p95_ms })
+  const success = turns.success / turns.turns
+  if (success < slos.success_min) out.push({ step: step.step, load: step.target_load, slo: 'success', value: success, limit: slos.success_min })
+  for (const [component, limit] of Object.entries(slos.components_p95_ms)) {
+    const c = data.components.find((x) => x.step === step.step && x.component === component)
+    if (c !== undefined && c.n > 0 && c.p95_ms > limit) out.push({ step: step.step, load: step.target_load, slo: `${component} p95`, value: c.p95_ms, limit })
+  }
+  return out
+}
+
+/**
+ * The analysis of one run, from its aggregates: each component's and the turn's degradation point (sustained,
+ * significant, beyond tolerance), the first component to degrade, SLO breaches per step, and the capacity — the
+ * highest load at which every SLO held at it and at every load below.
+ */
+export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: DegradationOptions = DEGRADATION_DEFAULTS): Analysis {
+  const steps = [...data.steps].sort((a, b) => a.step - b.step)
+  const limited = new Set(steps.filter((s) => s.generator_limited === 1).map((s) => s.step))
+  const components = [...new Set(data.components.map((c) => c.component))].sort()
+  const degradations = new Map<string, Degradation>()
+  for (const component of components) {
+    const series: StepSamples[] = steps.map((s) => ({ step: s.step, load: s.target_load, samples: data.componentSamples.get(`${component}#${s.step}`) ?? [], generatorLimited: limited.has(s.step) }))
+    degradations.set(component, findDegradation(series, options))
+  }
+  const turnDegradation = findDegradation(steps.map((s) => ({ step: s.step, load: s.target_load, samples: data.turnSamples.get(s.step) ?? [], generatorLimited: limited.has(s.step) })), options)
+
+  // first to degrade: the earliest step; at the same step, the larger rise
+  let first: Analysis['first_degraded']
+  let firstRatio = 0
+  for (const [component, d] of degradations) {
+    const at = d.degradedAt
+    if (at === undefined) continue
+    if (first === undefined || at.step < first.step || (at.step === first.step && at.ratio > firstRatio)) {
+      first = { component, step: at.step, load: at.load }
+      firstRatio = at.ratio
+    }
+  }
+
+  const breaches = steps.flatMap((s) => breachesAt(data, s, slos))
+  let capacity: Analysis['capacity']
+  for (const s of steps) {
+    const turns = data.turns.find((t) => t.step === s.step)
+    if (turns === undefined || turns.turns === 0 || limited.has(s.step)) continue
+    const here = breaches.filter((b) => b.step === s.step)
+    if (here.length > 0) {
+      if (capacity !== undefined) capacity.limited_by = here.map((b) => b.slo).join(', ')
+      else capacity = undefined
+      break
+    }
+    capacity = { load: s.target_load, step: s.step, limited_by: undefined }
+  }
+
+  const analysis: Analysis = {
+    run: data.run,
+    verdict: '',
+    first_degraded: first,
+    degraded_at: Object.fromEntries(components.map((c) => [c, verdictOf(degradations.get(c) as Degradation)])),
+    turn_degraded_at: verdictOf(turnDegradation),
+    capacity,
+    breaches,
+    steps: steps.map((s) => {
+      const errorsByKind: Record<string, number> = {}
+      for (const e of data.errors.filter((x) => x.step === s.step)) errorsByKind[`${e.component}_${e.error_kind}`] = (errorsByKind[`${e.component}_${e.error_kind}`] ?? 0) + e.n
+      return {
+        step: s.step,
+        phase: s.phase,
+        load: s.target_load,
+        achieved: s.achieved_load,
+        generator_limited: s.generator_limited === 1,
+        turns: data.turns.find((t) => t.step === s.step),
+        components: Object.fromEntries(
+          data.components
+            .filter((c) => c.step === s.step)
+            .map((c) => [c.component, { n: c.n, p50_ms: c.p50_ms, p95_ms: c.p95_ms, p99_ms: c.p99_ms, error_rate: c.hops > 0 ? c.errors / c.hops : 0, status: degradations.get(c.component)?.steps.find((v) => v.step === s.step)?.status ?? 'ok' }]),
+        ),
+        errors_by_kind: errorsByKind,
+      }
+    }),
+  }
+  analysis.verdict = headline(analysis)
+  return analysis
+}
+
+function headline(a: Analysis): string {
+  const parts: string[] = []
+  if (a.capacity !== undefined) {
+    const held = a.steps.find((s) => s.step === a.capacity?.step)?.turns
+    parts.push(`The system handles ${a.capacity.load} concurrent conversations with response p95 ${held?.p95_ms.toFixed(0) ?? '?'} ms`)
+  } else if (a.steps.length > 0) {
+    parts.push(`Every SLO was already broken at the lowest load (${a.steps[0]?.load})`)
+  }
+  if (a.first_degraded !== undefined) parts.push(`${a.first_degraded.component.toUpperCase()} degrades first, at ${a.first_degraded.load}`)
+  else parts.push('no component degraded significantly')
+  if (a.capacity?.limited_by !== undefined) {
+    const next = a.steps.find((s) => s.step > (a.capacity?.step ?? 0))
+    parts.push(`at ${next?.load ?? '?'} ${a.capacity.limited_by} breaks its SLO`)
+  }
+  return `${parts.join('; ')}.`
+}

@@ -1,0 +1,88 @@
+import { writeFile } from 'node:fs/promises'
+import { analyzeStoredRun, type Analysis } from '../../analyze/index.js'
+import { CliError } from '../errors.js'
+import { parseFlags, stringFlag } from '../args.js'
+import { table } from '../output.js'
+import { STORE_FLAGS, STORE_FLAGS_HELP, storeQuery } from '../store-access.js'
+
+export const usage = `Usage: hopwatch analyze [--run ID] [--format table|json] [--out FILE] [--config hopwatch.yaml] [store flags]
+
+Analyses a run (the latest with turns by default): per step, the callers' response latency and outcomes and each
+component's p50/p95/p99 and error rate, aggregated in ClickHouse; then each component's degradation point (p95 up
+more than 20 % on the first two steps, a one-sided rank test at p < 0.01, sustained), the first component to
+degrade, SLO breaches (response p95 1.5 s, STT 800 ms, LLM 1.5 s, TTS 600 ms, success 95 %) and the capacity.
+
+  --run ID            the run to analyse
+  --format FORMAT     table (default) or json
+  --out FILE          write there instead of stdout
+${STORE_FLAGS_HELP}
+
+Exit codes: 0 analysed; 1 no such run or the store failed; 2 bad flags.`
+
+const FLAGS = { config: { type: 'string' }, run: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, ...STORE_FLAGS } as const
+
+/** `hopwatch analyze` */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, FLAGS, 'analyze')
+  if (values.help === true) {
+    process.stdout.write(`${usage}\n`)
+    return 0
+  }
+  const format = stringFlag(values.format) ?? 'table'
+  if (format !== 'table' && format !== 'json') throw new CliError('HW_CLI_USAGE', `--format is table or json, not ${JSON.stringify(format)}`)
+  const { query, database: db, close } = await storeQuery(values)
+  try {
+    const analysis = await analyzeStoredRun(query, db, stringFlag(values.run))
+    if (analysis === undefined) {
+      process.stderr.write(`hopwatch: no ${values.run !== undefined ? `run ${String(values.run)}` : 'run with turns'} in the store\n`)
+      return 1
+    }
+    const text = format === 'json' ? `${JSON.stringify(analysis, null, 2)}\n` : renderTable(analysis)
+    const out = stringFlag(values.out)
+    if (out !== undefined) await writeFile(out, text)
+    else process.stdout.write(text)
+    return 0
+  } finally {
+    await close()
+  }
+}
+
+const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : `${v.toFixed(0)} ms`)
+const pct = (n: number, d: number) => (d > 0 ? `${((n / d) * 100).toFixed(1)} %` : '-')
+
+/** The terminal summary: the headline first, then the callers' view per step, then each component's p95 per step. */
+export function renderTable(a: Analysis): string {
+  let out = `${a.verdict}\n\nrun ${a.run.run_id}${a.run.name !== '' ? ` (${a.run.name})` : ''}\n\n`
+  out += 'Callers, per step (response = user stops speaking → first agent audio):\n'
+  out += table(
+    ['step', 'load', 'turns', 'p50', 'p95', 'p99', 'success', 'interrupted', 'hung up', 'WER', '<0.5 s', '0.5–1', '1–2', '2–3', '>3 s', ''],
+    a.steps.map((s) => {
+      const t = s.turns
+      const n = t?.turns ?? 0
+      return [String(s.step), String(s.load), String(n), ms(t?.p50_ms), ms(t?.p95_ms), ms(t?.p99_ms), pct(t?.success ?? 0, n), pct(t?.interrupted ?? 0, n), pct(t?.hung_up ?? 0, n), t !== undefined ? t.wer.toFixed(3) : '-', ...(t?.bands ?? [0, 0, 0, 0, 0]).map((b) => pct(b, n)), s.generator_limited ? 'generator limited' : '']
+    }),
+  )
+  const components = [...new Set(a.steps.flatMap((s) => Object.keys(s.components)))].sort()
+  out += '\nComponent p95 per step (▲ degraded, · blip, ? too few samples) and error rate:\n'
+  out += table(
+    ['step', 'load', ...components.flatMap((c) => [`${c} p95`, 'err'])],
+    a.steps.map((s) => [
+      String(s.step),
+      String(s.load),
+      ...components.flatMap((c) => {
+        const x = s.components[c]
+        if (x === undefined) return ['-', '-']
+        const mark = x.status === 'degraded' ? ' ▲' : x.status === 'blip' ? ' ·' : x.status === 'too_few' ? ' ?' : ''
+        return [`${ms(x.p95_ms)}${mark}`, `${(x.error_rate * 100).toFixed(1)} %`]
+      }),
+    ]),
+  )
+  out += '\nDegradation (first step where p95 rose > 20 % above the baseline, significantly, and stayed up):\n'
+  out += table(
+    ['', 'degraded at', 'p95', '× baseline', 'p'],
+    [...Object.entries(a.degraded_at), ['response', a.turn_degraded_at] as const].map(([name, d]) => [name, d === null ? 'not degraded' : `step ${d.step} (${d.load})`, d === null ? '-' : ms(d.p95_ms), d === null ? '-' : d.ratio.toFixed(2), d === null ? '-' : d.p < 0.0001 ? '<0.0001' : d.p.toFixed(4)]),
+  )
+  out += a.capacity !== undefined ? `\ncapacity: ${a.capacity.load} (every SLO holds up to step ${a.capacity.step})${a.capacity.limited_by !== undefined ? `; limited by ${a.capacity.limited_by}` : ''}\n` : '\ncapacity: below the lowest load tested\n'
+  if (a.breaches.length > 0) out += `SLO breaches: ${a.breaches.map((b) => `${b.slo} at ${b.load} (${b.slo === 'success' ? `${(b.value * 100).toFixed(1)} %` : ms(b.value)})`).join('; ')}\n`
+  return out
+}

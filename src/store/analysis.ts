@@ -1,0 +1,180 @@
+/**
+ * The analyzer's SQL: aggregation happens in ClickHouse (exact percentiles per step × component, error counts,
+ * turn outcomes) and Node receives aggregates plus a bounded, uniform sample per step for the rank tests, so memory
+ * stays flat however many hops a run has. Every statement runs on Debian's 18.16 server as on the embedded engine:
+ * literals are quoted client-side, joins are `ALL INNER JOIN … USING` (turns are unique per key; `ANY` means a semi-join on newer servers), sampling is `LIMIT n BY` over a hash order.
+ */
+import { quoteString } from './sql.js'
+
+/** Runs one statement and yields its rows as JSON lines: the store directly, or through the owning process's admin API. */
+export type QueryLines = (sql: string) => AsyncIterable<string>
+
+async function rows<T>(query: QueryLines, sql: string): Promise<T[]> {
+  const out: T[] = []
+  for await (const line of query(sql)) out.push(JSON.parse(line) as T)
+  return out
+}
+
+/**
+ * A hop's component latency in µs as DESIGN.md defines it (the same as src/latency.ts), −1 when the hop lacks the
+ * moments: stt final − end of audio; llm, tts first payload − start; s2s first payload − end of audio (or start);
+ * backend and router the whole hop.
+ */
+const COMPONENT_LATENCY_US = `multiIf(
+  component = 'stt', if(request_end_us > 0 AND final_us > 0, final_us - request_end_us, -1),
+  component IN ('llm', 'tts'), if(first_payload_us > 0, first_payload_us - start_us, -1),
+  component = 's2s', if(first_payload_us > 0, first_payload_us - if(request_end_us > 0, request_end_us, start_us), -1),
+  if(end_us > 0, end_us - start_us, -1))`
+
+/** What a turn's caller experienced, µs: to the first audio, or (none came) the silence sat through — a lower bound. */
+const EXPERIENCED_US = 'if(first_audio_us > 0, first_audio_us - user_end_us, end_us - user_end_us)'
+
+export interface RunInfo {
+  run_id: string
+  name: string
+  source: string
+  started_us: number
+  ended_us: number
+}
+
+/** The run by id, or the latest one that has turns. */
+export async function findRun(query: QueryLines, database: string, runId: string | undefined): Promise<RunInfo | undefined> {
+  const db = database
+  const where = runId !== undefined ? `run_id = ${quoteString(runId)}` : `run_id IN (SELECT DISTINCT run_id FROM ${db}.turns)`
+  const [run] = await rows<RunInfo>(
+    query,
+    `SELECT run_id, argMax(name, updated_us) AS name, argMax(source, updated_us) AS source, min(started_us) AS started_us, max(ended_us) AS ended_us
+     FROM ${db}.runs WHERE ${where} GROUP BY run_id ORDER BY started_us DESC LIMIT 1`,
+  )
+  return run
+}
+
+export interface StepRow {
+  step: number
+  phase: string
+  load_model: string
+  target_load: number
+  achieved_load: number
+  start_us: number
+  end_us: number
+  generator_limited: number
+  generator_lag_p99_ms: number
+  generator_cpu: number
+}
+
+/** Each step once (shards of one run add their targets and achieved loads; the generator is limited if any shard was). */
+export function steps(query: QueryLines, db: string, runId: string): Promise<StepRow[]> {
+  return rows<StepRow>(
+    query,
+    `SELECT step, any(phase) AS phase, any(load_model) AS load_model, sum(target_load) AS target_load, sum(achieved_load) AS achieved_load,
+            min(start_us) AS start_us, max(end_us) AS end_us, max(generator_limited) AS generator_limited,
+            max(generator_lag_p99_ms) AS generator_lag_p99_ms, max(generator_cpu) AS generator_cpu
+     FROM ${db}.steps WHERE run_id = ${quoteString(runId)} GROUP BY step ORDER BY step`,
+  )
+}
+
+/** Hops of the run with their turn's step (hops join turns on conversation and turn). */
+function hopsWithStep(db: string, runId: string, columns: string): string {
+  return `(SELECT conversation_id, turn, ${columns} FROM ${db}.hops WHERE run_id = ${quoteString(runId)}) AS h
+    ALL INNER JOIN (SELECT conversation_id, turn, step FROM ${db}.turns WHERE run_id = ${quoteString(runId)}) AS t USING (conversation_id, turn)`
+}
+
+export interface ComponentStepRow {
+  step: number
+  component: string
+  hops: number
+  /** hops with a latency (no error, the moments seen) */
+  n: number
+  p50_ms: number
+  p95_ms: number
+  p99_ms: number
+  errors: number
+}
+
+/** Per step × component: hop count, exact p50/p95/p99 of the component latency, errors (a caller's own abort is not one). */
+export async function componentSteps(query: QueryLines, db: string, runId: string): Promise<ComponentStepRow[]> {
+  const raw = await rows<{ step: number; component: string; hops: number; n: number; q: number[]; errors: number }>(
+    query,
+    `SELECT step, component, count() AS hops, countIf(latency_us >= 0 AND error_kind = '') AS n,
+            quantilesExactIf(0.5, 0.95, 0.99)(latency_us, latency_us >= 0 AND error_kind = '') AS q,
+            countIf(error_kind != '' AND error_kind != 'client_abort') AS errors
+     FROM ${hopsWithStep(db, runId, `component, error_kind, ${COMPONENT_LATENCY_US} AS latency_us`)}
+     GROUP BY step, component ORDER BY step, component`,
+  )
+  return raw.map((r) => ({ step: r.step, component: r.component, hops: r.hops, n: r.n, p50_ms: (r.q[0] ?? 0) / 1000, p95_ms: (r.q[1] ?? 0) / 1000, p99_ms: (r.q[2] ?? 0) / 1000, errors: r.errors }))
+}
+
+export interface ErrorKindRow {
+  step: number
+  component: string
+  error_kind: string
+  n: number
+}
+
+/** Errors per step × component × kind (`client_abort`, the callers' own interruptions, left out). */
+export function hopErrors(query: QueryLines, db: string, runId: string): Promise<ErrorKindRow[]> {
+  return rows<ErrorKindRow>(
+    query,
+    `SELECT step, component, error_kind, count() AS n FROM ${hopsWithStep(db, runId, 'component, error_kind')}
+     WHERE error_kind != '' AND error_kind != 'client_abort' GROUP BY step, component, error_kind ORDER BY step, component, error_kind`,
+  )
+}
+
+export interface TurnStepRow {
+  step: number
+  turns: number
+  answered: number
+  p50_ms: number
+  p95_ms: number
+  p99_ms: number
+  success: number
+  interrupted: number
+  hung_up: number
+  wer: number
+  /** response-latency bands: < 0.5, 0.5–1, 1–2, 2–3, > 3 s */
+  bands: number[]
+  conversations: number
+  errors: number
+}
+
+/** Per step: turn count, exact percentiles of the experienced response latency, outcomes, WER and the latency bands. */
+export async function turnSteps(query: QueryLines, db: string, runId: string): Promise<TurnStepRow[]> {
+  const raw = await rows<Omit<TurnStepRow, 'p50_ms' | 'p95_ms' | 'p99_ms'> & { q: number[] }>(
+    query,
+    `SELECT step, count() AS turns, countIf(first_audio_us > 0) AS answered,
+            quantilesExactIf(0.5, 0.95, 0.99)(${EXPERIENCED_US}, user_end_us > 0) AS q,
+            sum(success) AS success, sum(interrupted) AS interrupted, sum(hung_up) AS hung_up,
+            avgIf(wer, transcript != '') AS wer,
+            [countIf(lat < 500000), countIf(lat >= 500000 AND lat < 1000000), countIf(lat >= 1000000 AND lat < 2000000),
+             countIf(lat >= 2000000 AND lat < 3000000), countIf(lat >= 3000000)] AS bands,
+            uniqExact(conversation_id) AS conversations, countIf(error_kind != '') AS errors
+     FROM (SELECT *, if(user_end_us > 0, ${EXPERIENCED_US}, -1) AS lat FROM ${db}.turns WHERE run_id = ${quoteString(runId)})
+     GROUP BY step ORDER BY step`,
+  )
+  return raw.map(({ q, ...r }) => ({ ...r, wer: Number.isFinite(r.wer) ? r.wer : 0, p50_ms: (q[0] ?? 0) / 1000, p95_ms: (q[1] ?? 0) / 1000, p99_ms: (q[2] ?? 0) / 1000 }))
+}
+
+/** A uniform sample (by a hash, so reproducible) of at most `perStep` latencies (ms) per step × component. */
+export async function componentSamples(query: QueryLines, db: string, runId: string, perStep: number): Promise<Map<string, number[]>> {
+  const raw = await rows<{ step: number; component: string; samples: number[] }>(
+    query,
+    `SELECT step, component, groupArray(latency_us) AS samples FROM (
+       SELECT step, component, latency_us FROM ${hopsWithStep(db, runId, `component, error_kind, start_us, ${COMPONENT_LATENCY_US} AS latency_us`)}
+       WHERE latency_us >= 0 AND error_kind = ''
+       ORDER BY cityHash64(conversation_id, turn, component, start_us) LIMIT ${Math.floor(perStep)} BY step, component)
+     GROUP BY step, component`,
+  )
+  return new Map(raw.map((r) => [`${r.component}#${r.step}`, r.samples.map((us) => us / 1000)]))
+}
+
+/** A uniform sample of at most `perStep` experienced response latencies (ms) per step. */
+export async function turnSamples(query: QueryLines, db: string, runId: string, perStep: number): Promise<Map<number, number[]>> {
+  const raw = await rows<{ step: number; samples: number[] }>(
+    query,
+    `SELECT step, groupArray(lat) AS samples FROM (
+       SELECT step, ${EXPERIENCED_US} AS lat FROM ${db}.turns WHERE run_id = ${quoteString(runId)} AND user_end_us > 0
+       ORDER BY cityHash64(conversation_id, turn) LIMIT ${Math.floor(perStep)} BY step)
+     GROUP BY step`,
+  )
+  return new Map(raw.map((r) => [r.step, r.samples.map((us) => us / 1000)]))
+}

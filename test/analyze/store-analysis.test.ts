@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { analyzeStoredRun, type Analysis } from '../../src/analyze/index.js'
+import { queryJsonLines, type Store } from '../../src/store/index.js'
+import type { StepRecord, TurnRecord } from '../../src/types.js'
+import { ENGINES, type EngineUnderTest } from '../support/engines.js'
+import { hopRow } from '../support/rows.js'
+
+/** LLM time to first token per step (ms): flat, then a planted rise from step 3; STT flat at 200 ms throughout. */
+const LLM_MS = [300, 300, 300, 600, 900, 1300]
+const STT_MS = 200
+const TURNS_PER_STEP = 40
+const LOADS = [10, 13, 16, 20, 25, 31]
+
+async function plantRun(store: Store, runId: string): Promise<void> {
+  const hops: object[] = []
+  const turns: TurnRecord[] = []
+  const steps: StepRecord[] = []
+  const t0 = 1_790_000_000_000_000
+  let i = 0
+  LLM_MS.forEach((llmMs, step) => {
+    steps.push({ run_id: runId, step, phase: 'ramp', load_model: 'closed', target_load: LOADS[step]!, achieved_load: LOADS[step]!, start_us: t0 + step * 60e6, end_us: t0 + (step + 1) * 60e6, shard: '1/1', started: TURNS_PER_STEP, late_starts: 0, dropped_starts: 0, lateness_p99_ms: 1, generator_lag_p99_ms: 10, generator_cpu: 0.2, generator_limited: 0 })
+    for (let k = 0; k < TURNS_PER_STEP; k++, i++) {
+      // a little spread, so percentiles and ranks are not degenerate
+      const jitter = (k % 5) * 1000
+      const userEnd = t0 + step * 60e6 + k * 1e6
+      const sttUs = STT_MS * 1000 + jitter
+      const llmUs = llmMs * 1000 + jitter
+      const conversation = `c-${step}-${k}`
+      hops.push(hopRow(i, { run_id: runId, conversation_id: conversation, turn: 1, hop_id: `s${i}`, component: 'stt', upstream: 'stt', start_us: userEnd - 2e6, request_end_us: userEnd, final_us: userEnd + sttUs, end_us: userEnd + sttUs }))
+      const llmStart = userEnd + sttUs
+      hops.push(hopRow(i, { run_id: runId, conversation_id: conversation, turn: 1, hop_id: `l${i}`, component: 'llm', upstream: 'llm', start_us: llmStart, request_end_us: llmStart + 100, first_payload_us: llmStart + llmUs, end_us: llmStart + llmUs + 500_000 }))
+      turns.push({ run_id: runId, conversation_id: conversation, turn: 1, scenario: 'faq', step, architecture: 'cascaded', user_start_us: userEnd - 2e6, user_end_us: userEnd, first_audio_us: llmStart + llmUs, end_us: llmStart + llmUs + 3e6, success: 1, interrupted: 0, hung_up: 0, wer: 0.05, error_kind: '', hop_count: 2, late_us: 0, persona: 'typical', transcript: 'what time do you open' })
+    }
+  })
+  await store.client.insert({ table: 'hopwatch.hops', values: hops, format: 'JSONEachRow' })
+  await store.client.insert({ table: 'hopwatch.turns', values: turns, format: 'JSONEachRow' })
+  await store.client.insert({ table: 'hopwatch.steps', values: steps, format: 'JSONEachRow' })
+  await store.client.insert({ table: 'hopwatch.runs', values: [{ run_id: runId, name: 'planted', source: 'test', started_us: t0, ended_us: t0 + 360e6, hopwatch_version: 'test', config_json: '{}', updated_us: t0 }], format: 'JSONEachRow' })
+}
+
+for (const makeEngine of ENGINES) {
+  describe(`the analysis of a stored run, on the ${makeEngine === ENGINES[0] ? 'embedded engine' : 'Debian ClickHouse server'}`, () => {
+    let engine: EngineUnderTest
+    let store: Store
+    before(async () => {
+      engine = await makeEngine()
+      store = await engine.open()
+      await plantRun(store, 'run-planted')
+    })
+    after(() => engine.dispose())
+
+    test('names the planted component first, at the step its latency rose, and leaves the flat one alone', async () => {
+      const analysis = await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', undefined)
+      assert.ok(analysis !== undefined)
+      assert.equal(analysis.run.run_id, 'run-planted')
+      assert.deepEqual(analysis.first_degraded, { component: 'llm', step: 3, load: 20 })
+      assert.equal(analysis.degraded_at.stt, null)
+      assert.equal(analysis.turn_degraded_at?.step, 3)
+      assert.match(analysis.verdict, /^The system handles 25 concurrent conversations .*LLM degrades first, at 20; at 31 response p95 breaks its SLO\.$/)
+    })
+
+    test('aggregates per step in ClickHouse: exact percentiles, turn outcomes and the capacity', async () => {
+      const analysis = await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', 'run-planted')
+      assert.ok(analysis !== undefined)
+      assert.equal(analysis.steps.length, 6)
+      for (const [step, llmMs] of LLM_MS.entries()) {
+        const s: Analysis['steps'][number] = analysis.steps[step]!
+        // each step's latencies are the planted value plus 0–4 ms
+        assert.ok(s.components.llm!.p95_ms >= llmMs && s.components.llm!.p95_ms <= llmMs + 4, `llm p95 at ${step}: ${s.components.llm!.p95_ms}`)
+        assert.ok(s.components.stt!.p50_ms >= STT_MS && s.components.stt!.p50_ms <= STT_MS + 4)
+        assert.equal(s.turns?.turns, TURNS_PER_STEP)
+        assert.equal(s.turns?.success, TURNS_PER_STEP)
+        assert.ok(Math.abs((s.turns?.wer ?? 0) - 0.05) < 1e-9)
+      }
+      assert.deepEqual(analysis.capacity, { load: 25, step: 4, limited_by: 'response p95' })
+      assert.deepEqual(analysis.breaches.map((b) => [b.step, b.slo]), [[5, 'response p95']])
+      // bands: steps 0–2 answer in 0.5–1 s, step 5 in 1–2 s
+      assert.deepEqual(analysis.steps[0]!.turns?.bands, [0, 40, 0, 0, 0])
+      assert.deepEqual(analysis.steps[5]!.turns?.bands, [0, 0, 40, 0, 0])
+    })
+  })
+}
