@@ -3,6 +3,8 @@ import { analyzeRun, type Analysis } from './run-analysis.js'
 
 /** Samples per step (and component) pulled for the rank tests: enough power, bounded memory. */
 const SAMPLES_PER_STEP = 2000
+/** Turns per step whose critical paths are traced: the attribution is a mean, and this many pin it down. */
+const PATHS_PER_STEP = 500
 
 /** Analyses a run in the store (the latest with turns when no id is given); undefined when there is none. */
 export async function analyzeStoredRun(query: QueryLines, database: string, runId: string | undefined): Promise<Analysis | undefined> {
@@ -16,5 +18,6 @@ export async function analyzeStoredRun(query: QueryLines, database: string, runI
     turns: await Q.turnSteps(query, database, run.run_id),
     componentSamples: await Q.componentSamples(query, database, run.run_id, SAMPLES_PER_STEP),
     turnSamples: await Q.turnSamples(query, database, run.run_id, SAMPLES_PER_STEP),
+    paths: await Q.turnPaths(query, database, run.run_id, PATHS_PER_STEP),
   })
 }

@@ -1,3 +1,5 @@
+import { attribute, criticalPath, type Attribution, type TurnPath } from './attribution.js'
+import { quantile } from './stats.js'
 import { DEGRADATION_DEFAULTS, findDegradation, type Degradation, type DegradationOptions, type StepSamples } from './degradation.js'
 
 /** Service-level objectives: DESIGN.md's industry bands unless overridden. */
@@ -7,7 +9,7 @@ export interface Slos {
   success_min: number
 }
 
-export const DEFAULT_SLOS: Slos = { response_p95_ms: 1500, components_p95_ms: { stt: 800, llm: 1500, tts: 600 }, success_min: 0.95 }
+export const DEFAULT_SLOS: Slos = { response_p95_ms: 1500, components_p95_ms: { stt: 800, llm: 1500, tts: 600, network: 300 }, success_min: 0.95 }
 
 /** What the store gives the analyzer: aggregates per step, and bounded samples for the rank tests. */
 export interface RunData {
@@ -18,6 +20,8 @@ export interface RunData {
   turns: Array<{ step: number; turns: number; answered: number; p50_ms: number; p95_ms: number; p99_ms: number; success: number; interrupted: number; hung_up: number; wer: number; bands: number[]; conversations: number; errors: number }>
   componentSamples: ReadonlyMap<string, number[]>
   turnSamples: ReadonlyMap<number, number[]>
+  /** a sample of answered turns per step with their hops, for critical paths */
+  paths: ReadonlyArray<TurnPath & { step: number }>
 }
 
 export interface SloBreach {
@@ -36,6 +40,8 @@ export interface Analysis {
   degraded_at: Record<string, { step: number; load: number; p95_ms: number; ratio: number; p: number } | null>
   turn_degraded_at: { step: number; load: number; p95_ms: number; ratio: number; p: number } | null
   capacity: { load: number; step: number; limited_by: string | undefined } | undefined
+  /** the growth in mean response latency from the baseline to the degraded steps, split by per-turn critical paths */
+  attribution: (Attribution & { baseline_steps: number[]; degraded_steps: number[] }) | null
   breaches: SloBreach[]
   steps: Array<{
     step: number
@@ -46,6 +52,8 @@ export interface Analysis {
     turns: RunData['turns'][number] | undefined
     components: Record<string, { n: number; p50_ms: number; p95_ms: number; p99_ms: number; error_rate: number; status: string }>
     errors_by_kind: Record<string, number>
+    /** p95 of the traced turns' network time (their response time no hop covers), ms */
+    network_p95_ms: number | null
   }>
 }
 
@@ -62,10 +70,20 @@ function breachesAt(data: RunData, step: { step: number; target_load: number }, 
   const success = turns.success / turns.turns
   if (success < slos.success_min) out.push({ step: step.step, load: step.target_load, slo: 'success', value: success, limit: slos.success_min })
   for (const [component, limit] of Object.entries(slos.components_p95_ms)) {
+    if (component === 'network') continue
     const c = data.components.find((x) => x.step === step.step && x.component === component)
     if (c !== undefined && c.n > 0 && c.p95_ms > limit) out.push({ step: step.step, load: step.target_load, slo: `${component} p95`, value: c.p95_ms, limit })
   }
+  // network: what no hop covers on each traced turn's critical path
+  const networkLimit = slos.components_p95_ms.network
+  const network = networkMs(data, step.step)
+  if (networkLimit !== undefined && network.length >= 20 && quantile(network, 0.95) > networkLimit) out.push({ step: step.step, load: step.target_load, slo: 'network p95', value: quantile(network, 0.95), limit: networkLimit })
   return out
+}
+
+/** Per traced turn of a step, the ms of its response time no hop covers. */
+function networkMs(data: RunData, step: number): number[] {
+  return data.paths.filter((p) => p.step === step).map((p) => (criticalPath(p).network ?? 0) / 1000)
 }
 
 /**
@@ -110,6 +128,17 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
     capacity = { load: s.target_load, step: s.step, limited_by: undefined }
   }
 
+  let attribution: Analysis['attribution'] = null
+  if (turnDegradation.baseline !== undefined && turnDegradation.degradedAt !== undefined) {
+    const baselineSteps = turnDegradation.baseline.steps
+    const degradedSteps = turnDegradation.steps.filter((v) => v.status === 'degraded').map((v) => v.step)
+    const a = attribute(
+      data.paths.filter((p) => baselineSteps.includes(p.step)),
+      data.paths.filter((p) => degradedSteps.includes(p.step)),
+    )
+    if (a !== undefined) attribution = { ...a, baseline_steps: baselineSteps, degraded_steps: degradedSteps }
+  }
+
   const analysis: Analysis = {
     run: data.run,
     verdict: '',
@@ -117,6 +146,7 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
     degraded_at: Object.fromEntries(components.map((c) => [c, verdictOf(degradations.get(c) as Degradation)])),
     turn_degraded_at: verdictOf(turnDegradation),
     capacity,
+    attribution,
     breaches,
     steps: steps.map((s) => {
       const errorsByKind: Record<string, number> = {}
@@ -134,6 +164,10 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
             .map((c) => [c.component, { n: c.n, p50_ms: c.p50_ms, p95_ms: c.p95_ms, p99_ms: c.p99_ms, error_rate: c.hops > 0 ? c.errors / c.hops : 0, status: degradations.get(c.component)?.steps.find((v) => v.step === s.step)?.status ?? 'ok' }]),
         ),
         errors_by_kind: errorsByKind,
+        network_p95_ms: (() => {
+          const n = networkMs(data, s.step)
+          return n.length > 0 ? quantile(n, 0.95) : null
+        })(),
       }
     }),
   }
@@ -149,8 +183,10 @@ function headline(a: Analysis): string {
   } else if (a.steps.length > 0) {
     parts.push(`Every SLO was already broken at the lowest load (${a.steps[0]?.load})`)
   }
-  if (a.first_degraded !== undefined) parts.push(`${a.first_degraded.component.toUpperCase()} degrades first, at ${a.first_degraded.load}`)
-  else parts.push('no component degraded significantly')
+  if (a.first_degraded !== undefined) {
+    const share = a.attribution?.components[a.first_degraded.component]?.share
+    parts.push(`${a.first_degraded.component.toUpperCase()} degrades first, at ${a.first_degraded.load}${share !== undefined && a.attribution !== null && a.attribution.growth_ms > 0 ? ` (${Math.round(share * 100)} % of the response-time growth)` : ''}`)
+  } else parts.push('no component degraded significantly')
   if (a.capacity?.limited_by !== undefined) {
     const next = a.steps.find((s) => s.step > (a.capacity?.step ?? 0))
     parts.push(`at ${next?.load ?? '?'} ${a.capacity.limited_by} breaks its SLO`)

@@ -178,3 +178,31 @@ export async function turnSamples(query: QueryLines, db: string, runId: string, 
   )
   return new Map(raw.map((r) => [r.step, r.samples.map((us) => us / 1000)]))
 }
+
+export interface TurnPathRow {
+  step: number
+  user_end_us: number
+  first_audio_us: number
+  hops: Array<{ component: string; start_us: number; request_end_us: number; first_payload_us: number; final_us: number; end_us: number }>
+}
+
+/** A uniform sample of at most `perStep` answered turns per step, each with its hops' moments, for critical paths. */
+export async function turnPaths(query: QueryLines, db: string, runId: string, perStep: number): Promise<TurnPathRow[]> {
+  const raw = await rows<{ step: number; user_end_us: number; first_audio_us: number; c: string[]; s: number[]; r: number[]; p: number[]; f: number[]; e: number[] }>(
+    query,
+    `SELECT step, user_end_us, first_audio_us, groupArray(component) AS c, groupArray(start_us) AS s, groupArray(request_end_us) AS r,
+            groupArray(first_payload_us) AS p, groupArray(final_us) AS f, groupArray(end_us) AS e
+     FROM (SELECT conversation_id, turn, step, user_end_us, first_audio_us FROM ${db}.turns
+           WHERE run_id = ${quoteString(runId)} AND user_end_us > 0 AND first_audio_us > user_end_us
+           ORDER BY cityHash64(conversation_id, turn) LIMIT ${Math.floor(perStep)} BY step) AS t
+     ALL INNER JOIN (SELECT conversation_id, turn, component, start_us, request_end_us, first_payload_us, final_us, end_us FROM ${db}.hops
+                     WHERE run_id = ${quoteString(runId)}) AS h USING (conversation_id, turn)
+     GROUP BY step, conversation_id, turn, user_end_us, first_audio_us`,
+  )
+  return raw.map((x) => ({
+    step: x.step,
+    user_end_us: x.user_end_us,
+    first_audio_us: x.first_audio_us,
+    hops: x.c.map((component, i) => ({ component, start_us: x.s[i] ?? 0, request_end_us: x.r[i] ?? 0, first_payload_us: x.p[i] ?? 0, final_us: x.f[i] ?? 0, end_us: x.e[i] ?? 0 })),
+  }))
+}

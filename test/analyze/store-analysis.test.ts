@@ -57,7 +57,12 @@ for (const makeEngine of ENGINES) {
       assert.deepEqual(analysis.first_degraded, { component: 'llm', step: 3, load: 20 })
       assert.equal(analysis.degraded_at.stt, null)
       assert.equal(analysis.turn_degraded_at?.step, 3)
-      assert.match(analysis.verdict, /^The system handles 25 concurrent conversations .*LLM degrades first, at 20; at 31 response p95 breaks its SLO\.$/)
+      assert.match(analysis.verdict, /^The system handles 25 concurrent conversations .*LLM degrades first, at 20 \(100 % of the response-time growth\); at 31 response p95 breaks its SLO\.$/)
+      // every planted turn's critical path is STT then LLM, back to back: the growth is all the LLM's
+      assert.deepEqual(analysis.attribution?.baseline_steps, [0, 1])
+      assert.deepEqual(analysis.attribution?.degraded_steps, [3, 4, 5])
+      assert.ok(Math.abs((analysis.attribution?.components.llm?.share ?? 0) - 1) < 1e-6)
+      assert.ok(Math.abs(analysis.attribution?.components.stt?.growth_ms ?? 1) < 1e-6)
     })
 
     test('aggregates per step in ClickHouse: exact percentiles, turn outcomes and the capacity', async () => {

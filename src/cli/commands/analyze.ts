@@ -10,7 +10,8 @@ export const usage = `Usage: hopwatch analyze [--run ID] [--format table|json] [
 Analyses a run (the latest with turns by default): per step, the callers' response latency and outcomes and each
 component's p50/p95/p99 and error rate, aggregated in ClickHouse; then each component's degradation point (p95 up
 more than 20 % on the first two steps, a one-sided rank test at p < 0.01, sustained), the first component to
-degrade, SLO breaches (response p95 1.5 s, STT 800 ms, LLM 1.5 s, TTS 600 ms, success 95 %) and the capacity.
+degrade and how much of the response-time growth each component explains (per-turn critical paths), SLO
+breaches (response p95 1.5 s, STT 800 ms, LLM 1.5 s, TTS 600 ms, network 300 ms, success 95 %) and the capacity.
 
   --run ID            the run to analyse
   --format FORMAT     table (default) or json
@@ -65,7 +66,7 @@ export function renderTable(a: Analysis): string {
   const components = [...new Set(a.steps.flatMap((s) => Object.keys(s.components)))].sort()
   out += '\nComponent p95 per step (▲ degraded, · blip, ? too few samples) and error rate:\n'
   out += table(
-    ['step', 'load', ...components.flatMap((c) => [`${c} p95`, 'err'])],
+    ['step', 'load', ...components.flatMap((c) => [`${c} p95`, 'err']), 'network p95'],
     a.steps.map((s) => [
       String(s.step),
       String(s.load),
@@ -75,6 +76,7 @@ export function renderTable(a: Analysis): string {
         const mark = x.status === 'degraded' ? ' ▲' : x.status === 'blip' ? ' ·' : x.status === 'too_few' ? ' ?' : ''
         return [`${ms(x.p95_ms)}${mark}`, `${(x.error_rate * 100).toFixed(1)} %`]
       }),
+      ms(s.network_p95_ms ?? undefined),
     ]),
   )
   out += '\nDegradation (first step where p95 rose > 20 % above the baseline, significantly, and stayed up):\n'
@@ -82,6 +84,16 @@ export function renderTable(a: Analysis): string {
     ['', 'degraded at', 'p95', '× baseline', 'p'],
     [...Object.entries(a.degraded_at), ['response', a.turn_degraded_at] as const].map(([name, d]) => [name, d === null ? 'not degraded' : `step ${d.step} (${d.load})`, d === null ? '-' : ms(d.p95_ms), d === null ? '-' : d.ratio.toFixed(2), d === null ? '-' : d.p < 0.0001 ? '<0.0001' : d.p.toFixed(4)]),
   )
+  if (a.attribution !== null) {
+    const at = a.attribution
+    out += `\nWhere the response time went (mean ${at.baseline_ms.toFixed(0)} ms at steps ${at.baseline_steps.join(', ')} → ${at.degraded_ms.toFixed(0)} ms at steps ${at.degraded_steps.join(', ')}; per-turn critical paths of ${at.turns.baseline} + ${at.turns.degraded} turns):\n`
+    out += table(
+      ['', 'growth', 'share'],
+      Object.entries(at.components)
+        .sort((x, y) => y[1].growth_ms - x[1].growth_ms)
+        .map(([name, c]) => [name, `${c.growth_ms >= 0 ? '+' : ''}${c.growth_ms.toFixed(0)} ms`, `${(c.share * 100).toFixed(0)} %`]),
+    )
+  }
   out += a.capacity !== undefined ? `\ncapacity: ${a.capacity.load} (every SLO holds up to step ${a.capacity.step})${a.capacity.limited_by !== undefined ? `; limited by ${a.capacity.limited_by}` : ''}\n` : '\ncapacity: below the lowest load tested\n'
   if (a.breaches.length > 0) out += `SLO breaches: ${a.breaches.map((b) => `${b.slo} at ${b.load} (${b.slo === 'success' ? `${(b.value * 100).toFixed(1)} %` : ms(b.value)})`).join('; ')}\n`
   return out
