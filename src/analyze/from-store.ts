@@ -1,5 +1,5 @@
 import { analysisQueries as Q, type QueryLines } from '../store/index.js'
-import { analyzeRun, type Analysis } from './run-analysis.js'
+import { analyzeRun, DEFAULT_SLOS, type Analysis, type Slos } from './run-analysis.js'
 
 /** Samples per step (and component) pulled for the rank tests: enough power, bounded memory. */
 const SAMPLES_PER_STEP = 2000
@@ -7,7 +7,7 @@ const SAMPLES_PER_STEP = 2000
 const PATHS_PER_STEP = 500
 
 /** Analyses a run in the store (the latest with turns when no id is given); undefined when there is none. */
-export async function analyzeStoredRun(query: QueryLines, database: string, runId: string | undefined): Promise<Analysis | undefined> {
+export async function analyzeStoredRun(query: QueryLines, database: string, runId: string | undefined, slos: Slos = DEFAULT_SLOS): Promise<Analysis | undefined> {
   const run = await Q.findRun(query, database, runId)
   if (run === undefined) return undefined
   return analyzeRun({
@@ -19,5 +19,5 @@ export async function analyzeStoredRun(query: QueryLines, database: string, runI
     componentSamples: await Q.componentSamples(query, database, run.run_id, SAMPLES_PER_STEP),
     turnSamples: await Q.turnSamples(query, database, run.run_id, SAMPLES_PER_STEP),
     paths: await Q.turnPaths(query, database, run.run_id, PATHS_PER_STEP),
-  })
+  }, slos)
 }

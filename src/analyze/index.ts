@@ -2,3 +2,4 @@ export { analyzeRun, DEFAULT_SLOS, type Analysis, type RunData, type Slos, type 
 export { findDegradation, DEGRADATION_DEFAULTS, type Degradation, type DegradationOptions, type StepSamples } from './degradation.js'
 export { quantile, rankTest, bootstrapQuantileDifference } from './stats.js'
 export { analyzeStoredRun } from './from-store.js'
+export { loadSlos } from './slo-file.js'

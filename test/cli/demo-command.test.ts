@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -27,6 +27,16 @@ test('hopwatch demo exits 0, prints the per-step table, and leaves a store that 
   assert.equal(json.first_degraded.component, 'llm')
   assert.equal(json.steps.length, 6)
   assert.equal(json.degraded_at.stt, null)
+  // a CI gate: JUnit with a test case per SLO, and exit 1 when one breaks at or below the expected peak
+  await writeFile(join(dir, 'loose.yaml'), 'response_p95_ms: 60000\nsuccess_min: 0.1\n')
+  await writeFile(join(dir, 'tight.yaml'), 'response_p95_ms: 100\n')
+  const pass = await hopwatch(['analyze', '--format', 'junit', '--slo', 'loose.yaml', '--fail-on-breach', '--expected-peak', '31'], dir)
+  assert.equal(pass.code, 0, pass.stderr)
+  assert.match(pass.stdout, /<testsuites name="hopwatch" tests="6" failures="0">/)
+  const fail = await hopwatch(['analyze', '--format', 'junit', '--slo', 'tight.yaml', '--fail-on-breach', '--expected-peak', '10'], dir)
+  assert.equal(fail.code, 1)
+  assert.match(fail.stdout, /<testcase classname="hopwatch.slo" name="response p95 holds up to 10">\s*<failure message="response p95 breached 1 time\(s\)">at load 10 \(step 0\)/)
+  assert.match(fail.stderr, /SLO breached at or below 10: response p95 at 10/)
   const missing = await hopwatch(['analyze', '--run', 'no-such-run'], dir)
   assert.equal(missing.code, 1)
   assert.match(missing.stderr, /no run no-such-run in the store/)

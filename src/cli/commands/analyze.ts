@@ -1,11 +1,13 @@
 import { writeFile } from 'node:fs/promises'
-import { analyzeStoredRun, type Analysis } from '../../analyze/index.js'
+import { analyzeStoredRun, DEFAULT_SLOS, loadSlos, type Analysis } from '../../analyze/index.js'
+import { breachesUpTo, junitXml } from '../../report/junit.js'
 import { CliError } from '../errors.js'
 import { parseFlags, stringFlag } from '../args.js'
 import { table } from '../output.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeQuery } from '../store-access.js'
 
-export const usage = `Usage: hopwatch analyze [--run ID] [--format table|json] [--out FILE] [--config hopwatch.yaml] [store flags]
+export const usage = `Usage: hopwatch analyze [--run ID] [--slo FILE] [--format table|json|junit] [--out FILE]
+                        [--fail-on-breach [--expected-peak N]] [--config hopwatch.yaml] [store flags]
 
 Analyses a run (the latest with turns by default): per step, the callers' response latency and outcomes and each
 component's p50/p95/p99 and error rate, aggregated in ClickHouse; then each component's degradation point (p95 up
@@ -14,13 +16,17 @@ degrade and how much of the response-time growth each component explains (per-tu
 breaches (response p95 1.5 s, STT 800 ms, LLM 1.5 s, TTS 600 ms, network 300 ms, success 95 %) and the capacity.
 
   --run ID            the run to analyse
-  --format FORMAT     table (default) or json
+  --slo FILE          SLOs in YAML (response_p95_ms, success_min, components_p95_ms: {stt, llm, tts, network, …});
+                      what it leaves out keeps the default
+  --format FORMAT     table (default), json, or junit (a test case per SLO, failed when broken up to the peak)
   --out FILE          write there instead of stdout
+  --fail-on-breach    exit 1 when an SLO is broken at or below --expected-peak (default: every load tested)
+  --expected-peak N   the load the system must carry
 ${STORE_FLAGS_HELP}
 
-Exit codes: 0 analysed; 1 no such run or the store failed; 2 bad flags.`
+Exit codes: 0 analysed; 1 no such run, the store failed, or (with --fail-on-breach) an SLO broke; 2 bad flags.`
 
-const FLAGS = { config: { type: 'string' }, run: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, ...STORE_FLAGS } as const
+const FLAGS = { config: { type: 'string' }, run: { type: 'string' }, slo: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, 'fail-on-breach': { type: 'boolean' }, 'expected-peak': { type: 'string' }, ...STORE_FLAGS } as const
 
 /** `hopwatch analyze` */
 export async function run(args: string[]): Promise<number> {
@@ -30,18 +36,27 @@ export async function run(args: string[]): Promise<number> {
     return 0
   }
   const format = stringFlag(values.format) ?? 'table'
-  if (format !== 'table' && format !== 'json') throw new CliError('HW_CLI_USAGE', `--format is table or json, not ${JSON.stringify(format)}`)
+  if (format !== 'table' && format !== 'json' && format !== 'junit') throw new CliError('HW_CLI_USAGE', `--format is table, json or junit, not ${JSON.stringify(format)}`)
+  const peak = values['expected-peak'] === undefined ? undefined : Number(values['expected-peak'])
+  if (peak !== undefined && !(peak > 0)) throw new CliError('HW_CLI_USAGE', `--expected-peak takes a positive load, got ${JSON.stringify(values['expected-peak'])}`)
+  const sloPath = stringFlag(values.slo)
+  const slos = sloPath !== undefined ? await loadSlos(sloPath) : DEFAULT_SLOS
   const { query, database: db, close } = await storeQuery(values)
   try {
-    const analysis = await analyzeStoredRun(query, db, stringFlag(values.run))
+    const analysis = await analyzeStoredRun(query, db, stringFlag(values.run), slos)
     if (analysis === undefined) {
       process.stderr.write(`hopwatch: no ${values.run !== undefined ? `run ${String(values.run)}` : 'run with turns'} in the store\n`)
       return 1
     }
-    const text = format === 'json' ? `${JSON.stringify(analysis, null, 2)}\n` : renderTable(analysis)
+    const text = format === 'json' ? `${JSON.stringify(analysis, null, 2)}\n` : format === 'junit' ? junitXml(analysis, slos, peak) : renderTable(analysis)
     const out = stringFlag(values.out)
     if (out !== undefined) await writeFile(out, text)
     else process.stdout.write(text)
+    const gated = breachesUpTo(analysis, peak)
+    if (values['fail-on-breach'] === true && gated.length > 0) {
+      process.stderr.write(`hopwatch: SLO breached at or below ${peak ?? 'the highest load tested'}: ${gated.map((b) => `${b.slo} at ${b.load}`).join(', ')}\n`)
+      return 1
+    }
     return 0
   } finally {
     await close()

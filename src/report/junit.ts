@@ -1,0 +1,42 @@
+import type { Analysis, Slos } from '../analyze/index.js'
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;')
+}
+
+/** Every SLO the analysis judged, as the names its breaches carry. */
+export function sloNames(slos: Slos): string[] {
+  return ['response p95', 'success', ...Object.keys(slos.components_p95_ms).map((c) => `${c} p95`)]
+}
+
+/** Breaches at or below `peak` load (every load when undefined): what a CI gate fails on. */
+export function breachesUpTo(analysis: Analysis, peak: number | undefined): Analysis['breaches'] {
+  return analysis.breaches.filter((b) => peak === undefined || b.load <= peak)
+}
+
+/**
+ * JUnit XML with one test case per SLO: it fails when the SLO is broken at any load up to the expected peak, and
+ * says where and by how much. CI systems show these as tests.
+ */
+export function junitXml(analysis: Analysis, slos: Slos, peak: number | undefined): string {
+  const gated = breachesUpTo(analysis, peak)
+  const names = sloNames(slos)
+  const cases = names.map((name) => {
+    const hits = gated.filter((b) => b.slo === name)
+    const title = `${name} holds${peak !== undefined ? ` up to ${peak}` : ' at every load tested'}`
+    if (hits.length === 0) return `    <testcase classname="hopwatch.slo" name="${escapeXml(title)}"/>`
+    const detail = hits.map((b) => `at load ${b.load} (step ${b.step}): ${b.slo === 'success' ? `${(b.value * 100).toFixed(1)} % < ${(b.limit * 100).toFixed(0)} %` : `${b.value.toFixed(0)} ms > ${b.limit} ms`}`).join('\n')
+    return `    <testcase classname="hopwatch.slo" name="${escapeXml(title)}">\n      <failure message="${escapeXml(`${name} breached ${hits.length} time(s)`)}">${escapeXml(detail)}</failure>\n    </testcase>`
+  })
+  const failures = names.filter((n) => gated.some((b) => b.slo === n)).length
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="hopwatch" tests="${names.length}" failures="${failures}">
+  <testsuite name="${escapeXml(`hopwatch ${analysis.run.run_id}`)}" tests="${names.length}" failures="${failures}">
+    <properties>
+      <property name="verdict" value="${escapeXml(analysis.verdict)}"/>
+    </properties>
+${cases.join('\n')}
+  </testsuite>
+</testsuites>
+`
+}
