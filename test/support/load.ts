@@ -1,4 +1,10 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { analyzeStoredRun, type Analysis } from '../../src/analyze/index.js'
 import { validateConfig } from '../../src/config/index.js'
+import { BatchWriter, ClickHouseSink, queryJsonLines, recordHops, recordLoad, runRow, Spill, type Store } from '../../src/store/index.js'
+import { nowUs } from '../../src/clock.js'
 import { stepEnded, turnEnded, hopEnded } from '../../src/events.js'
 import { LoadRun, targetsFromUpstreams, validateScenarios, type LoadPlan, type ProfileStep, type Scenario } from '../../src/loadgen/index.js'
 import { ADAPTER_NAMES, startProxy } from '../../src/proxy/index.js'
@@ -34,7 +40,7 @@ export function scenario(persona: 'typical' | 'impatient' | 'patient', withTool 
 export async function runAgainstSim(sim: Record<string, unknown>, plan: { steps: ProfileStep[]; scenarios: Scenario[] } & Partial<LoadPlan>): Promise<LoadResult> {
   const stack = await simulate(sim)
   const config = validateConfig({ proxy: { port: 0 }, upstreams: simUpstreams(stack.services) }, 'test', { adapters: ADAPTER_NAMES })
-  const runId = `test-${Math.random().toString(36).slice(2, 10)}`
+  const runId = plan.runId ?? `test-${Math.random().toString(36).slice(2, 10)}`
   const proxy = await startProxy({ config, runId })
   await pointRoutersAtProxy(validateSimConfig(sim, 'test'), stack, proxy)
   const turns: TurnRecord[] = []
@@ -72,4 +78,31 @@ export async function runAgainstSim(sim: Record<string, unknown>, plan: { steps:
     await proxy.close()
     await stack.close()
   }
+}
+
+/**
+ * Like runAgainstSim, but recorded into a real store (as `hopwatch run` records) and then analysed from it, as
+ * `hopwatch analyze` would: the planted-fault tests judge the analyzer on what the whole product produces.
+ */
+export async function runAndAnalyse(store: Store, sim: Record<string, unknown>, plan: { steps: ProfileStep[]; scenarios: Scenario[] } & Partial<LoadPlan>): Promise<{ analysis: Analysis; result: LoadResult }> {
+  const spillDir = await mkdtemp(join(tmpdir(), 'hopwatch-spill-'))
+  const spill = new Spill(spillDir, 1 << 30)
+  await spill.init()
+  const writer = new BatchWriter(new ClickHouseSink(store), spill, { queueRows: 1_000_000, batchRows: 5000, flushMs: 500, retryMs: 1000 })
+  writer.start()
+  const stopHops = recordHops(writer)
+  const stopLoad = recordLoad(writer)
+  const runId = plan.runId ?? `planted-${Math.random().toString(36).slice(2, 10)}`
+  writer.push('runs', runRow({ run_id: runId, name: 'test', started_us: nowUs(), source: 'test', hopwatch_version: 'test', config_json: '{}' }))
+  let result: LoadResult
+  try {
+    result = await runAgainstSim(sim, { ...plan, runId })
+  } finally {
+    stopHops()
+    stopLoad()
+    await writer.close()
+  }
+  const analysis = await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', runId)
+  if (analysis === undefined) throw new Error(`run ${runId} is not in the store`)
+  return { analysis, result }
 }

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { loadScenarios, ramp } from '../../src/loadgen/index.js'
+import type { Store } from '../../src/store/index.js'
+import type { HopRecord } from '../../src/types.js'
+import { embeddedEngine, type EngineUnderTest } from '../support/engines.js'
+import { runAndAnalyse } from '../support/load.js'
+
+let engine: EngineUnderTest
+let store: Store
+before(async () => {
+  engine = await embeddedEngine()
+  store = await engine.open()
+})
+after(() => engine.dispose())
+
+/** A healthy stack with room to spare: nothing in it saturates at the loads the tests ramp through. */
+function stack(overrides: Record<string, Record<string, unknown>> = {}, seed = 1) {
+  const base: Record<string, Record<string, unknown>> = {
+    stt: { name: 'stt', kind: 'stt', workers: 200, latency: { median_ms: 80, p95_ms: 140 }, wer: { base: 0.02, growth: 0 } },
+    llm: { name: 'llm', kind: 'llm', workers: 200, queue: 10_000, ttft: { median_ms: 150, p95_ms: 260 }, tokens_per_s: 150 },
+    tts: { name: 'tts', kind: 'tts', workers: 200, ttfb: { median_ms: 80, p95_ms: 140 }, realtime_factor: 0.05 },
+    backend: { name: 'backend', kind: 'backend', workers: 1000, latency: { median_ms: 30, p95_ms: 60 } },
+  }
+  return { seed, services: Object.entries(base).map(([name, s]) => ({ ...s, ...overrides[name] })) }
+}
+
+const STEPS = ramp({ start: 10, factor: 1.25, step_s: 90, max: 31 })
+const plan = async (seed = 1) => ({ steps: STEPS, scenarios: await loadScenarios(['booking', 'faq']), timeScale: 30, seed })
+
+/** Mean of the simulator's log-normal service time with this median and p95. */
+const meanMs = (spread: { median_ms: number; p95_ms: number }) => spread.median_ms * Math.exp((Math.log(spread.p95_ms / spread.median_ms) / 1.6448536) ** 2 / 2)
+
+/**
+ * Where queueing theory puts a component's saturation: by the utilisation law U = X·S / c, its workers are busy a
+ * fraction U of each step, X being the requests it completed in the step and S each one's planted service time (for an
+ * LLM its TTFT plus its tokens at the planted rate, for TTS its TTFB plus its audio at the real-time factor). The
+ * component saturates where U reaches 1 (0.95 here, for the error in estimating S), and the analyzer's threshold
+ * should be that step, give or take one.
+ * (A closed-model run throttles itself as waits grow, so the knee is read from each step's own throughput rather
+ * than predicted from the first step's.)
+ */
+function theoryStep(result: Awaited<ReturnType<typeof runAndAnalyse>>['result'], component: string, workers: number, service: (hop: HopRecord, all: readonly HopRecord[]) => number): { utilisation: number[]; step: number } {
+  const utilisation = result.steps.map((step) => {
+    const served = result.hops.filter((h) => h.component === component && h.error_kind === '' && h.end_us >= step.start_us && h.end_us < step.end_us)
+    const busyS = served.reduce((sum, h) => sum + service(h, result.hops) / 1000, 0)
+    return busyS / ((step.end_us - step.start_us) / 1e6) / workers
+  })
+  const step = utilisation.findIndex((u) => u >= 0.95)
+  return { utilisation, step: step === -1 ? STEPS.length : step }
+}
+
+const LLM_TTFT = { median_ms: 150, p95_ms: 260 }
+const TTS_TTFB = { median_ms: 150, p95_ms: 250 }
+const BACKEND = { median_ms: 200, p95_ms: 300 }
+/** An LLM call answered with a tool call: the backend is called after it in the same turn. */
+const isToolCall = (h: HopRecord, all: readonly HopRecord[]) => all.some((b) => b.component === 'backend' && b.conversation_id === h.conversation_id && b.turn === h.turn && b.start_us >= h.end_us)
+
+const planted: Array<[string, string, Record<string, Record<string, unknown>>, number, (hop: HopRecord, all: readonly HopRecord[]) => number]> = [
+  // component, what is planted, overrides, workers, a request's planted service time (ms): the simulator streams
+  // an answer a token per word, and a tool call's arguments in 4 pieces, at tokens_per_s after the TTFT
+  ['llm', 'an LLM with few workers', { llm: { workers: 8 } }, 8, (h, all) => meanMs(LLM_TTFT) + ((isToolCall(h, all) ? 4 : h.tokens_out) / 150) * 1000],
+  ['backend', 'a backend API capped at 2 concurrent requests', { backend: { workers: 2, queue: 1000, latency: BACKEND } }, 2, () => meanMs(BACKEND)],
+  ['tts', 'a slow TTS (0.3 real-time factor) with few workers', { tts: { workers: 24, queue: 1000, ttfb: TTS_TTFB, realtime_factor: 0.3 } }, 24, (h) => meanMs(TTS_TTFB) + h.audio_ms * 0.3],
+]
+
+for (const [component, what, overrides, workers, service] of planted) {
+  test(`${what}: the analyzer names ${component} first, within a step of where queueing theory saturates it`, async () => {
+    const { analysis, result } = await runAndAnalyse(store, stack(overrides), await plan())
+    assert.equal(analysis.first_degraded?.component, component, analysis.verdict)
+    const theory = theoryStep(result, component, workers, service)
+    assert.ok(Math.abs(analysis.first_degraded!.step - theory.step) <= 1, `degraded at step ${analysis.first_degraded!.step} (${analysis.first_degraded!.load}); utilisation per step ${theory.utilisation.map((u) => u.toFixed(2)).join(', ')} reaches 0.95 at step ${theory.step}`)
+  })
+}
+
+test('with no fault planted, several seeds name nothing: no false alarms', async () => {
+  for (const seed of [1, 2, 3]) {
+    const { analysis } = await runAndAnalyse(store, stack({}, seed), await plan(seed))
+    assert.equal(analysis.first_degraded, undefined, `seed ${seed}: ${analysis.verdict}`)
+  }
+})
