@@ -3,3 +3,4 @@ export { findDegradation, DEGRADATION_DEFAULTS, type Degradation, type Degradati
 export { quantile, rankTest, bootstrapQuantileDifference } from './stats.js'
 export { analyzeStoredRun } from './from-store.js'
 export { loadSlos } from './slo-file.js'
+export { compareSamples, levelSamples, type Comparison, type ComparisonRow } from './compare.js'

@@ -1,6 +1,7 @@
 import { HopwatchError } from '../errors.js'
 import { CliError } from './errors.js'
 import * as analyze from './commands/analyze.js'
+import * as compare from './commands/compare.js'
 import * as demo from './commands/demo.js'
 import * as init from './commands/init.js'
 import * as load from './commands/load.js'
@@ -19,6 +20,7 @@ interface Command {
 /** Every subcommand by name; `hopwatch --help` lists them in this order. */
 const COMMANDS: Record<string, Command> = {
   analyze: { summary: 'the verdict on a run: per-step percentiles, the first component to degrade, SLO breaches, capacity', ...analyze },
+  compare: { summary: 'run A against run B per load level and component: significant regressions fail the command', ...compare },
   demo: { summary: 'a one-minute load test on this machine: simulated stack, proxy, ramping callers, per-step table', ...demo },
   load: { summary: 'only the simulated callers, against a proxy that runs elsewhere; turns and steps to the store', ...load },
   proxy: { summary: 'run the sidecar proxy: forward to STT/LLM/TTS/S2S/backend upstreams, time and store every hop', ...proxy },
@@ -35,9 +37,7 @@ Usage: hopwatch COMMAND [flags]     (hopwatch COMMAND --help for its flags)
 Commands:
 ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
-  .join('\n')}
-
-Still to come (see the README): compare.`
+  .join('\n')}`
 
 /** Runs the CLI; returns the exit code. Errors are printed with their code, never as a stack trace. */
 export async function main(argv: string[]): Promise<number> {

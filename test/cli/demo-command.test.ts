@@ -23,7 +23,7 @@ test('hopwatch demo exits 0, prints the per-step table, and leaves a store that 
   // the stored run analysed again, as JSON
   const analysis = await hopwatch(['analyze', '--format', 'json'], dir)
   assert.equal(analysis.code, 0, analysis.stderr)
-  const json = JSON.parse(analysis.stdout) as { first_degraded: { component: string }; capacity: { load: number } | undefined; steps: unknown[]; degraded_at: Record<string, unknown> }
+  const json = JSON.parse(analysis.stdout) as { run: { run_id: string }; first_degraded: { component: string }; capacity: { load: number } | undefined; steps: unknown[]; degraded_at: Record<string, unknown> }
   assert.equal(json.first_degraded.component, 'llm')
   assert.equal(json.steps.length, 6)
   assert.equal(json.degraded_at.stt, null)
@@ -37,6 +37,9 @@ test('hopwatch demo exits 0, prints the per-step table, and leaves a store that 
   assert.equal(fail.code, 1)
   assert.match(fail.stdout, /<testcase classname="hopwatch.slo" name="response p95 holds up to 10">\s*<failure message="response p95 breached 1 time\(s\)">at load 10 \(step 0\)/)
   assert.match(fail.stderr, /SLO breached at or below 10: response p95 at 10/)
+  const same = await hopwatch(['compare', '--run', json.run.run_id, '--baseline', json.run.run_id], dir)
+  assert.equal(same.code, 0, same.stderr)
+  assert.match(same.stdout, /^No regression in demo-/)
   const missing = await hopwatch(['analyze', '--run', 'no-such-run'], dir)
   assert.equal(missing.code, 1)
   assert.match(missing.stderr, /no run no-such-run in the store/)
