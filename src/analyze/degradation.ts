@@ -20,6 +20,10 @@ export interface DegradationOptions {
   minSamples: number
   /** the first usable steps pooled as the baseline */
   baselineSteps: number
+  /** what is judged of a step's samples (default: the q-quantile) */
+  statistic?: (samples: readonly number[]) => number
+  /** whether a step's statistic has risen enough over the baseline's (default: by more than the tolerance, relatively) */
+  rose?: (value: number, baseline: number) => boolean
 }
 
 export const DEGRADATION_DEFAULTS: DegradationOptions = { q: 0.95, tolerance: 0.2, alpha: 0.01, minSamples: 20, baselineSteps: 2 }
@@ -54,7 +58,9 @@ export interface Degradation {
  */
 export function findDegradation(steps: readonly StepSamples[], options: DegradationOptions = DEGRADATION_DEFAULTS): Degradation {
   const ordered = [...steps].sort((a, b) => a.step - b.step)
-  const verdicts: StepVerdict[] = ordered.map((s) => ({ step: s.step, load: s.load, n: s.samples.length, value: s.samples.length > 0 ? quantile(s.samples, options.q) : Number.NaN, ratio: Number.NaN, p: Number.NaN, status: 'ok' }))
+  const statistic = options.statistic ?? ((xs: readonly number[]) => quantile(xs, options.q))
+  const rose = options.rose ?? ((value: number, baseline: number) => value > baseline * (1 + options.tolerance))
+  const verdicts: StepVerdict[] = ordered.map((s) => ({ step: s.step, load: s.load, n: s.samples.length, value: s.samples.length > 0 ? statistic(s.samples) : Number.NaN, ratio: Number.NaN, p: Number.NaN, status: 'ok' }))
   const usable: number[] = []
   ordered.forEach((s, i) => {
     const v = verdicts[i] as StepVerdict
@@ -65,14 +71,14 @@ export function findDegradation(steps: readonly StepSamples[], options: Degradat
   if (usable.length < options.baselineSteps) return { baseline: undefined, degradedAt: undefined, steps: verdicts }
   const baselineIdx = usable.slice(0, options.baselineSteps)
   const pooled = baselineIdx.flatMap((i) => [...(ordered[i] as StepSamples).samples])
-  const baselineValue = quantile(pooled, options.q)
+  const baselineValue = statistic(pooled)
   for (const i of baselineIdx) (verdicts[i] as StepVerdict).status = 'baseline'
   const judged = usable.slice(options.baselineSteps)
   for (const i of judged) {
     const v = verdicts[i] as StepVerdict
     v.ratio = v.value / baselineValue
     v.p = rankTest(pooled, (ordered[i] as StepSamples).samples).p
-    v.status = v.ratio > 1 + options.tolerance && v.p < options.alpha ? 'degraded' : 'ok'
+    v.status = rose(v.value, baselineValue) && v.p < options.alpha ? 'degraded' : 'ok'
   }
   // sustained: the first degraded step from which no later judged step is ok
   let degradedAt: StepVerdict | undefined
@@ -87,4 +93,9 @@ export function findDegradation(steps: readonly StepSamples[], options: Degradat
   }
   for (const v of verdicts) v.ratio = Number.isNaN(v.ratio) && !Number.isNaN(v.value) ? v.value / baselineValue : v.ratio
   return { baseline: { steps: baselineIdx.map((i) => (ordered[i] as StepSamples).step), value: baselineValue, n: pooled.length }, degradedAt, steps: verdicts }
+}
+
+/** Word error rate degrades when its mean rises by more than `minRise` (absolute: 0.05 = five words in a hundred), significantly. */
+export function werOptions(minRise = 0.05): DegradationOptions {
+  return { ...DEGRADATION_DEFAULTS, statistic: (xs) => xs.reduce((a, b) => a + b, 0) / xs.length, rose: (value, baseline) => value > baseline + minRise }
 }

@@ -19,5 +19,6 @@ export async function analyzeStoredRun(query: QueryLines, database: string, runI
     componentSamples: await Q.componentSamples(query, database, run.run_id, SAMPLES_PER_STEP),
     turnSamples: await Q.turnSamples(query, database, run.run_id, SAMPLES_PER_STEP),
     paths: await Q.turnPaths(query, database, run.run_id, PATHS_PER_STEP),
+    werSamples: await Q.werSamples(query, database, run.run_id, SAMPLES_PER_STEP),
   }, slos)
 }

@@ -1,6 +1,6 @@
 import { attribute, criticalPath, type Attribution, type TurnPath } from './attribution.js'
 import { quantile } from './stats.js'
-import { DEGRADATION_DEFAULTS, findDegradation, type Degradation, type DegradationOptions, type StepSamples } from './degradation.js'
+import { DEGRADATION_DEFAULTS, findDegradation, werOptions, type Degradation, type DegradationOptions, type StepSamples } from './degradation.js'
 
 /** Service-level objectives: DESIGN.md's industry bands unless overridden. */
 export interface Slos {
@@ -22,6 +22,8 @@ export interface RunData {
   turnSamples: ReadonlyMap<number, number[]>
   /** a sample of answered turns per step with their hops, for critical paths */
   paths: ReadonlyArray<TurnPath & { step: number }>
+  /** per step, a sample of per-turn word error rates */
+  werSamples?: ReadonlyMap<number, number[]>
 }
 
 export interface SloBreach {
@@ -36,7 +38,10 @@ export interface Analysis {
   run: RunData['run']
   /** the headline: what held, what degraded first, where it failed */
   verdict: string
-  first_degraded: { component: string; step: number; load: number } | undefined
+  /** the first component to degrade; `signal` says whether its latency or (STT) its word error rate gave it away */
+  first_degraded: { component: string; step: number; load: number; signal: 'latency' | 'wer' } | undefined
+  /** where the STT's word error rate degraded (mean up more than 0.05, significantly, sustained) */
+  wer_degraded_at: { step: number; load: number; wer: number; baseline: number; p: number } | null
   degraded_at: Record<string, { step: number; load: number; p95_ms: number; ratio: number; p: number } | null>
   turn_degraded_at: { step: number; load: number; p95_ms: number; ratio: number; p: number } | null
   capacity: { load: number; step: number; limited_by: string | undefined } | undefined
@@ -109,10 +114,14 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
     const at = d.degradedAt
     if (at === undefined) continue
     if (first === undefined || at.step < first.step || (at.step === first.step && at.ratio > firstRatio)) {
-      first = { component, step: at.step, load: at.load }
+      first = { component, step: at.step, load: at.load, signal: 'latency' }
       firstRatio = at.ratio
     }
   }
+  // the STT can degrade in quality before (or without) latency: a word error rate that climbs with load
+  const werDegradation = data.werSamples === undefined ? undefined : findDegradation(steps.map((s) => ({ step: s.step, load: s.target_load, samples: data.werSamples?.get(s.step) ?? [], generatorLimited: limited.has(s.step) })), werOptions())
+  const werAt = werDegradation?.degradedAt
+  if (werAt !== undefined && (first === undefined || werAt.step < first.step)) first = { component: 'stt', step: werAt.step, load: werAt.load, signal: 'wer' }
 
   const breaches = steps.flatMap((s) => breachesAt(data, s, slos))
   let capacity: Analysis['capacity']
@@ -144,6 +153,7 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
     verdict: '',
     first_degraded: first,
     degraded_at: Object.fromEntries(components.map((c) => [c, verdictOf(degradations.get(c) as Degradation)])),
+    wer_degraded_at: werAt === undefined || werDegradation?.baseline === undefined ? null : { step: werAt.step, load: werAt.load, wer: werAt.value, baseline: werDegradation.baseline.value, p: werAt.p },
     turn_degraded_at: verdictOf(turnDegradation),
     capacity,
     attribution,
@@ -185,7 +195,8 @@ function headline(a: Analysis): string {
   }
   if (a.first_degraded !== undefined) {
     const share = a.attribution?.components[a.first_degraded.component]?.share
-    parts.push(`${a.first_degraded.component.toUpperCase()} degrades first, at ${a.first_degraded.load}${share !== undefined && a.attribution !== null && a.attribution.growth_ms > 0 ? ` (${Math.round(share * 100)} % of the response-time growth)` : ''}`)
+    if (a.first_degraded.signal === 'wer' && a.wer_degraded_at !== null) parts.push(`STT degrades first, at ${a.first_degraded.load}: its word error rate rises from ${a.wer_degraded_at.baseline.toFixed(2)} to ${a.wer_degraded_at.wer.toFixed(2)}`)
+    else parts.push(`${a.first_degraded.component.toUpperCase()} degrades first, at ${a.first_degraded.load}${share !== undefined && a.attribution !== null && a.attribution.growth_ms > 0 ? ` (${Math.round(share * 100)} % of the response-time growth)` : ''}`)
   } else parts.push('no component degraded significantly')
   if (a.capacity?.limited_by !== undefined) {
     const next = a.steps.find((s) => s.step > (a.capacity?.step ?? 0))

@@ -206,3 +206,15 @@ export async function turnPaths(query: QueryLines, db: string, runId: string, pe
     hops: x.c.map((component, i) => ({ component, start_us: x.s[i] ?? 0, request_end_us: x.r[i] ?? 0, first_payload_us: x.p[i] ?? 0, final_us: x.f[i] ?? 0, end_us: x.e[i] ?? 0 })),
   }))
 }
+
+/** A uniform sample of at most `perStep` per-turn word error rates per step (turns with a transcript). */
+export async function werSamples(query: QueryLines, db: string, runId: string, perStep: number): Promise<Map<number, number[]>> {
+  const raw = await rows<{ step: number; samples: number[] }>(
+    query,
+    `SELECT step, groupArray(wer) AS samples FROM (
+       SELECT step, wer FROM ${db}.turns WHERE run_id = ${quoteString(runId)} AND transcript != ''
+       ORDER BY cityHash64(conversation_id, turn) LIMIT ${Math.floor(perStep)} BY step)
+     GROUP BY step`,
+  )
+  return new Map(raw.map((r) => [r.step, r.samples]))
+}

@@ -73,9 +73,19 @@ for (const [component, what, overrides, workers, service] of planted) {
   })
 }
 
+test('an STT whose word error rate climbs with load: the analyzer names STT first, by its WER', async () => {
+  // one worker finalising in 40 ms: two streams finishing together already overload it, and each unit of load
+  // beyond its capacity adds 0.3 to the word error rate
+  const { analysis } = await runAndAnalyse(store, stack({ stt: { workers: 1, queue: 1000, latency: { median_ms: 40, p95_ms: 60 }, wer: { base: 0.02, growth: 0.3 } } }), await plan())
+  assert.equal(analysis.first_degraded?.component, 'stt', analysis.verdict)
+  assert.ok(analysis.wer_degraded_at !== null, analysis.verdict)
+  assert.ok(analysis.wer_degraded_at.wer > analysis.wer_degraded_at.baseline + 0.05)
+})
+
 test('with no fault planted, several seeds name nothing: no false alarms', async () => {
   for (const seed of [1, 2, 3]) {
     const { analysis } = await runAndAnalyse(store, stack({}, seed), await plan(seed))
     assert.equal(analysis.first_degraded, undefined, `seed ${seed}: ${analysis.verdict}`)
+    assert.equal(analysis.wer_degraded_at, null)
   }
 })

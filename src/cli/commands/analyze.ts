@@ -109,6 +109,7 @@ export function renderTable(a: Analysis): string {
         .map(([name, c]) => [name, `${c.growth_ms >= 0 ? '+' : ''}${c.growth_ms.toFixed(0)} ms`, `${(c.share * 100).toFixed(0)} %`]),
     )
   }
+  if (a.wer_degraded_at !== null) out += `\nSTT word error rate degraded at step ${a.wer_degraded_at.step} (${a.wer_degraded_at.load}): mean ${a.wer_degraded_at.wer.toFixed(3)} against ${a.wer_degraded_at.baseline.toFixed(3)} at baseline (p ${a.wer_degraded_at.p < 0.0001 ? '<0.0001' : a.wer_degraded_at.p.toFixed(4)})\n`
   out += a.capacity !== undefined ? `\ncapacity: ${a.capacity.load} (every SLO holds up to step ${a.capacity.step})${a.capacity.limited_by !== undefined ? `; limited by ${a.capacity.limited_by}` : ''}\n` : '\ncapacity: below the lowest load tested\n'
   if (a.breaches.length > 0) out += `SLO breaches: ${a.breaches.map((b) => `${b.slo} at ${b.load} (${b.slo === 'success' ? `${(b.value * 100).toFixed(1)} %` : ms(b.value)})`).join('; ')}\n`
   return out
