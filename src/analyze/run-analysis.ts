@@ -13,8 +13,8 @@ export const DEFAULT_SLOS: Slos = { response_p95_ms: 1500, components_p95_ms: { 
 
 /** What the store gives the analyzer: aggregates per step, and bounded samples for the rank tests. */
 export interface RunData {
-  run: { run_id: string; name: string; source: string }
-  steps: Array<{ step: number; phase: string; target_load: number; achieved_load: number; generator_limited: number }>
+  run: { run_id: string; name: string; source: string; time_scale?: number }
+  steps: Array<{ step: number; phase: string; target_load: number; achieved_load: number; generator_limited: number; start_us?: number; end_us?: number; started?: number }>
   components: Array<{ step: number; component: string; hops: number; n: number; p50_ms: number; p95_ms: number; p99_ms: number; errors: number }>
   errors: Array<{ step: number; component: string; error_kind: string; n: number }>
   turns: Array<{ step: number; turns: number; answered: number; p50_ms: number; p95_ms: number; p99_ms: number; success: number; interrupted: number; hung_up: number; wer: number; bands: number[]; conversations: number; errors: number }>
@@ -44,7 +44,9 @@ export interface Analysis {
   wer_degraded_at: { step: number; load: number; wer: number; baseline: number; p: number } | null
   degraded_at: Record<string, { step: number; load: number; p95_ms: number; ratio: number; p: number } | null>
   turn_degraded_at: { step: number; load: number; p95_ms: number; ratio: number; p: number } | null
-  capacity: { load: number; step: number; limited_by: string | undefined } | undefined
+  capacity: { load: number; step: number; limited_by: string | undefined; conversations_per_hour: number | null } | undefined
+  /** the first load at which failures pass the limits (errors or hang-ups above 5 % of turns), and their kinds */
+  failure: { step: number; load: number; error_rate: number; hang_up_rate: number; kinds: Record<string, number> } | null
   /** the growth in mean response latency from the baseline to the degraded steps, split by per-turn critical paths */
   attribution: (Attribution & { baseline_steps: number[]; degraded_steps: number[] }) | null
   breaches: SloBreach[]
@@ -134,7 +136,22 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
       else capacity = undefined
       break
     }
-    capacity = { load: s.target_load, step: s.step, limited_by: undefined }
+    capacity = { load: s.target_load, step: s.step, limited_by: undefined, conversations_per_hour: conversationsPerHour(s, data.run.time_scale ?? 1) }
+  }
+
+  // the failure mode: where errors or hang-ups pass 5 % of turns, and what kinds of error they are
+  let failure: Analysis['failure'] = null
+  for (const s of steps) {
+    const t = data.turns.find((x) => x.step === s.step)
+    if (t === undefined || t.turns < 20 || limited.has(s.step)) continue
+    const errorRate = t.errors / t.turns
+    const hangUpRate = t.hung_up / t.turns
+    if (errorRate > 0.05 || hangUpRate > 0.05) {
+      const kinds: Record<string, number> = {}
+      for (const e of data.errors.filter((x) => x.step === s.step)) kinds[`${e.component}_${e.error_kind}`] = (kinds[`${e.component}_${e.error_kind}`] ?? 0) + e.n
+      failure = { step: s.step, load: s.target_load, error_rate: errorRate, hang_up_rate: hangUpRate, kinds }
+      break
+    }
   }
 
   let attribution: Analysis['attribution'] = null
@@ -156,6 +173,7 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
     wer_degraded_at: werAt === undefined || werDegradation?.baseline === undefined ? null : { step: werAt.step, load: werAt.load, wer: werAt.value, baseline: werDegradation.baseline.value, p: werAt.p },
     turn_degraded_at: verdictOf(turnDegradation),
     capacity,
+    failure,
     attribution,
     breaches,
     steps: steps.map((s) => {
@@ -185,6 +203,15 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
   return analysis
 }
 
+/**
+ * Conversations a step's load carries per hour of real time: those started in it over its length, the time scale
+ * undone (a compressed run starts F times as many per wall second). Closed-model steps only mean this at their level.
+ */
+function conversationsPerHour(step: RunData['steps'][number], timeScale: number): number | null {
+  if (step.started === undefined || step.start_us === undefined || step.end_us === undefined || step.end_us <= step.start_us) return null
+  return (step.started / ((step.end_us - step.start_us) / 1e6)) * 3600 / timeScale
+}
+
 function headline(a: Analysis): string {
   const parts: string[] = []
   if (a.capacity !== undefined) {
@@ -200,7 +227,12 @@ function headline(a: Analysis): string {
   } else parts.push('no component degraded significantly')
   if (a.capacity?.limited_by !== undefined) {
     const next = a.steps.find((s) => s.step > (a.capacity?.step ?? 0))
-    parts.push(`at ${next?.load ?? '?'} ${a.capacity.limited_by} breaks its SLO`)
+    const slos = a.capacity.limited_by.split(', ')
+    parts.push(`at ${next?.load ?? '?'} ${slos.length > 1 ? `${slos.join(' and ')} break their SLOs` : `${slos[0] ?? ''} breaks its SLO`}`)
+  }
+  if (a.failure !== null) {
+    const kinds = Object.entries(a.failure.kinds).sort((x, y) => y[1] - x[1]).slice(0, 2).map(([k]) => k)
+    parts.push(`at ${a.failure.load} it fails (${a.failure.error_rate > 0.05 ? `${(a.failure.error_rate * 100).toFixed(0)} % of turns fail${kinds.length > 0 ? `: ${kinds.join(', ')}` : ''}` : `${(a.failure.hang_up_rate * 100).toFixed(0)} % of turns end in a hang-up`})`)
   }
   return `${parts.join('; ')}.`
 }

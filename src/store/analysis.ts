@@ -35,18 +35,30 @@ export interface RunInfo {
   source: string
   started_us: number
   ended_us: number
+  /** the run's load.time_scale (1 when it did not say) */
+  time_scale: number
 }
 
 /** The run by id, or the latest one that has turns. */
 export async function findRun(query: QueryLines, database: string, runId: string | undefined): Promise<RunInfo | undefined> {
   const db = database
   const where = runId !== undefined ? `run_id = ${quoteString(runId)}` : `run_id IN (SELECT DISTINCT run_id FROM ${db}.turns)`
-  const [run] = await rows<RunInfo>(
+  const [run] = await rows<Omit<RunInfo, 'time_scale'> & { config_json: string }>(
     query,
-    `SELECT run_id, argMax(name, updated_us) AS name, argMax(source, updated_us) AS source, min(started_us) AS started_us, max(ended_us) AS ended_us
+    `SELECT run_id, argMax(name, updated_us) AS name, argMax(source, updated_us) AS source, min(started_us) AS started_us, max(ended_us) AS ended_us,
+            argMax(config_json, updated_us) AS config_json
      FROM ${db}.runs WHERE ${where} GROUP BY run_id ORDER BY started_us DESC LIMIT 1`,
   )
-  return run
+  if (run === undefined) return undefined
+  const { config_json, ...info } = run
+  let timeScale = 1
+  try {
+    const scale = (JSON.parse(config_json) as { load?: { time_scale?: unknown } }).load?.time_scale
+    if (typeof scale === 'number' && scale > 0) timeScale = scale
+  } catch {
+    // a run recorded without its config (a bare proxy): not time-scaled
+  }
+  return { ...info, time_scale: timeScale }
 }
 
 export interface StepRow {
@@ -60,6 +72,8 @@ export interface StepRow {
   generator_limited: number
   generator_lag_p99_ms: number
   generator_cpu: number
+  /** conversations started in the step (all shards) */
+  started: number
 }
 
 /** Each step once (shards of one run add their targets and achieved loads; the generator is limited if any shard was). */
@@ -68,7 +82,7 @@ export function steps(query: QueryLines, db: string, runId: string): Promise<Ste
     query,
     `SELECT step, any(phase) AS phase, any(load_model) AS load_model, sum(target_load) AS target_load, sum(achieved_load) AS achieved_load,
             min(start_us) AS start_us, max(end_us) AS end_us, max(generator_limited) AS generator_limited,
-            max(generator_lag_p99_ms) AS generator_lag_p99_ms, max(generator_cpu) AS generator_cpu
+            max(generator_lag_p99_ms) AS generator_lag_p99_ms, max(generator_cpu) AS generator_cpu, sum(started) AS started
      FROM ${db}.steps WHERE run_id = ${quoteString(runId)} GROUP BY step ORDER BY step`,
   )
 }

@@ -27,10 +27,12 @@ async function plantRun(store: Store, runId: string): Promise<void> {
       const sttUs = STT_MS * 1000 + jitter
       const llmUs = llmMs * 1000 + jitter
       const conversation = `c-${step}-${k}`
+      // at the last load half the turns fail: the LLM answers 500
+      const failed = step === 5 && k % 2 === 0
       hops.push(hopRow(i, { run_id: runId, conversation_id: conversation, turn: 1, hop_id: `s${i}`, component: 'stt', upstream: 'stt', start_us: userEnd - 2e6, request_end_us: userEnd, final_us: userEnd + sttUs, end_us: userEnd + sttUs }))
       const llmStart = userEnd + sttUs
-      hops.push(hopRow(i, { run_id: runId, conversation_id: conversation, turn: 1, hop_id: `l${i}`, component: 'llm', upstream: 'llm', start_us: llmStart, request_end_us: llmStart + 100, first_payload_us: llmStart + llmUs, end_us: llmStart + llmUs + 500_000 }))
-      turns.push({ run_id: runId, conversation_id: conversation, turn: 1, scenario: 'faq', step, architecture: 'cascaded', user_start_us: userEnd - 2e6, user_end_us: userEnd, first_audio_us: llmStart + llmUs, end_us: llmStart + llmUs + 3e6, success: 1, interrupted: 0, hung_up: 0, wer: 0.05, error_kind: '', hop_count: 2, late_us: 0, persona: 'typical', transcript: 'what time do you open' })
+      hops.push(hopRow(i, { run_id: runId, conversation_id: conversation, turn: 1, hop_id: `l${i}`, component: 'llm', upstream: 'llm', start_us: llmStart, request_end_us: llmStart + 100, first_payload_us: llmStart + llmUs, end_us: llmStart + llmUs + 500_000, ...(failed ? { status: 500, error_kind: 'upstream_status' } : {}) }))
+      turns.push({ run_id: runId, conversation_id: conversation, turn: 1, scenario: 'faq', step, architecture: 'cascaded', user_start_us: userEnd - 2e6, user_end_us: userEnd, first_audio_us: llmStart + llmUs, end_us: llmStart + llmUs + 3e6, success: failed ? 0 : 1, interrupted: 0, hung_up: 0, wer: 0.05, error_kind: failed ? 'llm_status' : '', hop_count: 2, late_us: 0, persona: 'typical', transcript: 'what time do you open' })
     }
   })
   await store.client.insert({ table: 'hopwatch.hops', values: hops, format: 'JSONEachRow' })
@@ -58,7 +60,7 @@ for (const makeEngine of ENGINES) {
       assert.equal(analysis.wer_degraded_at, null)
       assert.equal(analysis.degraded_at.stt, null)
       assert.equal(analysis.turn_degraded_at?.step, 3)
-      assert.match(analysis.verdict, /^The system handles 25 concurrent conversations .*LLM degrades first, at 20 \(100 % of the response-time growth\); at 31 response p95 breaks its SLO\.$/)
+      assert.match(analysis.verdict, /^The system handles 25 concurrent conversations .*LLM degrades first, at 20 \(100 % of the response-time growth\); at 31 response p95 and success break their SLOs; at 31 it fails \(50 % of turns fail: llm_upstream_status\)\.$/)
       // every planted turn's critical path is STT then LLM, back to back: the growth is all the LLM's
       assert.deepEqual(analysis.attribution?.baseline_steps, [0, 1])
       assert.deepEqual(analysis.attribution?.degraded_steps, [3, 4, 5])
@@ -76,11 +78,14 @@ for (const makeEngine of ENGINES) {
         assert.ok(s.components.llm!.p95_ms >= llmMs && s.components.llm!.p95_ms <= llmMs + 4, `llm p95 at ${step}: ${s.components.llm!.p95_ms}`)
         assert.ok(s.components.stt!.p50_ms >= STT_MS && s.components.stt!.p50_ms <= STT_MS + 4)
         assert.equal(s.turns?.turns, TURNS_PER_STEP)
-        assert.equal(s.turns?.success, TURNS_PER_STEP)
+        assert.equal(s.turns?.success, step === 5 ? TURNS_PER_STEP / 2 : TURNS_PER_STEP)
         assert.ok(Math.abs((s.turns?.wer ?? 0) - 0.05) < 1e-9)
       }
-      assert.deepEqual(analysis.capacity, { load: 25, step: 4, limited_by: 'response p95' })
-      assert.deepEqual(analysis.breaches.map((b) => [b.step, b.slo]), [[5, 'response p95']])
+      // 40 conversations started in each 60 s step, at time scale 1: 2400 an hour
+      assert.deepEqual(analysis.capacity, { load: 25, step: 4, limited_by: 'response p95, success', conversations_per_hour: 2400 })
+      assert.deepEqual(analysis.breaches.map((b) => [b.step, b.slo]), [[5, 'response p95'], [5, 'success']])
+      assert.deepEqual(analysis.failure, { step: 5, load: 31, error_rate: 0.5, hang_up_rate: 0, kinds: { llm_upstream_status: 20 } })
+      assert.equal(analysis.steps[5]!.components.llm!.error_rate, 0.5)
       // bands: steps 0–2 answer in 0.5–1 s, step 5 in 1–2 s
       assert.deepEqual(analysis.steps[0]!.turns?.bands, [0, 40, 0, 0, 0])
       assert.deepEqual(analysis.steps[5]!.turns?.bands, [0, 0, 40, 0, 0])

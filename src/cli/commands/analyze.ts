@@ -110,7 +110,8 @@ export function renderTable(a: Analysis): string {
     )
   }
   if (a.wer_degraded_at !== null) out += `\nSTT word error rate degraded at step ${a.wer_degraded_at.step} (${a.wer_degraded_at.load}): mean ${a.wer_degraded_at.wer.toFixed(3)} against ${a.wer_degraded_at.baseline.toFixed(3)} at baseline (p ${a.wer_degraded_at.p < 0.0001 ? '<0.0001' : a.wer_degraded_at.p.toFixed(4)})\n`
-  out += a.capacity !== undefined ? `\ncapacity: ${a.capacity.load} (every SLO holds up to step ${a.capacity.step})${a.capacity.limited_by !== undefined ? `; limited by ${a.capacity.limited_by}` : ''}\n` : '\ncapacity: below the lowest load tested\n'
+  out += a.capacity !== undefined ? `\ncapacity: ${a.capacity.load} (every SLO holds up to step ${a.capacity.step})${a.capacity.limited_by !== undefined ? `; limited by ${a.capacity.limited_by}` : ''}${a.capacity.conversations_per_hour !== null ? `; about ${Math.round(a.capacity.conversations_per_hour)} conversations per hour at that level` : ''}\n` : '\ncapacity: below the lowest load tested\n'
+  if (a.failure !== null) out += `failure: at ${a.failure.load} (step ${a.failure.step}) ${(a.failure.error_rate * 100).toFixed(1)} % of turns fail and ${(a.failure.hang_up_rate * 100).toFixed(1)} % end in a hang-up${Object.keys(a.failure.kinds).length > 0 ? `; errors: ${Object.entries(a.failure.kinds).map(([k, n]) => `${k} ${n}`).join(', ')}` : ''}\n`
   if (a.breaches.length > 0) out += `SLO breaches: ${a.breaches.map((b) => `${b.slo} at ${b.load} (${b.slo === 'success' ? `${(b.value * 100).toFixed(1)} %` : ms(b.value)})`).join('; ')}\n`
   return out
 }
