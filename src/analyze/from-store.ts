@@ -5,14 +5,24 @@ import { analyzeRun, DEFAULT_SLOS, type Analysis, type Slos } from './run-analys
 const SAMPLES_PER_STEP = 2000
 /** Turns per step whose critical paths are traced: the attribution is a mean, and this many pin it down. */
 const PATHS_PER_STEP = 500
+/** Slices of a spike's recovery phase: the resolution of its recovery time. */
+const RECOVERY_SLICES = 10
 
 /** Analyses a run in the store (the latest with turns when no id is given); undefined when there is none. */
 export async function analyzeStoredRun(query: QueryLines, database: string, runId: string | undefined, slos: Slos = DEFAULT_SLOS): Promise<Analysis | undefined> {
   const run = await Q.findRun(query, database, runId)
   if (run === undefined) return undefined
+  const steps = await Q.steps(query, database, run.run_id)
+  // a spike run's recovery phase, in ten slices
+  const recoveryStep = steps.find((s) => s.phase === 'recovery')
+  const recovery =
+    recoveryStep !== undefined && steps.some((s) => s.phase === 'spike')
+      ? { buckets: await Q.stepTimeline(query, database, run.run_id, recoveryStep, RECOVERY_SLICES), bucketS: ((recoveryStep.end_us - recoveryStep.start_us) / 1e6 / RECOVERY_SLICES) * run.time_scale }
+      : undefined
   return analyzeRun({
     run,
-    steps: await Q.steps(query, database, run.run_id),
+    steps,
+    ...(recovery !== undefined ? { recovery } : {}),
     components: await Q.componentSteps(query, database, run.run_id),
     errors: await Q.hopErrors(query, database, run.run_id),
     turns: await Q.turnSteps(query, database, run.run_id),

@@ -1,5 +1,6 @@
 import { attribute, criticalPath, type Attribution, type TurnPath } from './attribution.js'
 import { quantile } from './stats.js'
+import { spikeFindings, type SpikeFindings, type TimelineBucket } from './spike.js'
 import { DEGRADATION_DEFAULTS, findDegradation, werOptions, type Degradation, type DegradationOptions, type StepSamples } from './degradation.js'
 
 /** Service-level objectives: DESIGN.md's industry bands unless overridden. */
@@ -24,6 +25,8 @@ export interface RunData {
   paths: ReadonlyArray<TurnPath & { step: number }>
   /** per step, a sample of per-turn word error rates */
   werSamples?: ReadonlyMap<number, number[]>
+  /** spike runs: the recovery step in time slices, and a slice's length in seconds of the profile */
+  recovery?: { buckets: TimelineBucket[]; bucketS: number }
 }
 
 export interface SloBreach {
@@ -47,6 +50,8 @@ export interface Analysis {
   capacity: { load: number; step: number; limited_by: string | undefined; conversations_per_hour: number | null } | undefined
   /** the first load at which failures pass the limits (errors or hang-ups above 5 % of turns), and their kinds */
   failure: { step: number; load: number; error_rate: number; hang_up_rate: number; kinds: Record<string, number> } | null
+  /** spike runs: how long recovery took after the spike, and whether it degraded gracefully */
+  spike: SpikeFindings | null
   /** the growth in mean response latency from the baseline to the degraded steps, split by per-turn critical paths */
   attribution: (Attribution & { baseline_steps: number[]; degraded_steps: number[] }) | null
   breaches: SloBreach[]
@@ -165,6 +170,22 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
     if (a !== undefined) attribution = { ...a, baseline_steps: baselineSteps, degraded_steps: degradedSteps }
   }
 
+  let spike: SpikeFindings | null = null
+  const baselineStep = steps.find((s) => s.phase === 'baseline')
+  const spikeStep = steps.find((s) => s.phase === 'spike')
+  if (baselineStep !== undefined && spikeStep !== undefined && data.recovery !== undefined) {
+    const base = data.turns.find((t) => t.step === baselineStep.step)
+    const peak = data.turns.find((t) => t.step === spikeStep.step)
+    const errors: Record<string, number> = {}
+    for (const e of data.errors.filter((x) => x.step === spikeStep.step)) errors[`${e.component}_${e.error_kind}`] = (errors[`${e.component}_${e.error_kind}`] ?? 0) + e.n
+    spike = spikeFindings({
+      baseline: { p95_ms: base?.p95_ms ?? 0, turns: base?.turns ?? 0, failed: (base?.errors ?? 0) + (base?.hung_up ?? 0) },
+      spike: { hung_up: peak?.hung_up ?? 0, errors },
+      recovery: data.recovery.buckets,
+      bucketS: data.recovery.bucketS,
+    })
+  }
+
   const analysis: Analysis = {
     run: data.run,
     verdict: '',
@@ -174,6 +195,7 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
     turn_degraded_at: verdictOf(turnDegradation),
     capacity,
     failure,
+    spike,
     attribution,
     breaches,
     steps: steps.map((s) => {
@@ -230,6 +252,7 @@ function headline(a: Analysis): string {
     const slos = a.capacity.limited_by.split(', ')
     parts.push(`at ${next?.load ?? '?'} ${slos.length > 1 ? `${slos.join(' and ')} break their SLOs` : `${slos[0] ?? ''} breaks its SLO`}`)
   }
+  if (a.spike !== null) parts.push(`after the spike it degraded ${a.spike.degraded}${a.spike.recovery_s !== null ? ` and recovered in ${Math.round(a.spike.recovery_s)} s` : ' and had not recovered by the end of the run'}`)
   if (a.failure !== null) {
     const kinds = Object.entries(a.failure.kinds).sort((x, y) => y[1] - x[1]).slice(0, 2).map(([k]) => k)
     parts.push(`at ${a.failure.load} it fails (${a.failure.error_rate > 0.05 ? `${(a.failure.error_rate * 100).toFixed(0)} % of turns fail${kinds.length > 0 ? `: ${kinds.join(', ')}` : ''}` : `${(a.failure.hang_up_rate * 100).toFixed(0)} % of turns end in a hang-up`})`)

@@ -232,3 +232,26 @@ export async function werSamples(query: QueryLines, db: string, runId: string, p
   )
   return new Map(raw.map((r) => [r.step, r.samples]))
 }
+
+export interface RecoveryBucketRow {
+  bucket: number
+  turns: number
+  p95_ms: number
+  failed: number
+}
+
+/**
+ * The turns of one step in `buckets` equal slices of its time, by when the user stopped speaking: per slice, the
+ * p95 of the experienced response latency and the turns that failed (an error or a hang-up). For spike recovery.
+ */
+export async function stepTimeline(query: QueryLines, db: string, runId: string, step: { step: number; start_us: number; end_us: number }, buckets: number): Promise<RecoveryBucketRow[]> {
+  const width = Math.max(1, Math.floor((step.end_us - step.start_us) / buckets))
+  const raw = await rows<{ bucket: number; turns: number; q: number; failed: number }>(
+    query,
+    `SELECT intDiv(user_end_us - ${Math.floor(step.start_us)}, ${width}) AS bucket, count() AS turns,
+            quantileExact(0.95)(${EXPERIENCED_US}) AS q, countIf(error_kind != '' OR hung_up = 1) AS failed
+     FROM ${db}.turns WHERE run_id = ${quoteString(runId)} AND step = ${Math.floor(step.step)} AND user_end_us > 0
+     GROUP BY bucket ORDER BY bucket`,
+  )
+  return raw.filter((r) => r.bucket >= 0 && r.bucket < buckets).map((r) => ({ bucket: r.bucket, turns: r.turns, p95_ms: r.q / 1000, failed: r.failed }))
+}

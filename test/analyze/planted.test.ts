@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { loadScenarios, ramp } from '../../src/loadgen/index.js'
+import { loadScenarios, ramp, spike } from '../../src/loadgen/index.js'
 import type { Store } from '../../src/store/index.js'
 import type { HopRecord } from '../../src/types.js'
 import { embeddedEngine, type EngineUnderTest } from '../support/engines.js'
@@ -80,6 +80,17 @@ test('an STT whose word error rate climbs with load: the analyzer names STT firs
   assert.equal(analysis.first_degraded?.component, 'stt', analysis.verdict)
   assert.ok(analysis.wer_degraded_at !== null, analysis.verdict)
   assert.ok(analysis.wer_degraded_at.wer > analysis.wer_degraded_at.baseline + 0.05)
+})
+
+test('a spike into an LLM that sheds load: rejections (graceful), and a recovery time once the spike ends', async () => {
+  // baseline 3, spike 25, recovery 3 conversations; the LLM serves 4 at once, queues 4 and refuses the rest with 429
+  const steps = spike({ peak: 10, baseline_fraction: 0.3, spike_factor: 2.5, baseline_s: 90, spike_s: 120, recovery_s: 180 })
+  const { analysis } = await runAndAnalyse(store, stack({ llm: { workers: 4, queue: 4 } }), { ...(await plan()), steps })
+  assert.ok(analysis.spike !== null, analysis.verdict)
+  assert.equal(analysis.spike.degraded, 'gracefully', JSON.stringify(analysis.spike))
+  assert.ok(analysis.spike.rejections > 0)
+  assert.ok(analysis.spike.recovery_s !== null && analysis.spike.recovery_s <= 180, JSON.stringify(analysis.spike))
+  assert.match(analysis.verdict, /after the spike it degraded gracefully and recovered in \d+ s/)
 })
 
 test('with no fault planted, several seeds name nothing: no false alarms', async () => {
