@@ -1,0 +1,76 @@
+/**
+ * npm run bench (fourth part): the analysis of a large run on the embedded engine. Synthetic runs of 1 and 10 million
+ * hops (5 per turn, 10 steps, a planted LLM rise from step 6) are generated inside ClickHouse, then analysed as
+ * `hopwatch analyze` does; printed: the time and Node's heap growth for each, and the ratios 10M ÷ 1M. Aggregation
+ * runs in ClickHouse and Node takes aggregates plus bounded samples, so the heap should not grow with the run.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { analyzeStoredRun } from '../../src/analyze/index.js'
+import { table } from '../../src/cli/output.js'
+import { openStore, queryJsonLines, type Store } from '../../src/store/index.js'
+
+const SIZES = (process.env.BENCH_HOPS ?? '1000000,10000000').split(',').map(Number)
+
+async function plant(store: Store, runId: string, hops: number): Promise<void> {
+  const turns = Math.floor(hops / 5)
+  const t0 = 1_790_000_000_000_000
+  const exec = (query: string) => store.client.command({ query })
+  await exec(`INSERT INTO hopwatch.runs (run_id, name, source, started_us, ended_us, hopwatch_version, config_json, updated_us) VALUES ('${runId}', 'bench', 'bench', ${t0}, ${t0 + 600e6}, 'bench', '{}', ${t0})`)
+  await exec(`INSERT INTO hopwatch.steps (run_id, step, phase, load_model, target_load, achieved_load, start_us, end_us, shard, started, late_starts, dropped_starts, lateness_p99_ms, generator_lag_p99_ms, generator_cpu, generator_limited)
+    SELECT '${runId}', number, 'ramp', 'closed', 10 + number * 5, 10 + number * 5, ${t0} + number * 60000000, ${t0} + (number + 1) * 60000000, '1/1', ${Math.floor(turns / 10)}, 0, 0, 1, 5, 0.3, 0 FROM numbers(10)`)
+  // a turn's LLM time to first token: 300 ms plus noise, rising 150 ms a step from step 6
+  const llmUs = `(300000 + (n % 97) * 2000 + if(n % 10 >= 6, (n % 10 - 5) * 150000, 0))`
+  await exec(`INSERT INTO hopwatch.turns (run_id, conversation_id, turn, scenario, step, architecture, user_start_us, user_end_us, first_audio_us, end_us, success, interrupted, hung_up, wer, error_kind, hop_count, late_us, persona, transcript)
+    SELECT '${runId}', toString(n), 1, 'faq', n % 10, 'cascaded', ${t0} + (n % 10) * 60000000 + intDiv(n, 10) * 10, ${t0} + (n % 10) * 60000000 + intDiv(n, 10) * 10 + 2000000,
+           ${t0} + (n % 10) * 60000000 + intDiv(n, 10) * 10 + 2000000 + 200000 + ${llmUs} + 100000, ${t0} + (n % 10) * 60000000 + intDiv(n, 10) * 10 + 6000000,
+           1, 0, 0, 0.03, '', 5, 0, 'typical', 'what time do you open'
+    FROM (SELECT number AS n FROM numbers(${turns}))`)
+  const userEnd = `(${t0} + (n % 10) * 60000000 + intDiv(n, 10) * 10 + 2000000)`
+  await exec(`INSERT INTO hopwatch.hops (run_id, conversation_id, turn, hop_id, component, upstream, instance, adapter, transport, method, route, model, start_us, request_end_us, response_start_us, first_byte_us, first_payload_us, final_us, end_us, status, error_kind, bytes_in, bytes_out, tokens_in, tokens_out, audio_ms, in_flight, trace_id, parent_span_id)
+    SELECT '${runId}', toString(n), 1, toString(m), c, c, 'sim', 'bench', 'http', 'POST', '/', 'm',
+           multiIf(c = 'stt', ${userEnd} - 2000000, c = 'llm', ${userEnd} + 200000, c = 'tts', ${userEnd} + 200000 + ${llmUs}, ${userEnd} + 250000),
+           multiIf(c = 'stt', ${userEnd}, c = 'llm', ${userEnd} + 200100, ${userEnd} + 200100),
+           0, 0,
+           multiIf(c = 'llm', ${userEnd} + 200000 + ${llmUs}, c = 'tts', ${userEnd} + 200000 + ${llmUs} + 100000, 0),
+           if(c = 'stt', ${userEnd} + 200000, 0),
+           multiIf(c = 'stt', ${userEnd} + 200000, c = 'llm', ${userEnd} + 200000 + ${llmUs} + 300000, c = 'tts', ${userEnd} + 200000 + ${llmUs} + 900000, ${userEnd} + 300000),
+           200, '', 100, 1000, 10, 20, 0, 1, '', ''
+    FROM (SELECT number AS m, intDiv(number, 5) AS n, ['stt', 'llm', 'tts', 'backend', 'llm'][number % 5 + 1] AS c FROM numbers(${turns * 5}))`)
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'hopwatch-bench-analyze-'))
+  const store = await openStore({ kind: 'embedded', dir }, 'hopwatch')
+  const rows: string[][] = []
+  const results: Array<{ hops: number; seconds: number; heapMb: number }> = []
+  try {
+    for (const hops of SIZES) {
+      const runId = `bench-${hops}`
+      const t0 = performance.now()
+      await plant(store, runId, hops)
+      const planted = (performance.now() - t0) / 1000
+      global.gc?.()
+      const heap0 = process.memoryUsage().heapUsed
+      let heapPeak = heap0
+      const sampler = setInterval(() => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)), 20)
+      const t1 = performance.now()
+      const analysis = await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', runId)
+      const seconds = (performance.now() - t1) / 1000
+      clearInterval(sampler)
+      const heapMb = (heapPeak - heap0) / 1024 / 1024
+      results.push({ hops, seconds, heapMb })
+      rows.push([hops.toLocaleString('en'), `${planted.toFixed(1)} s`, `${seconds.toFixed(1)} s`, `${heapMb.toFixed(1)} MB`, analysis?.first_degraded !== undefined ? `${analysis.first_degraded.component} at step ${analysis.first_degraded.step}` : 'none'])
+    }
+  } finally {
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+  process.stdout.write('\nAnalysis of a large run, embedded engine (synthetic hops generated in ClickHouse; heap = Node\'s peak growth during the analysis):\n')
+  process.stdout.write(table(['hops', 'generated in', 'analysed in', 'heap growth', 'first degraded'], rows))
+  const [small, large] = results
+  if (small !== undefined && large !== undefined) process.stdout.write(`  ${(large.hops / small.hops).toFixed(0)}× the hops: ${(large.seconds / small.seconds).toFixed(1)}× the time, ${(large.heapMb / Math.max(0.1, small.heapMb)).toFixed(1)}× the heap growth\n`)
+}
+
+await main()
