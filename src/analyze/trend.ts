@@ -1,0 +1,103 @@
+/**
+ * Trends over a soak: is memory (or latency, or open fds) really rising, how fast, and when does it reach a limit?
+ * A robust slope (Theil–Sen) fitted to the lower envelope of the series, so a garbage collector's sawtooth does not
+ * count as growth, with a Mann–Kendall test of the envelope's trend and a confidence interval for the slope.
+ */
+import { normalUpperTail, quantileSorted } from './stats.js'
+
+export interface Point {
+  /** seconds since the start */
+  t: number
+  value: number
+}
+
+export interface Trend {
+  /** units per hour (bytes/h for memory) */
+  slope_per_hour: number
+  /** the slope's ~95 % confidence interval, per hour */
+  ci_per_hour: [number, number]
+  /** Mann–Kendall two-sided p-value of a monotone trend in the envelope */
+  p: number
+  verdict: 'rising' | 'falling' | 'flat'
+  /** hours until the fitted line reaches the limit, when it is rising towards one */
+  hours_to_limit: number | null
+  /** points in the lower envelope the fit used */
+  n: number
+}
+
+/**
+ * The lower envelope: the minimum of each of `windows` equal time windows. Memory freed by a GC cycle falls back to
+ * the same floor each time; a leak raises the floor.
+ */
+export function lowerEnvelope(points: readonly Point[], windows: number): Point[] {
+  if (points.length === 0) return []
+  const t0 = points[0]?.t ?? 0
+  const t1 = points[points.length - 1]?.t ?? 0
+  const width = (t1 - t0) / windows || 1
+  const mins = new Map<number, Point>()
+  for (const p of points) {
+    const w = Math.min(windows - 1, Math.floor((p.t - t0) / width))
+    const current = mins.get(w)
+    if (current === undefined || p.value < current.value) mins.set(w, p)
+  }
+  return [...mins.entries()].sort((a, b) => a[0] - b[0]).map(([, p]) => p)
+}
+
+/** Theil–Sen: the median of the slopes between every pair of points, and a ~95 % interval (Sen 1968, normal approximation). */
+export function theilSen(points: readonly Point[]): { slope: number; low: number; high: number } {
+  const slopes: number[] = []
+  for (let i = 0; i < points.length; i++) {
+    for (let j = i + 1; j < points.length; j++) {
+      const a = points[i] as Point
+      const b = points[j] as Point
+      if (b.t !== a.t) slopes.push((b.value - a.value) / (b.t - a.t))
+    }
+  }
+  if (slopes.length === 0) return { slope: 0, low: 0, high: 0 }
+  slopes.sort((x, y) => x - y)
+  const n = points.length
+  // the ranks bounding the interval: C = z · √Var(S) with Var(S) of Mann–Kendall's S without ties
+  const c = 1.96 * Math.sqrt((n * (n - 1) * (2 * n + 5)) / 18)
+  const lowRank = Math.max(0, Math.floor((slopes.length - c) / 2))
+  const highRank = Math.min(slopes.length - 1, Math.ceil((slopes.length + c) / 2))
+  return { slope: quantileSorted(slopes, 0.5), low: slopes[lowRank] as number, high: slopes[highRank] as number }
+}
+
+/** Mann–Kendall: two-sided p-value that the series has a monotone trend (normal approximation, tie-corrected). */
+export function mannKendall(values: readonly number[]): { s: number; p: number } {
+  const n = values.length
+  if (n < 3) return { s: 0, p: 1 }
+  let s = 0
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) s += Math.sign((values[j] as number) - (values[i] as number))
+  const counts = new Map<number, number>()
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1)
+  let ties = 0
+  for (const t of counts.values()) ties += t * (t - 1) * (2 * t + 5)
+  const variance = (n * (n - 1) * (2 * n + 5) - ties) / 18
+  if (variance <= 0) return { s, p: 1 }
+  const z = s > 0 ? (s - 1) / Math.sqrt(variance) : s < 0 ? (s + 1) / Math.sqrt(variance) : 0
+  return { s, p: 2 * normalUpperTail(Math.abs(z)) }
+}
+
+/**
+ * The trend of a series: rising or falling when Mann–Kendall says so (p < alpha) *and* the slope's interval excludes
+ * zero; flat otherwise, however noisy. `limit` (same units as the values) gives the projected hours until it is hit.
+ */
+export function trendOf(points: readonly Point[], options: { windows?: number; alpha?: number; limit?: number } = {}): Trend {
+  const envelope = lowerEnvelope(points, options.windows ?? 24)
+  const fit = theilSen(envelope)
+  const mk = mannKendall(envelope.map((p) => p.value))
+  const alpha = options.alpha ?? 0.01
+  const significant = mk.p < alpha && (fit.low > 0 || fit.high < 0)
+  const verdict = !significant ? 'flat' : fit.slope > 0 ? 'rising' : 'falling'
+  let hours: number | null = null
+  const last = envelope[envelope.length - 1]
+  if (verdict === 'rising' && options.limit !== undefined && last !== undefined) {
+    // the fitted line through the envelope's median point, projected to the limit
+    const medianT = quantileSorted(envelope.map((p) => p.t).sort((a, b) => a - b), 0.5)
+    const medianV = quantileSorted(envelope.map((p) => p.value).sort((a, b) => a - b), 0.5)
+    const at = medianV + fit.slope * (last.t - medianT)
+    hours = Math.max(0, (options.limit - at) / fit.slope / 3600)
+  }
+  return { slope_per_hour: fit.slope * 3600, ci_per_hour: [fit.low * 3600, fit.high * 3600], p: mk.p, verdict, hours_to_limit: hours, n: envelope.length }
+}
