@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { test } from 'node:test'
+import { trendOf } from '../../src/analyze/trend.js'
+import { ProcessSampler, type ResourceSample } from '../../src/resources/index.js'
+import { simulate } from '../support/sim.js'
+
+const KIB = 1024
+
+/** Drives `rate` requests a second at the service for `seconds`, sampling its process's RSS every 100 ms. */
+async function soak(leakBytes: number, seed: number, rate: number, seconds: number): Promise<{ samples: ResourceSample[]; plantedBytesPerS: number }> {
+  const sim = await simulate({ seed, services: [{ name: 'api', kind: 'backend', process: 'separate', latency: { median_ms: 1 }, leak: { bytes_per_request: leakBytes } }] })
+  const samples: ResourceSample[] = []
+  const [service] = sim.services
+  const sampler = new ProcessSampler('soak', [{ name: 'api', pid: service!.pid }], 100, (row) => samples.push(row))
+  const drive = async (forS: number) => {
+    const started = performance.now()
+    let sent = 0
+    while (performance.now() - started < forS * 1000) {
+      await Promise.all(Array.from({ length: rate / 10 }, async () => (await fetch(`${service!.url}/v1/orders/1`)).arrayBuffer()))
+      sent += rate / 10
+      const wait = started + (sent / rate) * 1000 - performance.now()
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+    }
+    return { sent, elapsedS: (performance.now() - started) / 1000 }
+  }
+  try {
+    // a young Node process grows its heap for a while under any load: a soak watches it once it has settled
+    await drive(4)
+    sampler.start()
+    const { sent, elapsedS } = await drive(seconds)
+    await sampler.stop()
+    return { samples, plantedBytesPerS: (sent * leakBytes) / elapsedS }
+  } finally {
+    await sim.close()
+  }
+}
+
+const rssPoints = (samples: ResourceSample[]) => {
+  const rss = samples.filter((s) => s.metric === 'rss_bytes')
+  return rss.map((s) => ({ t: (s.at_us - rss[0]!.at_us) / 1e6, value: s.value }))
+}
+
+test('the sampler sees a planted leak grow its process\'s RSS, and the trend is rising within 25 % of the planted rate', async () => {
+  const { samples, plantedBytesPerS } = await soak(64 * KIB, 1, 200, 8)
+  const trend = trendOf(rssPoints(samples), { windows: 16 })
+  assert.equal(trend.verdict, 'rising')
+  const measured = trend.slope_per_hour / 3600
+  assert.ok(Math.abs(measured - plantedBytesPerS) <= 0.25 * plantedBytesPerS, `measured ${(measured / KIB).toFixed(0)} KiB/s, planted ${(plantedBytesPerS / KIB).toFixed(0)} KiB/s`)
+  assert.ok(samples.some((s) => s.metric === 'open_fds' && s.value > 0) && samples.some((s) => s.metric === 'threads' && s.value > 0))
+})
+
+test('a sampled process that exits is reported once, and the others are still sampled', async () => {
+  const short = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 300)'])
+  const gone: string[] = []
+  const rows: ResourceSample[] = []
+  const sampler = new ProcessSampler('gone', [{ name: 'short', pid: short.pid! }, { name: 'self', pid: process.pid }], 50, (r) => rows.push(r), (t) => gone.push(t.name))
+  await sampler.sampleOnce()
+  await new Promise((r) => short.once('exit', r))
+  await sampler.sampleOnce()
+  await sampler.sampleOnce()
+  assert.deepEqual(gone, ['short'])
+  assert.deepEqual(sampler.targets.map((t) => t.name), ['self'])
+  assert.equal(rows.filter((r) => r.target === 'self' && r.metric === 'rss_bytes').length, 3)
+})
