@@ -21,6 +21,14 @@ export function intFlag(value: string | boolean | undefined, flag: string): numb
   return n
 }
 
+/** A number flag (fractions allowed), or a usage error. */
+export function numberFlag(value: string | boolean | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (typeof value !== 'string' || !Number.isFinite(n)) throw new CliError('HW_CLI_USAGE', `--${flag} takes a number, got ${JSON.stringify(value)}`)
+  return n
+}
+
 export function stringFlag(value: string | boolean | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined
 }

@@ -108,7 +108,9 @@ export class LoadRun {
   private active = 0
   private finished = false
   private readonly runAbort = new AbortController()
-  private tallies = new Map<number, StepTally>()
+  /** turns by the step they started in (the step's own record), and by the step they ended in (for stop-on-breach) */
+  private readonly byStart = new Map<number, StepTally>()
+  private readonly byEnd = new Map<number, StepTally>()
   private sequence = 0
   private readonly running = new Set<Promise<unknown>>()
   private readonly weights: number[]
@@ -162,7 +164,7 @@ export class LoadRun {
         const record = await this.runStep(step)
         records.push(record)
         // judged on the turns that ended during the step: the ones that started in it may still be going
-        const breach = this.breachOf(this.tally(-1 - step.index))
+        const breach = this.breachOf(this.tally(step.index, this.byEnd))
         if (breach !== undefined && this.plan.stopOnBreach !== undefined && (step.phase === 'ramp' || step.phase === 'stress')) {
           stoppedBy = `step ${step.index} (${step.target}) breached ${breach}`
           break
@@ -199,9 +201,9 @@ export class LoadRun {
     return undefined
   }
 
-  private tally(step: number): StepTally {
-    let t = this.tallies.get(step)
-    if (t === undefined) this.tallies.set(step, (t = newTally()))
+  private tally(step: number, tallies = this.byStart): StepTally {
+    let t = tallies.get(step)
+    if (t === undefined) tallies.set(step, (t = newTally()))
     return t
   }
 
@@ -211,8 +213,7 @@ export class LoadRun {
     if (turn.error_kind !== '') this.totals.errors++
     if (turn.hung_up === 1) this.totals.hungUp++
     const latency = experiencedLatencyMs(turn)
-    // by the step it started in, and (at key −1 − step) by the step it ended in
-    for (const t of [this.tally(turn.step), this.tally(-1 - Math.min(this.stepIndex, this.plan.steps.length - 1))]) {
+    for (const t of [this.tally(turn.step), this.tally(Math.min(this.stepIndex, this.plan.steps.length - 1), this.byEnd)]) {
       t.turns++
       if (turn.success === 1) t.successes++
       if (turn.error_kind !== '') t.errors++

@@ -1,6 +1,6 @@
 import { hopEnded, turnEnded } from '../events.js'
 import { componentLatencyUs } from '../latency.js'
-import type { HopRecord, TurnRecord } from '../types.js'
+import { COMPONENTS, type HopRecord, type TurnRecord } from '../types.js'
 import { experiencedLatencyMs, percentile, type LiveSnapshot, type StepOutcome } from './executor.js'
 
 /** Samples kept per step and component: enough for a stable p95, bounded so a long step cannot grow the heap. */
@@ -87,7 +87,7 @@ export class RunMonitor {
       `active ${String(s.active).padStart(4)}`,
       `turns ${s.turns}`,
       `response p95 ${p95(this.recent.responseMs)} ms`,
-      ...['stt', 'llm', 'tts', 's2s', 'router', 'backend'].filter((c) => this.recent.components.has(c) || [...this.steps.values()].some((v) => v.components.has(c))).map((c) => `${c} ${p95(this.recent.components.get(c))}`),
+      ...COMPONENTS.filter((c) => this.recent.components.has(c) || [...this.steps.values()].some((v) => v.components.has(c))).map((c) => `${c} ${p95(this.recent.components.get(c))}`),
       `errors ${this.recent.errors}`,
       `hung up ${s.hungUp}`,
     ]
@@ -97,7 +97,7 @@ export class RunMonitor {
 
   /** The end-of-run table: per step, the load, the callers' experience and each component's p95. */
   summary(outcomes: readonly StepOutcome[]): { header: string[]; rows: string[][] } {
-    const components = ['stt', 'llm', 'tts', 's2s', 'router', 'backend'].filter((c) => [...this.steps.values()].some((v) => v.components.has(c)))
+    const components = COMPONENTS.filter((c) => [...this.steps.values()].some((v) => v.components.has(c)))
     const header = ['step', 'phase', 'target', 'achieved', 'turns', 'response p95', 'success', 'interrupted', 'hung up', 'WER', ...components.map((c) => `${c} p95`), 'errors', 'generator']
     const rows = outcomes.map((o) => {
       const v = this.view(o.record.step)

@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { WorkerPool, type Release } from './capacity.js'
 import type { ServiceConfig, ServiceKind } from './config.js'
 import { SIM_DEFAULTS } from './defaults.js'
-import { FaultPlan } from './faults.js'
+import { FaultPlan, type Fate } from './faults.js'
 import { callerGone, refuseUpgrade, resetConnection, sendJson, type ErrorShaper } from './http.js'
 import { ServiceMetrics, type Outcome } from './metrics.js'
 import { Rng, type Spread } from './random.js'
@@ -84,22 +84,8 @@ export async function startService(config: ServiceConfig, options: { seed: numbe
     maxBodyBytes: SIM_DEFAULTS.max_body_bytes,
     serviceMs: (spread) => timing.latencyMs(spread) * faults.slowdown(),
     async admit(req, res, shape) {
-      const fate = faults.fate()
-      faults.leak()
-      if (fate.error !== undefined) {
-        if (fate.error === 'timeout') {
-          metrics.count('timeout')
-          hold(req.socket)
-        } else if (fate.error === 'reset') {
-          metrics.count('reset')
-          resetConnection(req.socket)
-        } else {
-          const status = Number(fate.error)
-          metrics.count(`error_${fate.error}`)
-          sendJson(res, status, shape(status, PLANTED_MESSAGES[status] ?? 'error'))
-        }
-        return undefined
-      }
+      const fate = drawFate(req.socket, (status, body) => sendJson(res, status, body), shape)
+      if (fate === undefined) return undefined
       const signal = callerGone(req, res)
       const admission = await pool.acquire(signal)
       if (!admission.admitted) {
@@ -111,27 +97,33 @@ export async function startService(config: ServiceConfig, options: { seed: numbe
       return { release: admission.release, drop: fate.drop, waitedMs: admission.waitedMs, signal }
     },
     async accept(req, socket, head, shape) {
-      const fate = faults.fate()
-      faults.leak()
-      if (fate.error === 'timeout') {
-        metrics.count('timeout')
-        hold(socket)
-        return undefined
-      }
-      if (fate.error === 'reset') {
-        metrics.count('reset')
-        resetConnection(socket)
-        return undefined
-      }
-      if (fate.error !== undefined) {
-        const status = Number(fate.error)
-        metrics.count(`error_${fate.error}`)
-        refuseUpgrade(socket, status, shape(status, PLANTED_MESSAGES[status] ?? 'error'))
-        return undefined
-      }
+      const fate = drawFate(socket, (status, body) => refuseUpgrade(socket, status, body), shape)
+      if (fate === undefined) return undefined
       const ws = await new Promise<WebSocket>((resolve) => wss.handleUpgrade(req, socket, head, resolve))
       return { ws, drop: fate.drop }
     },
+  }
+
+  /**
+   * Draws a request's (or stream's) fate and retains its share of the leak. A planted error is carried out here —
+   * held unanswered, reset, or answered with its status through `answer` — and gives undefined.
+   */
+  function drawFate(socket: Duplex, answer: (status: number, body: unknown) => void, shape: ErrorShaper): Fate | undefined {
+    const fate = faults.fate()
+    faults.leak()
+    if (fate.error === undefined) return fate
+    if (fate.error === 'timeout') {
+      metrics.count('timeout')
+      hold(socket)
+    } else if (fate.error === 'reset') {
+      metrics.count('reset')
+      resetConnection(socket)
+    } else {
+      const status = Number(fate.error)
+      metrics.count(`error_${fate.error}`)
+      answer(status, shape(status, PLANTED_MESSAGES[status] ?? 'error'))
+    }
+    return undefined
   }
 
   function hold(socket: Duplex): void {

@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises'
-import { analyzeStoredRun, DEFAULT_SLOS, loadSlos, type Analysis } from '../../analyze/index.js'
+import { analyzeStoredRun, DEFAULT_SLOS, loadSlos } from '../../analyze/index.js'
+import { renderTable } from '../../report/summary.js'
 import { breachesUpTo, junitXml } from '../../report/junit.js'
 import { CliError } from '../errors.js'
 import { parseFlags, stringFlag } from '../args.js'
-import { table } from '../output.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeQuery } from '../store-access.js'
 
 export const usage = `Usage: hopwatch analyze [--run ID] [--slo FILE] [--format table|json|junit] [--out FILE]
@@ -61,58 +61,4 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await close()
   }
-}
-
-const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : `${v.toFixed(0)} ms`)
-const pct = (n: number, d: number) => (d > 0 ? `${((n / d) * 100).toFixed(1)} %` : '-')
-
-/** The terminal summary: the headline first, then the callers' view per step, then each component's p95 per step. */
-export function renderTable(a: Analysis): string {
-  let out = `${a.verdict}\n\nrun ${a.run.run_id}${a.run.name !== '' ? ` (${a.run.name})` : ''}\n\n`
-  out += 'Callers, per step (response = user stops speaking → first agent audio):\n'
-  out += table(
-    ['step', 'load', 'turns', 'p50', 'p95', 'p99', 'success', 'interrupted', 'hung up', 'WER', '<0.5 s', '0.5–1', '1–2', '2–3', '>3 s', ''],
-    a.steps.map((s) => {
-      const t = s.turns
-      const n = t?.turns ?? 0
-      return [String(s.step), String(s.load), String(n), ms(t?.p50_ms), ms(t?.p95_ms), ms(t?.p99_ms), pct(t?.success ?? 0, n), pct(t?.interrupted ?? 0, n), pct(t?.hung_up ?? 0, n), t !== undefined ? t.wer.toFixed(3) : '-', ...(t?.bands ?? [0, 0, 0, 0, 0]).map((b) => pct(b, n)), s.generator_limited ? 'generator limited' : '']
-    }),
-  )
-  const components = [...new Set(a.steps.flatMap((s) => Object.keys(s.components)))].sort()
-  out += '\nComponent p95 per step (▲ degraded, · blip, ? too few samples) and error rate:\n'
-  out += table(
-    ['step', 'load', ...components.flatMap((c) => [`${c} p95`, 'err']), 'network p95'],
-    a.steps.map((s) => [
-      String(s.step),
-      String(s.load),
-      ...components.flatMap((c) => {
-        const x = s.components[c]
-        if (x === undefined) return ['-', '-']
-        const mark = x.status === 'degraded' ? ' ▲' : x.status === 'blip' ? ' ·' : x.status === 'too_few' ? ' ?' : ''
-        return [`${ms(x.p95_ms)}${mark}`, `${(x.error_rate * 100).toFixed(1)} %`]
-      }),
-      ms(s.network_p95_ms ?? undefined),
-    ]),
-  )
-  out += '\nDegradation (first step where p95 rose > 20 % above the baseline, significantly, and stayed up):\n'
-  out += table(
-    ['', 'degraded at', 'p95', '× baseline', 'p'],
-    [...Object.entries(a.degraded_at), ['response', a.turn_degraded_at] as const].map(([name, d]) => [name, d === null ? 'not degraded' : `step ${d.step} (${d.load})`, d === null ? '-' : ms(d.p95_ms), d === null ? '-' : d.ratio.toFixed(2), d === null ? '-' : d.p < 0.0001 ? '<0.0001' : d.p.toFixed(4)]),
-  )
-  if (a.attribution !== null) {
-    const at = a.attribution
-    out += `\nWhere the response time went (mean ${at.baseline_ms.toFixed(0)} ms at steps ${at.baseline_steps.join(', ')} → ${at.degraded_ms.toFixed(0)} ms at steps ${at.degraded_steps.join(', ')}; per-turn critical paths of ${at.turns.baseline} + ${at.turns.degraded} turns):\n`
-    out += table(
-      ['', 'growth', 'share'],
-      Object.entries(at.components)
-        .sort((x, y) => y[1].growth_ms - x[1].growth_ms)
-        .map(([name, c]) => [name, `${c.growth_ms >= 0 ? '+' : ''}${c.growth_ms.toFixed(0)} ms`, `${(c.share * 100).toFixed(0)} %`]),
-    )
-  }
-  if (a.wer_degraded_at !== null) out += `\nSTT word error rate degraded at step ${a.wer_degraded_at.step} (${a.wer_degraded_at.load}): mean ${a.wer_degraded_at.wer.toFixed(3)} against ${a.wer_degraded_at.baseline.toFixed(3)} at baseline (p ${a.wer_degraded_at.p < 0.0001 ? '<0.0001' : a.wer_degraded_at.p.toFixed(4)})\n`
-  out += a.capacity !== undefined ? `\ncapacity: ${a.capacity.load} (every SLO holds up to step ${a.capacity.step})${a.capacity.limited_by !== undefined ? `; limited by ${a.capacity.limited_by}` : ''}${a.capacity.conversations_per_hour !== null ? `; about ${Math.round(a.capacity.conversations_per_hour)} conversations per hour at that level` : ''}\n` : '\ncapacity: below the lowest load tested\n'
-  if (a.spike !== null) out += `spike: degraded ${a.spike.degraded} (${a.spike.rejections} rejections, ${a.spike.drops} dropped or hung up); ${a.spike.recovery_s !== null ? `back to baseline (p95 ${a.spike.baseline.p95_ms.toFixed(0)} ms, failures ${(a.spike.baseline.failure_rate * 100).toFixed(1)} %) ${Math.round(a.spike.recovery_s)} s after the spike` : 'not back to baseline by the end of the run'}\n`
-  if (a.failure !== null) out += `failure: at ${a.failure.load} (step ${a.failure.step}) ${(a.failure.error_rate * 100).toFixed(1)} % of turns fail and ${(a.failure.hang_up_rate * 100).toFixed(1)} % end in a hang-up${Object.keys(a.failure.kinds).length > 0 ? `; errors: ${Object.entries(a.failure.kinds).map(([k, n]) => `${k} ${n}`).join(', ')}` : ''}\n`
-  if (a.breaches.length > 0) out += `SLO breaches: ${a.breaches.map((b) => `${b.slo} at ${b.load} (${b.slo === 'success' ? `${(b.value * 100).toFixed(1)} %` : ms(b.value)})`).join('; ')}\n`
-  return out
 }

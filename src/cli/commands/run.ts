@@ -6,13 +6,13 @@ import { loadSimConfigFile, presetConfig, startSim, type RunningSim, type SimCon
 import { newRunId } from '../../store/index.js'
 import { ProxyMetrics } from '../../telemetry/index.js'
 import { CliError } from '../errors.js'
-import { intFlag, parseFlags, stringFlag } from '../args.js'
+import { intFlag, numberFlag, parseFlags, stringFlag } from '../args.js'
 import { table } from '../output.js'
 import { Recording } from '../recording.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeOverrides } from '../store-access.js'
 import { VERSION } from '../version.js'
 import { analyzeStoredRun } from '../../analyze/index.js'
-import { renderTable } from './analyze.js'
+import { renderTable } from '../../report/summary.js'
 
 export const LOAD_FLAGS = {
   profile: { type: 'string' },
@@ -48,13 +48,6 @@ export const LOAD_FLAGS_HELP = `Load (flags override the config's load: section)
   --shard i/N            run 1/N of the profile (conversation ids disjoint), for N generators on one store
   --run-id ID --run-name NAME`
 
-const num = (value: string | boolean | undefined, flag: string): number | undefined => {
-  if (value === undefined) return undefined
-  const n = Number(value)
-  if (typeof value !== 'string' || !Number.isFinite(n)) throw new CliError('HW_CLI_USAGE', `--${flag} takes a number, got ${JSON.stringify(value)}`)
-  return n
-}
-
 /** Only the overrides a flag gave: an absent flag must not hide a default set before it. */
 function given(overrides: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined))
@@ -64,16 +57,16 @@ function given(overrides: Record<string, unknown>): Record<string, unknown> {
 export function loadOverrides(values: Record<string, string | boolean | undefined>): Record<string, unknown> {
   return {
     'load.profile': stringFlag(values.profile),
-    'load.start': num(values.start, 'start'),
-    'load.factor': num(values.factor, 'factor'),
-    'load.step_s': num(values['step-s'], 'step-s'),
-    'load.max': num(values.max, 'max'),
-    'load.peak': num(values.peak, 'peak'),
-    'load.level': num(values.level, 'level'),
-    'load.duration_s': num(values['duration-s'], 'duration-s'),
+    'load.start': numberFlag(values.start, 'start'),
+    'load.factor': numberFlag(values.factor, 'factor'),
+    'load.step_s': numberFlag(values['step-s'], 'step-s'),
+    'load.max': numberFlag(values.max, 'max'),
+    'load.peak': numberFlag(values.peak, 'peak'),
+    'load.level': numberFlag(values.level, 'level'),
+    'load.duration_s': numberFlag(values['duration-s'], 'duration-s'),
     'load.model': stringFlag(values.model),
     'load.architecture': stringFlag(values.architecture),
-    'load.time_scale': num(values['time-scale'], 'time-scale'),
+    'load.time_scale': numberFlag(values['time-scale'], 'time-scale'),
     'load.scenarios': stringFlag(values.scenarios)?.split(',').map((s) => s.trim()),
     'load.stop_on_breach': values['stop-on-breach'] === true ? true : undefined,
     'load.seed': intFlag(values.seed, 'seed'),

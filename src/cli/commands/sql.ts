@@ -1,7 +1,6 @@
-import { openStore, queryJsonLines, readOwner } from '../../store/index.js'
 import { CliError } from '../errors.js'
 import { parseFlags } from '../args.js'
-import { loadStoreConfig, STORE_FLAGS, STORE_FLAGS_HELP, storeTarget } from '../store-access.js'
+import { STORE_FLAGS, STORE_FLAGS_HELP, storeQuery } from '../store-access.js'
 
 export const usage = `Usage: hopwatch sql "SELECT …" [--config hopwatch.yaml] [store flags]
 
@@ -25,42 +24,13 @@ export async function run(args: string[]): Promise<number> {
   }
   const statement = positionals.join(' ').trim()
   if (statement === '') throw new CliError('HW_CLI_USAGE', 'give the SQL statement as an argument, e.g. hopwatch sql "SELECT count() FROM hopwatch.hops"')
-  const config = await loadStoreConfig(values)
-  const target = storeTarget(config)
-
-  if (target.kind === 'embedded') {
-    const owner = await readOwner(target.dir)
-    if (owner !== undefined) {
-      const viaOwner = await throughOwner(owner.admin_url, statement)
-      if (viaOwner !== undefined) return viaOwner
-    }
-  }
-  const store = await openStore(target, config.database)
+  const { query, close } = await storeQuery(values)
   try {
-    for await (const line of queryJsonLines(store, statement)) {
+    for await (const line of query(statement)) {
       if (!process.stdout.write(`${line}\n`)) await new Promise((r) => process.stdout.once('drain', r))
     }
   } finally {
-    await store.close()
-  }
-  return 0
-}
-
-/** Runs the statement through the owning process; undefined when it does not answer (a stale owner file). */
-async function throughOwner(adminUrl: string, statement: string): Promise<number | undefined> {
-  let res: Response
-  try {
-    res = await fetch(`${adminUrl}/_hopwatch/sql`, { method: 'POST', body: statement, headers: { 'content-type': 'text/plain' } })
-  } catch {
-    return undefined
-  }
-  if (!res.ok) {
-    const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } }
-    process.stderr.write(`hopwatch: ${body.error?.code ?? res.status}: ${body.error?.message ?? res.statusText}\n`)
-    return 1
-  }
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r))
+    await close()
   }
   return 0
 }
