@@ -43,6 +43,24 @@ export function lowerEnvelope(points: readonly Point[], windows: number): Point[
   return [...mins.entries()].sort((a, b) => a[0] - b[0]).map(([, p]) => p)
 }
 
+/**
+ * The median of each of `windows` equal time windows, at the window's middle: for latency creep, where the typical
+ * turn matters and the fastest would hide a queue that builds.
+ */
+export function medianEnvelope(points: readonly Point[], windows: number): Point[] {
+  if (points.length === 0) return []
+  const t0 = points[0]?.t ?? 0
+  const width = ((points[points.length - 1]?.t ?? 0) - t0) / windows || 1
+  const groups = new Map<number, number[]>()
+  for (const p of points) {
+    const w = Math.min(windows - 1, Math.floor((p.t - t0) / width))
+    const g = groups.get(w)
+    if (g === undefined) groups.set(w, [p.value])
+    else g.push(p.value)
+  }
+  return [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([w, values]) => ({ t: t0 + (w + 0.5) * width, value: quantileSorted(values.sort((a, b) => a - b), 0.5) }))
+}
+
 /** Theil–Sen: the median of the slopes between every pair of points, and a ~95 % interval (Sen 1968, normal approximation). */
 export function theilSen(points: readonly Point[]): { slope: number; low: number; high: number } {
   const slopes: number[] = []
@@ -79,16 +97,36 @@ export function mannKendall(values: readonly number[]): { s: number; p: number }
   return { s, p: 2 * normalUpperTail(Math.abs(z)) }
 }
 
+export interface TrendOptions {
+  /** equal time windows the envelope takes one point from (24) */
+  windows?: number
+  /** Mann–Kendall's significance level (0.01) */
+  alpha?: number
+  /** the level whose crossing is projected (same units as the values) */
+  limit?: number
+  /** lower (memory: GC cycles fall back to the floor) or median (latency) per window */
+  envelope?: 'lower' | 'median'
+  /**
+   * The smallest change over the series' span, as a share of its median level, that counts as a trend (0.05). A
+   * short soak sees an allocator settle by a few MB, significantly; per hour that reads as hundreds of MB, and it is
+   * not a leak. A real leak outgrows this as the soak gets longer.
+   */
+  minChange?: number
+}
+
 /**
- * The trend of a series: rising or falling when Mann–Kendall says so (p < alpha) *and* the slope's interval excludes
- * zero; flat otherwise, however noisy. `limit` (same units as the values) gives the projected hours until it is hit.
+ * The trend of a series: rising or falling when Mann–Kendall says so (p < alpha), the slope's interval excludes
+ * zero, and the fitted change over the span is at least `minChange` of the level; flat otherwise, however noisy.
  */
-export function trendOf(points: readonly Point[], options: { windows?: number; alpha?: number; limit?: number } = {}): Trend {
-  const envelope = lowerEnvelope(points, options.windows ?? 24)
+export function trendOf(points: readonly Point[], options: TrendOptions = {}): Trend {
+  const envelope = options.envelope === 'median' ? medianEnvelope(points, options.windows ?? 24) : lowerEnvelope(points, options.windows ?? 24)
   const fit = theilSen(envelope)
   const mk = mannKendall(envelope.map((p) => p.value))
   const alpha = options.alpha ?? 0.01
-  const significant = mk.p < alpha && (fit.low > 0 || fit.high < 0)
+  const span = (envelope[envelope.length - 1]?.t ?? 0) - (envelope[0]?.t ?? 0)
+  const level = Math.abs(quantileSorted(envelope.map((p) => p.value).sort((a, b) => a - b), 0.5))
+  const material = Math.abs(fit.slope * span) >= (options.minChange ?? 0.05) * level
+  const significant = mk.p < alpha && (fit.low > 0 || fit.high < 0) && material
   const verdict = !significant ? 'flat' : fit.slope > 0 ? 'rising' : 'falling'
   let hours: number | null = null
   const last = envelope[envelope.length - 1]

@@ -64,4 +64,29 @@ export const DEFAULTS = {
     connections_per_upstream: 2048,
     models: { llm: 'gpt-4o-mini', tts: 'tts-1', voice: 'alloy', stt: 'nova-3', s2s: 'gpt-realtime' },
   },
+  resources: {
+    interval_s: 5,
+    self: true,
+    sim: true,
+  },
+  alerts: {
+    enabled: true,
+    eval_s: 5,
+    window_s: 60,
+    for_s: 30,
+    repeat_s: 3600,
+    /** a memory slope needs minutes of samples to be told from a GC cycle */
+    memory_window_s: 900,
+    min_events: 20,
+    rules: {
+      s2s_p95_ms: 1200,
+      backend_p95_ms: 500,
+      /** hops that failed (a caller's own hang-up is not the system's error) */
+      error_rate_max: 0.05,
+      memory_slope_mb_per_h: 50,
+      /** the generator's event-loop lag p99 above which its own numbers are not to be trusted */
+      generator_lag_ms: 50,
+    },
+    sinks: { log: true, timeout_ms: 5_000 },
+  },
 } as const

@@ -1,5 +1,5 @@
 export { DEFAULTS } from './defaults.js'
 export { CONFIG_ERRORS, ConfigError, formatProblems, type ConfigErrorCode } from './errors.js'
-export { loadConfigFile, parseConfig, parseYaml, readConfigText, validateConfig, validateStoreConfig, type LoadOptions, type Overrides } from './load.js'
-export { RESERVED_PATHS, type HopwatchConfig, type LoadConfig, type StoreConfig, type UpstreamConfig } from './schema.js'
+export { loadConfigFile, parseConfig, parseYaml, readConfigText, validateAlertsConfig, validateConfig, validateStoreConfig, type LoadOptions, type Overrides } from './load.js'
+export { RESERVED_PATHS, type HopwatchConfig, type AlertsConfig, type LoadConfig, type ResourcesConfig, type ResourceTargetConfig, type StoreConfig, type UpstreamConfig } from './schema.js'
 export type { ConfigProblem } from './validate.js'

@@ -3,6 +3,7 @@ import { parseDocument } from 'yaml'
 import { ConfigError, formatProblems } from './errors.js'
 import { checkUpstreams, configSchema, storeSchema, type HopwatchConfig, type StoreConfig } from './schema.js'
 import type { Context } from './validate.js'
+import { alertsSchema, checkResources, type AlertsConfig } from './watch-schema.js'
 
 /** A value given on the command line for a dotted config path, e.g. `proxy.port` → 9000. */
 export type Overrides = Record<string, unknown>
@@ -47,7 +48,10 @@ export function validateConfig(raw: unknown, source: string, options: LoadOption
   const doc = prepare(raw, options)
   const ctx: Context = { problems: [] }
   const config = configSchema(options.adapters)(doc, '', ctx)
-  if (ctx.problems.length === 0) checkUpstreams(config, ctx)
+  if (ctx.problems.length === 0) {
+    checkUpstreams(config, ctx)
+    checkResources(config.resources, ctx)
+  }
   if (ctx.problems.length > 0) throw new ConfigError('HW_CONFIG_INVALID', formatProblems(source, ctx.problems), ctx.problems)
   return deepFreeze(config)
 }
@@ -59,6 +63,15 @@ export function validateStoreConfig(raw: unknown, source: string, options: Omit<
   const store = storeSchema()(doc.store, 'store', ctx)
   if (ctx.problems.length > 0) throw new ConfigError('HW_CONFIG_INVALID', formatProblems(source, ctx.problems), ctx.problems)
   return deepFreeze(store)
+}
+
+/** Validates only the `alerts:` section of a parsed config (hopwatch alerts rules). */
+export function validateAlertsConfig(raw: unknown, source: string): AlertsConfig {
+  const doc = prepare(raw, {})
+  const ctx: Context = { problems: [] }
+  const alerts = alertsSchema()(doc.alerts, 'alerts', ctx)
+  if (ctx.problems.length > 0) throw new ConfigError('HW_CONFIG_INVALID', formatProblems(source, ctx.problems), ctx.problems)
+  return deepFreeze(alerts)
 }
 
 /** A copy of the document with command-line overrides and the password from the environment applied. */

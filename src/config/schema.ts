@@ -1,5 +1,6 @@
 import { COMPONENTS } from '../types.js'
 import { DEFAULTS } from './defaults.js'
+import { alertsSchema, resourcesSchema } from './watch-schema.js'
 import { bool, int, list, num, obj, oneOf, optional, str, url, withDefault, type Context, type Validator } from './validate.js'
 
 const D = DEFAULTS
@@ -71,6 +72,8 @@ export function configSchema(adapters: readonly string[]) {
     upstreams: list(upstream(adapters), { min: 1, fix: 'list the services the proxy fronts under upstreams:, each with name, component, adapter, target and prefix or port' }),
     store: storeSchema(),
     load: loadSchema(),
+    resources: resourcesSchema(),
+    alerts: alertsSchema(),
   })
 }
 
@@ -114,6 +117,7 @@ export type HopwatchConfig = ReturnType<ReturnType<typeof configSchema>>
 export type UpstreamConfig = HopwatchConfig['upstreams'][number]
 export type StoreConfig = HopwatchConfig['store']
 export type LoadConfig = HopwatchConfig['load']
+export type { AlertsConfig, ResourcesConfig, ResourceTargetConfig } from './watch-schema.js'
 
 /** Paths the proxy answers itself; no upstream prefix may shadow them. */
 export const RESERVED_PATHS = ['/healthz', '/metrics', '/_hopwatch'] as const

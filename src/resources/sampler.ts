@@ -1,4 +1,4 @@
-import { readProcess } from './process.js'
+import type { Probe } from './probe.js'
 
 /** A row of `resource_samples`. */
 export interface ResourceSample {
@@ -10,35 +10,41 @@ export interface ResourceSample {
   value: number
 }
 
-export interface ProcessTarget {
-  name: string
-  pid: number
+/** A target's state changed: gone for good (a process exited), down (could not be read this time), or up again. */
+export interface TargetEvent {
+  target: string
+  kind: string
+  state: 'gone' | 'down' | 'up'
+  reason: string
 }
 
 /**
- * Samples processes every `intervalMs` into rows (rss_bytes, cpu_seconds, open_fds, threads per target). A target
- * that vanishes is reported once through `onGone` and no longer sampled; the others go on.
+ * Samples every probe every `intervalMs` into rows: the probe's metrics, its limits, and `up` (1 read, 0 not). A
+ * target that is gone is reported once and no longer sampled; one that cannot be read is reported when it goes
+ * down and when it comes back, and tried again each time. The others go on either way. Probes are read one after
+ * another, so a slow one delays the sample but never piles reads up: a sample that is still running skips a tick.
  */
-export class ProcessSampler {
+export class ResourceSampler {
   private timer: NodeJS.Timeout | undefined
-  private readonly live: ProcessTarget[]
+  private readonly live: Probe[]
+  private readonly down = new Set<string>()
   private sampling: Promise<void> | undefined
 
   constructor(
     private readonly runId: string,
-    targets: readonly ProcessTarget[],
+    probes: readonly Probe[],
     private readonly intervalMs: number,
     private readonly emit: (row: ResourceSample) => void,
-    private readonly onGone: (target: ProcessTarget) => void = () => {},
+    private readonly onEvent: (event: TargetEvent) => void = () => {},
     private readonly clockUs: () => number = () => Math.round((performance.timeOrigin + performance.now()) * 1000),
   ) {
-    this.live = [...targets]
+    this.live = [...probes]
   }
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.sampling ??= this.sampleOnce().finally(() => (this.sampling = undefined))
-    }, this.intervalMs)
+    this.tick()
+    this.timer = setInterval(() => this.tick(), this.intervalMs)
+    this.timer.unref()
   }
 
   async stop(): Promise<void> {
@@ -46,21 +52,40 @@ export class ProcessSampler {
     await this.sampling
   }
 
+  private tick(): void {
+    this.sampling ??= this.sampleOnce().finally(() => (this.sampling = undefined))
+  }
+
   /** Takes one sample of every live target. */
   async sampleOnce(): Promise<void> {
     const at = this.clockUs()
-    for (const target of [...this.live]) {
-      const reading = await readProcess(target.pid)
-      if (reading === undefined) {
-        this.live.splice(this.live.indexOf(target), 1)
-        this.onGone(target)
+    for (const probe of [...this.live]) {
+      const row = (metric: string, value: number) => this.emit({ run_id: this.runId, at_us: at, target: probe.name, kind: probe.kind, metric, value })
+      let values: Record<string, number> | undefined
+      try {
+        values = await probe.read()
+      } catch (err) {
+        row('up', 0)
+        if (!this.down.has(probe.name)) {
+          this.down.add(probe.name)
+          this.onEvent({ target: probe.name, kind: probe.kind, state: 'down', reason: (err as Error).message })
+        }
         continue
       }
-      for (const [metric, value] of Object.entries(reading)) this.emit({ run_id: this.runId, at_us: at, target: target.name, kind: 'process', metric, value })
+      if (values === undefined) {
+        this.live.splice(this.live.indexOf(probe), 1)
+        this.onEvent({ target: probe.name, kind: probe.kind, state: 'gone', reason: probe.kind === 'nvidia_smi' ? 'nvidia-smi is not on this machine' : 'the process exited' })
+        continue
+      }
+      if (this.down.delete(probe.name)) this.onEvent({ target: probe.name, kind: probe.kind, state: 'up', reason: 'read again' })
+      row('up', 1)
+      for (const [metric, value] of Object.entries(values)) row(metric, value)
+      for (const [metric, value] of Object.entries(probe.limits ?? {})) row(metric, value)
     }
   }
 
-  get targets(): readonly ProcessTarget[] {
-    return this.live
+  /** The targets still sampled. */
+  get targets(): readonly string[] {
+    return this.live.map((p) => p.name)
   }
 }

@@ -48,3 +48,23 @@ test('a tall GC sawtooth alone (300 MB climbs every 5 minutes) is flat', () => {
   const trend = trendOf(rss(1, 0, 3, 300, 2), { windows: 12 })
   assert.equal(trend.verdict, 'flat')
 })
+
+test('an allocator settling 2 % over a short soak is flat, though significant; a fall ten times as deep is not', () => {
+  const settle = (drop: number) => Array.from({ length: 300 }, (_, i) => ({ t: i * 0.1, value: (106 - (drop * i) / 300) * 1024 * 1024 }))
+  const small = trendOf(settle(2))
+  assert.ok(small.p < 0.01 && small.ci_per_hour[1] < 0, 'the fall is significant')
+  assert.equal(small.verdict, 'flat', 'but too small to be a trend')
+  assert.equal(trendOf(settle(20)).verdict, 'falling')
+})
+
+test('latency creep is the trend of the median per window: a queue that builds is rising, a noisy steady one is flat', () => {
+  const rng = new Rng(5, 'latency')
+  const creeping = Array.from({ length: 2000 }, (_, i) => ({ t: i * 5, value: 800 + i * 0.2 + rng.next() * 400 }))
+  const steady = Array.from({ length: 2000 }, (_, i) => ({ t: i * 5, value: 800 + rng.next() * 400 }))
+  const c = trendOf(creeping, { envelope: 'median' })
+  assert.equal(c.verdict, 'rising')
+  // 0.2 ms per 5 s = 144 ms/h
+  assert.ok(Math.abs(c.slope_per_hour - 144) < 20, String(c.slope_per_hour))
+  assert.equal(trendOf(steady, { envelope: 'median' }).verdict, 'flat')
+})
+

@@ -85,3 +85,35 @@ test('command-line overrides win over the file and are validated like it', () =>
   assert.equal(config.store.clickhouse?.password, 'pw')
   assert.throws(() => validateConfig(good, 'f', { ...options, overrides: { 'proxy.port': 70000 } }), /proxy\.port: 70000 must be from 0 to 65535/)
 })
+
+test('resource targets name exactly one thing to sample, a process by pid or by match, each under its own name', () => {
+  const shapes = problemsOf({
+    ...good,
+    resources: { interval_s: 0, targets: [{ name: 'agent', cgroup: 'sys/fs/cgroup/x' }, { name: 'vllm', prometheus: { url: 'http://127.0.0.1:8000/metrics', metrics: [] } }, { name: 'x', procss: { pid: 1 } }] },
+  })
+  assert.deepEqual(shapes.map((p) => p.path).sort(), ['resources.interval_s', 'resources.targets[0].cgroup', 'resources.targets[1].prometheus.metrics', 'resources.targets[2].procss'])
+  assert.match(shapes.find((p) => p.path === 'resources.targets[2].procss')!.fix, /did you mean "process"/)
+  // once each target is well formed, what spans its fields
+  const problems = problemsOf({
+    ...good,
+    resources: { targets: [{ name: 'agent', process: { pid: 12, match: 'node agent.js' } }, { name: 'agent', cgroup: '/sys/fs/cgroup/x', network: { interface: 'eth0' } }, { name: 'gpu' }] },
+  })
+  const byPath = new Map(problems.map((p) => [p.path, p]))
+  assert.deepEqual([...byPath.keys()].sort(), ['resources.targets[0].process', 'resources.targets[1]', 'resources.targets[1].name', 'resources.targets[2]'])
+  assert.match(byPath.get('resources.targets[0].process')!.fix, /pid: 1234, or match/)
+  assert.match(byPath.get('resources.targets[1]')!.message, /names cgroup and network/)
+  assert.match(byPath.get('resources.targets[2]')!.message, /says nothing to sample/)
+})
+
+test('the alerts section comes defaulted from DESIGN.md\'s SLOs, and its mistakes are named', () => {
+  const config = validateConfig(good, 'hopwatch.yaml', options)
+  assert.deepEqual(config.alerts.rules.component_p95_ms, { stt: 800, llm: 1500, tts: 600, s2s: 1200, backend: 500 })
+  assert.equal(config.alerts.rules.success_min, 0.95)
+  assert.deepEqual(config.alerts.sinks, { log: true, webhooks: [], alertmanagers: [], timeout_ms: 5000 })
+  assert.equal(config.resources.self, true)
+  const problems = problemsOf({ ...good, alerts: { for_s: -1, rules: { error_rate_max: 5, component_p95_ms: { lm: 100 } }, sinks: { webhooks: ['ftp://x'], alertmanager: ['http://127.0.0.1:9093'] } } })
+  const byPath = new Map(problems.map((p) => [p.path, p]))
+  assert.deepEqual([...byPath.keys()].sort(), ['alerts.for_s', 'alerts.rules.component_p95_ms.lm', 'alerts.rules.error_rate_max', 'alerts.sinks.alertmanager', 'alerts.sinks.webhooks[0]'])
+  assert.match(byPath.get('alerts.rules.component_p95_ms.lm')!.fix, /did you mean "llm"/)
+  assert.match(byPath.get('alerts.sinks.alertmanager')!.fix, /did you mean "alertmanagers"/)
+})

@@ -2,17 +2,20 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { test } from 'node:test'
 import { trendOf } from '../../src/analyze/trend.js'
-import { ProcessSampler, type ResourceSample } from '../../src/resources/index.js'
+import { pidProbe, ResourceSampler, type ResourceSample, type TargetEvent } from '../../src/resources/index.js'
 import { simulate } from '../support/sim.js'
 
 const KIB = 1024
 
-/** Drives `rate` requests a second at the service for `seconds`, sampling its process's RSS every 100 ms. */
-async function soak(leakBytes: number, seed: number, rate: number, seconds: number): Promise<{ samples: ResourceSample[]; plantedBytesPerS: number }> {
+/**
+ * Drives `rate` requests a second at the service: `warmUpS` first (a young Node process grows its heap for a while
+ * under any load, so a soak watches it once it has settled), then `seconds` sampling its process every 100 ms.
+ */
+async function soak(leakBytes: number, seed: number, rate: number, seconds: number, warmUpS: number): Promise<{ samples: ResourceSample[]; plantedBytesPerS: number }> {
   const sim = await simulate({ seed, services: [{ name: 'api', kind: 'backend', process: 'separate', latency: { median_ms: 1 }, leak: { bytes_per_request: leakBytes } }] })
   const samples: ResourceSample[] = []
   const [service] = sim.services
-  const sampler = new ProcessSampler('soak', [{ name: 'api', pid: service!.pid }], 100, (row) => samples.push(row))
+  const sampler = new ResourceSampler('soak', [pidProbe('api', service!.pid)], 100, (row) => samples.push(row))
   const drive = async (forS: number) => {
     const started = performance.now()
     let sent = 0
@@ -25,8 +28,7 @@ async function soak(leakBytes: number, seed: number, rate: number, seconds: numb
     return { sent, elapsedS: (performance.now() - started) / 1000 }
   }
   try {
-    // a young Node process grows its heap for a while under any load: a soak watches it once it has settled
-    await drive(4)
+    await drive(warmUpS)
     sampler.start()
     const { sent, elapsedS } = await drive(seconds)
     await sampler.stop()
@@ -42,7 +44,7 @@ const rssPoints = (samples: ResourceSample[]) => {
 }
 
 test('the sampler sees a planted leak grow its process\'s RSS, and the trend is rising within 25 % of the planted rate', async () => {
-  const { samples, plantedBytesPerS } = await soak(64 * KIB, 1, 200, 8)
+  const { samples, plantedBytesPerS } = await soak(64 * KIB, 1, 200, 8, 4)
   const trend = trendOf(rssPoints(samples), { windows: 16 })
   assert.equal(trend.verdict, 'rising')
   const measured = trend.slope_per_hour / 3600
@@ -50,16 +52,25 @@ test('the sampler sees a planted leak grow its process\'s RSS, and the trend is 
   assert.ok(samples.some((s) => s.metric === 'open_fds' && s.value > 0) && samples.some((s) => s.metric === 'threads' && s.value > 0))
 })
 
+test('the same service without a leak is flat for every seed', async () => {
+  // settled: at 800 requests a second the heap stops growing after about 20 s, and its GC cycles take a few seconds
+  for (const seed of [1, 2, 3]) {
+    const { samples } = await soak(0, seed, 800, 30, 25)
+    const trend = trendOf(rssPoints(samples))
+    assert.equal(trend.verdict, 'flat', `seed ${seed}: ${JSON.stringify(trend)}`)
+  }
+})
+
 test('a sampled process that exits is reported once, and the others are still sampled', async () => {
   const short = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 300)'])
-  const gone: string[] = []
+  const events: TargetEvent[] = []
   const rows: ResourceSample[] = []
-  const sampler = new ProcessSampler('gone', [{ name: 'short', pid: short.pid! }, { name: 'self', pid: process.pid }], 50, (r) => rows.push(r), (t) => gone.push(t.name))
+  const sampler = new ResourceSampler('gone', [pidProbe('short', short.pid!), pidProbe('self', process.pid)], 50, (r) => rows.push(r), (e) => events.push(e))
   await sampler.sampleOnce()
   await new Promise((r) => short.once('exit', r))
   await sampler.sampleOnce()
   await sampler.sampleOnce()
-  assert.deepEqual(gone, ['short'])
-  assert.deepEqual(sampler.targets.map((t) => t.name), ['self'])
+  assert.deepEqual(events.map((e) => [e.target, e.state]), [['short', 'gone']])
+  assert.deepEqual(sampler.targets, ['self'])
   assert.equal(rows.filter((r) => r.target === 'self' && r.metric === 'rss_bytes').length, 3)
 })

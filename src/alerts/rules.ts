@@ -1,0 +1,196 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
+import type { AlertsConfig } from '../config/index.js'
+import { quantile } from '../analyze/stats.js'
+import { trendOf } from '../analyze/trend.js'
+import { componentLatencyUs } from '../latency.js'
+import { isMemoryMetric } from '../resources/metrics.js'
+import type { HopRecord, TurnRecord } from '../types.js'
+import { SlidingWindow } from './window.js'
+
+export type Severity = 'warning' | 'critical'
+
+/** What a rule sees of one key (a component, a target) at one evaluation. */
+export interface Finding {
+  /** the component or target the finding is about */
+  key: string
+  /**
+   * whether the condition holds; undefined when the window has too few events to judge (some, fewer than
+   * min_events): the alert keeps its state, so a thin window neither fires it nor resolves it
+   */
+  active: boolean | undefined
+  value: number
+  threshold: number
+  message: string
+}
+
+/** A live rule: fed events, asked at each evaluation what holds now. */
+export interface Rule {
+  name: string
+  severity: Severity
+  evaluate(nowUs: number): Finding[]
+}
+
+const MB = 1024 * 1024
+
+/** No events: the condition does not hold (no traffic is not an alert). Too few: not judged. Enough: the condition. */
+function judged(events: number, minEvents: number, holds: boolean): boolean | undefined {
+  if (events === 0) return false
+  return events >= minEvents ? holds : undefined
+}
+
+const fmt = (v: number, digits = 0) => v.toFixed(digits)
+
+/** p95 of each component's latency (as DESIGN.md defines it) over the window, above the component's SLO. */
+export class ComponentLatencyRule implements Rule {
+  readonly name = 'component_p95_above_slo'
+  readonly severity = 'warning'
+  private readonly windows = new Map<string, SlidingWindow>()
+
+  constructor(
+    private readonly thresholds: Readonly<Record<string, number>>,
+    private readonly windowUs: number,
+    private readonly minEvents: number,
+  ) {}
+
+  observeHop(hop: HopRecord): void {
+    const latency = componentLatencyUs(hop)
+    if (latency === undefined || hop.error_kind !== '' || this.thresholds[hop.component] === undefined) return
+    let w = this.windows.get(hop.component)
+    if (w === undefined) this.windows.set(hop.component, (w = new SlidingWindow(this.windowUs)))
+    w.push(hop.end_us || hop.start_us, latency / 1000)
+  }
+
+  evaluate(nowUs: number): Finding[] {
+    return [...this.windows].map(([component, w]) => {
+      const values = w.current(nowUs)
+      const threshold = this.thresholds[component] as number
+      const p95 = values.length > 0 ? quantile(values, 0.95) : 0
+      return { key: component, active: judged(values.length, this.minEvents, p95 > threshold), value: p95, threshold, message: `${component} p95 ${fmt(p95)} ms over the last ${fmt(this.windowUs / 1e6)} s (${values.length} hops), SLO ${fmt(threshold)} ms` }
+    })
+  }
+}
+
+/** Hops that failed, per component, over the window (a caller's own hang-up, client_abort, is not the system's error). */
+export class ErrorRateRule implements Rule {
+  readonly name = 'error_rate_above_limit'
+  readonly severity = 'critical'
+  private readonly windows = new Map<string, SlidingWindow>()
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowUs: number,
+    private readonly minEvents: number,
+  ) {}
+
+  observeHop(hop: HopRecord): void {
+    if (hop.error_kind === 'client_abort') return
+    let w = this.windows.get(hop.component)
+    if (w === undefined) this.windows.set(hop.component, (w = new SlidingWindow(this.windowUs)))
+    w.push(hop.end_us || hop.start_us, hop.error_kind === '' ? 0 : 1)
+  }
+
+  evaluate(nowUs: number): Finding[] {
+    return [...this.windows].map(([component, w]) => {
+      const values = w.current(nowUs)
+      const rate = values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : 0
+      return { key: component, active: judged(values.length, this.minEvents, rate > this.limit), value: rate, threshold: this.limit, message: `${component}: ${fmt(rate * 100, 1)} % of ${values.length} hops failed over the last ${fmt(this.windowUs / 1e6)} s (limit ${fmt(this.limit * 100, 1)} %)` }
+    })
+  }
+}
+
+/** The share of the callers' turns that succeeded over the window. */
+export class SuccessRule implements Rule {
+  readonly name = 'success_below_slo'
+  readonly severity = 'critical'
+  private readonly window: SlidingWindow
+
+  constructor(
+    private readonly min: number,
+    private readonly windowUs: number,
+    private readonly minEvents: number,
+  ) {
+    this.window = new SlidingWindow(windowUs)
+  }
+
+  observeTurn(turn: TurnRecord): void {
+    this.window.push(turn.end_us || turn.user_start_us, turn.success)
+  }
+
+  evaluate(nowUs: number): Finding[] {
+    const values = this.window.current(nowUs)
+    if (values.length === 0) return []
+    const share = values.reduce((a, b) => a + b, 0) / values.length
+    return [{ key: 'turns', active: judged(values.length, this.minEvents, share < this.min), value: share, threshold: this.min, message: `${fmt(share * 100, 1)} % of ${values.length} turns succeeded over the last ${fmt(this.windowUs / 1e6)} s (SLO ${fmt(this.min * 100, 1)} %)` }]
+  }
+}
+
+/** A target's memory rising, significantly (Mann–Kendall on the lower envelope) and faster than the limit. */
+export class MemorySlopeRule implements Rule {
+  readonly name = 'memory_rising'
+  readonly severity = 'warning'
+  private readonly windows = new Map<string, SlidingWindow>()
+
+  constructor(
+    private readonly limitMbPerHour: number,
+    private readonly windowUs: number,
+  ) {}
+
+  observeSample(target: string, metric: string, atUs: number, value: number): void {
+    if (!isMemoryMetric(metric)) return
+    const key = metric === 'rss_bytes' || metric === 'memory_bytes' ? target : `${target} ${metric}`
+    let w = this.windows.get(key)
+    if (w === undefined) this.windows.set(key, (w = new SlidingWindow(this.windowUs, 10_000)))
+    w.push(atUs, value)
+  }
+
+  evaluate(nowUs: number): Finding[] {
+    return [...this.windows].map(([key, w]) => {
+      const points = w.points(nowUs)
+      // half a window of samples at least: a process's first minutes of growth are its warm-up, not a leak
+      const covered = (points[points.length - 1]?.t ?? 0) >= this.windowUs / 2e6
+      const trend = points.length >= 8 && covered ? trendOf(points) : undefined
+      const mbPerHour = (trend?.slope_per_hour ?? 0) / MB
+      return {
+        key,
+        active: trend?.verdict === 'rising' && mbPerHour > this.limitMbPerHour,
+        value: mbPerHour,
+        threshold: this.limitMbPerHour,
+        message: `${key} memory ${trend === undefined ? `is not judged before ${fmt(this.windowUs / 2e6)} s of samples` : `${trend.verdict} at ${fmt(mbPerHour, 1)} MB/h (95 % CI ${fmt(trend.ci_per_hour[0] / MB, 1)}…${fmt(trend.ci_per_hour[1] / MB, 1)}, p ${trend.p.toPrecision(2)})`} over the last ${fmt(points.at(-1)?.t ?? 0)} s, limit ${fmt(this.limitMbPerHour)} MB/h`,
+      }
+    })
+  }
+}
+
+/** The load generator's own event loop lagging: its numbers stop being the system's. */
+export class GeneratorRule implements Rule {
+  readonly name = 'generator_overloaded'
+  readonly severity = 'warning'
+  private readonly delay: IntervalHistogram
+
+  constructor(private readonly limitMs: number) {
+    this.delay = monitorEventLoopDelay({ resolution: 10 })
+    this.delay.enable()
+  }
+
+  evaluate(): Finding[] {
+    const p99 = this.delay.count > 0 ? this.delay.percentile(99) / 1e6 : 0
+    this.delay.reset()
+    return [{ key: 'generator', active: p99 > this.limitMs, value: p99, threshold: this.limitMs, message: `the generator's event-loop lag p99 is ${fmt(p99)} ms (limit ${fmt(this.limitMs)} ms): its callers start late and its latencies include its own delay` }]
+  }
+
+  dispose(): void {
+    this.delay.disable()
+  }
+}
+
+/** The rules an `alerts:` section asks for; the generator rule only where callers run. */
+export function rulesFromConfig(alerts: AlertsConfig, options: { generator: boolean }) {
+  const windowUs = alerts.window_s * 1e6
+  return {
+    latency: new ComponentLatencyRule(alerts.rules.component_p95_ms, windowUs, alerts.min_events),
+    errors: new ErrorRateRule(alerts.rules.error_rate_max, windowUs, alerts.min_events),
+    success: new SuccessRule(alerts.rules.success_min, windowUs, alerts.min_events),
+    memory: new MemorySlopeRule(alerts.rules.memory_slope_mb_per_h, alerts.memory_window_s * 1e6),
+    generator: options.generator ? new GeneratorRule(alerts.rules.generator_lag_ms) : undefined,
+  }
+}

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { test } from 'node:test'
+import { cgroupProbe, matchProbe, networkProbe, nvidiaProbe, parseExposition, parseNvidiaSmi, pidProbe, prometheusProbe, ResourceSampler, type ResourceSample, type TargetEvent } from '../../src/resources/index.js'
+import { simulate } from '../support/sim.js'
+
+const MIB = 1024 * 1024
+
+test('a process matched by its command line is found, summed over its processes, and followed', async () => {
+  const marker = `hopwatch-probe-${process.pid}-${Date.now()}`
+  const children = [0, 1].map(() => spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', marker]))
+  try {
+    await Promise.all(children.map((c) => new Promise((r) => c.once('spawn', r))))
+    const values = await matchProbe('workers', marker).read()
+    assert.equal(values?.processes, 2)
+    assert.ok((values?.rss_bytes ?? 0) > 2 * 10 * MIB, `rss ${values?.rss_bytes}`)
+    assert.ok((values?.threads ?? 0) >= 2 && (values?.open_fds ?? 0) >= 2 * 3)
+  } finally {
+    for (const c of children) c.kill()
+  }
+  await assert.rejects(matchProbe('none', `${marker}-absent`).read(), /no process has/)
+})
+
+test('the exposition parser keeps each series of the named metrics with its labels, and skips the rest', () => {
+  const text = [
+    '# HELP vllm:num_requests_waiting Requests waiting',
+    '# TYPE vllm:num_requests_waiting gauge',
+    'vllm:num_requests_waiting{model_name="m{1}",engine="0"} 7',
+    'vllm:gpu_cache_usage_perc{model_name="m"} 0.42 1732400000000',
+    'process_resident_memory_bytes 1.2345e+08',
+    'other_metric 3',
+    'le_histogram_bucket{le="+Inf"} +Inf',
+  ].join('\n')
+  assert.deepEqual(parseExposition(text, ['vllm:num_requests_waiting', 'vllm:gpu_cache_usage_perc', 'process_resident_memory_bytes', 'le_histogram_bucket']), {
+    'vllm:num_requests_waiting{model_name="m{1}",engine="0"}': 7,
+    'vllm:gpu_cache_usage_perc{model_name="m"}': 0.42,
+    process_resident_memory_bytes: 123_450_000,
+    'le_histogram_bucket{le="+Inf"}': Infinity,
+  })
+})
+
+test('a Prometheus endpoint that goes down is reported down and then up, and the other targets are sampled all along', async () => {
+  const body = { text: 'queue_depth 3\nprocess_resident_memory_bytes 1000\n' }
+  const server = createServer((_req, res) => res.end(body.text))
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as AddressInfo).port
+  const rows: ResourceSample[] = []
+  const events: TargetEvent[] = []
+  const sampler = new ResourceSampler('prom', [prometheusProbe('model-server', `http://127.0.0.1:${port}/metrics`, ['queue_depth', 'process_resident_memory_bytes'], 1000), pidProbe('self', process.pid)], 1000, (r) => rows.push(r), (e) => events.push(e))
+  await sampler.sampleOnce()
+  server.closeAllConnections()
+  await new Promise((r) => server.close(r))
+  await sampler.sampleOnce()
+  await sampler.sampleOnce()
+  body.text = 'queue_depth 9\n'
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
+  await sampler.sampleOnce()
+  server.closeAllConnections()
+  server.close()
+  assert.deepEqual(events.map((e) => [e.target, e.state]), [['model-server', 'down'], ['model-server', 'up']])
+  assert.match(events[0]!.reason, /ECONNREFUSED|fetch failed/)
+  const of = (target: string, metric: string) => rows.filter((r) => r.target === target && r.metric === metric).map((r) => r.value)
+  assert.deepEqual(of('model-server', 'queue_depth'), [3, 9])
+  assert.deepEqual(of('model-server', 'up'), [1, 0, 0, 1])
+  assert.equal(of('self', 'rss_bytes').length, 4)
+})
+
+test('a simulator service\'s own /metrics is sampled as a Prometheus target', async () => {
+  const sim = await simulate({ services: [{ name: 'llm', kind: 'llm', process: 'separate' }] })
+  try {
+    const values = await prometheusProbe('llm', `${sim.services[0]!.url}/metrics`, ['hopwatch_sim_in_flight', 'process_resident_memory_bytes'], 2000).read()
+    assert.ok((values?.['process_resident_memory_bytes{service="llm",kind="llm"}'] ?? 0) > 10 * MIB, JSON.stringify(values))
+    assert.equal(values?.['hopwatch_sim_in_flight{service="llm",kind="llm"}'], 0)
+  } finally {
+    await sim.close()
+  }
+})
+
+test('the loopback interface\'s byte counters grow with traffic over it', async () => {
+  const probe = networkProbe('lo', 'lo')
+  const before = await probe.read()
+  const server = createServer((_req, res) => res.end(Buffer.alloc(4 * MIB)))
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)).arrayBuffer()
+  server.close()
+  const after = await probe.read()
+  assert.ok((after?.tx_bytes ?? 0) - (before?.tx_bytes ?? 0) >= 4 * MIB)
+  await assert.rejects(networkProbe('x', 'nosuchif0').read(), /no interface nosuchif0/)
+})
+
+/** This process's memory cgroup: cgroup v2's unified directory, or v1's memory hierarchy. */
+function ownMemoryCgroup(): string | undefined {
+  const lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n')
+  const v2 = lines.find((l) => l.startsWith('0::'))?.slice(3)
+  if (v2 !== undefined && existsSync(`/sys/fs/cgroup${v2}/memory.current`)) return `/sys/fs/cgroup${v2}`.replace(/\/$/, '')
+  const v1 = lines.find((l) => /^\d+:memory:/.test(l))?.split(':')[2]
+  if (v1 !== undefined && existsSync(`/sys/fs/cgroup/memory${v1}/memory.usage_in_bytes`)) return `/sys/fs/cgroup/memory${v1}`.replace(/\/$/, '')
+  return undefined
+}
+
+test('a cgroup\'s memory grows when a process in it allocates', async (t) => {
+  const dir = ownMemoryCgroup()
+  if (dir === undefined) return t.skip('this machine exposes no memory cgroup for this process')
+  const probe = cgroupProbe('self-cgroup', dir)
+  const before = (await probe.read())?.memory_bytes ?? 0
+  const held = Buffer.alloc(128 * MIB, 1)
+  const after = (await probe.read())?.memory_bytes ?? 0
+  assert.ok(after - before >= 96 * MIB, `${((after - before) / MIB).toFixed(0)} MiB more after writing 128 MiB`)
+  assert.equal(held.length, 128 * MIB)
+  await assert.rejects(cgroupProbe('x', '/tmp').read(), /not a cgroup directory/)
+})
+
+test('nvidia-smi\'s CSV becomes per-GPU utilisation and memory, and a machine without it is reported once', async () => {
+  assert.deepEqual(parseNvidiaSmi('0, 87, 30512, 81559\n1, [N/A], 0, 81559\n'), {
+    gpu0_utilization_percent: 87,
+    gpu0_memory_bytes: 30512 * MIB,
+    gpu0_memory_limit_bytes: 81559 * MIB,
+    gpu1_memory_bytes: 0,
+    gpu1_memory_limit_bytes: 81559 * MIB,
+  })
+  const events: TargetEvent[] = []
+  const sampler = new ResourceSampler('gpu', [nvidiaProbe('gpu', 'hopwatch-no-such-nvidia-smi')], 1000, () => {}, (e) => events.push(e))
+  await sampler.sampleOnce()
+  await sampler.sampleOnce()
+  assert.deepEqual(events.map((e) => [e.target, e.state, e.reason]), [['gpu', 'gone', 'nvidia-smi is not on this machine']])
+})
