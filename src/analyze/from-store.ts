@@ -8,6 +8,16 @@ const PATHS_PER_STEP = 500
 /** Slices of a spike's recovery phase: the resolution of its recovery time. */
 const RECOVERY_SLICES = 10
 
+/** Time buckets per sampled series: a week-long soak comes back as bounded as a minute's. */
+const RESOURCE_BUCKETS = 2000
+/** Answered turns of a soak whose response latencies give its creep. */
+const CREEP_SAMPLES = 20_000
+
+function toPoints(rows: ReadonlyArray<{ at_us: number; ms: number }>): Array<{ t: number; value: number }> {
+  const t0 = rows[0]?.at_us ?? 0
+  return rows.map((r) => ({ t: (r.at_us - t0) / 1e6, value: r.ms }))
+}
+
 /** Analyses a run in the store (the latest with turns when no id is given); undefined when there is none. */
 export async function analyzeStoredRun(query: QueryLines, database: string, runId: string | undefined, slos: Slos = DEFAULT_SLOS): Promise<Analysis | undefined> {
   const run = await Q.findRun(query, database, runId)
@@ -19,6 +29,7 @@ export async function analyzeStoredRun(query: QueryLines, database: string, runI
     recoveryStep !== undefined && steps.some((s) => s.phase === 'spike')
       ? { buckets: await Q.stepTimeline(query, database, run.run_id, recoveryStep, RECOVERY_SLICES), bucketS: ((recoveryStep.end_us - recoveryStep.start_us) / 1e6 / RECOVERY_SLICES) * run.time_scale }
       : undefined
+  const soakSteps = steps.filter((s) => s.phase === 'soak').map((s) => s.step)
   return analyzeRun({
     run,
     steps,
@@ -30,5 +41,8 @@ export async function analyzeStoredRun(query: QueryLines, database: string, runI
     turnSamples: await Q.turnSamples(query, database, run.run_id, SAMPLES_PER_STEP),
     paths: await Q.turnPaths(query, database, run.run_id, PATHS_PER_STEP),
     werSamples: await Q.werSamples(query, database, run.run_id, SAMPLES_PER_STEP),
+    resources: await Q.resourceSeries(query, database, run.run_id, RESOURCE_BUCKETS),
+    responseOverTime: toPoints(await Q.responseOverTime(query, database, run.run_id, soakSteps, CREEP_SAMPLES)),
+    alerts: await Q.alertChanges(query, database, run.run_id),
   }, slos)
 }

@@ -1,3 +1,6 @@
+import { DESIGN_SLOS } from '../slos.js'
+import { describeTrend, MIN_TREND_SPAN_S, resourceReport, WARM_UP_SHARE, type ResourceReport, type SampledSeries } from './resources.js'
+import { trendOf, type Point, type Trend } from './trend.js'
 import { attribute, criticalPath, type Attribution, type TurnPath } from './attribution.js'
 import { quantile } from './stats.js'
 import { spikeFindings, type SpikeFindings, type TimelineBucket } from './spike.js'
@@ -10,7 +13,7 @@ export interface Slos {
   success_min: number
 }
 
-export const DEFAULT_SLOS: Slos = { response_p95_ms: 1500, components_p95_ms: { stt: 800, llm: 1500, tts: 600, network: 300 }, success_min: 0.95 }
+export const DEFAULT_SLOS: Slos = { ...DESIGN_SLOS, components_p95_ms: { ...DESIGN_SLOS.components_p95_ms } }
 
 /** What the store gives the analyzer: aggregates per step, and bounded samples for the rank tests. */
 export interface RunData {
@@ -27,6 +30,12 @@ export interface RunData {
   werSamples?: ReadonlyMap<number, number[]>
   /** spike runs: the recovery step in time slices, and a slice's length in seconds of the profile */
   recovery?: { buckets: TimelineBucket[]; bucketS: number }
+  /** the run's resource samples, per series in time buckets */
+  resources?: readonly SampledSeries[]
+  /** soak runs: answered turns over time (seconds since the first, response ms) */
+  responseOverTime?: readonly Point[]
+  /** the live alerts' state changes */
+  alerts?: ReadonlyArray<{ at_us: number; rule: string; state: string; severity: string; component: string; value: number; threshold: number; message: string }>
 }
 
 export interface SloBreach {
@@ -55,6 +64,12 @@ export interface Analysis {
   /** the growth in mean response latency from the baseline to the degraded steps, split by per-turn critical paths */
   attribution: (Attribution & { baseline_steps: number[]; degraded_steps: number[] }) | null
   breaches: SloBreach[]
+  /** memory, fd and thread trends per sampled target, and the steps beyond the headroom rules */
+  resources: ResourceReport | null
+  /** soak runs: the trend of the median response latency over the run, ms per hour of wall-clock time */
+  latency_creep: (Omit<Trend, 'hours_to_limit'> & { span_s: number }) | null
+  /** the live alerts' state changes during the run */
+  alerts: NonNullable<RunData['alerts']>
   steps: Array<{
     step: number
     phase: string
@@ -198,6 +213,9 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
     spike,
     attribution,
     breaches,
+    resources: data.resources !== undefined && data.resources.length > 0 ? resourceReport(data.resources, steps.filter((s) => s.start_us !== undefined && s.end_us !== undefined).map((s) => ({ step: s.step, load: s.target_load, start_us: s.start_us as number, end_us: s.end_us as number }))) : null,
+    latency_creep: latencyCreep(data.responseOverTime),
+    alerts: [...(data.alerts ?? [])],
     steps: steps.map((s) => {
       const errorsByKind: Record<string, number> = {}
       for (const e of data.errors.filter((x) => x.step === s.step)) errorsByKind[`${e.component}_${e.error_kind}`] = (errorsByKind[`${e.component}_${e.error_kind}`] ?? 0) + e.n
@@ -223,6 +241,19 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
   }
   analysis.verdict = headline(analysis)
   return analysis
+}
+
+/** The median response latency's trend over a soak: a queue or a cache that slowly fills shows as creep. */
+function latencyCreep(all: readonly Point[] | undefined): Analysis['latency_creep'] {
+  if (all === undefined || all.length === 0) return null
+  // as for memory: the warm-up left out, and too short a soak says nothing
+  const first = all[0]?.t ?? 0
+  const settled = first + WARM_UP_SHARE * ((all[all.length - 1]?.t ?? 0) - first)
+  const points = all.filter((p) => p.t >= settled)
+  const span = (points[points.length - 1]?.t ?? 0) - (points[0]?.t ?? 0)
+  if (points.length < 50 || span < MIN_TREND_SPAN_S) return null
+  const { hours_to_limit: _, ...trend } = trendOf(points, { envelope: 'median' })
+  return { ...trend, span_s: span }
 }
 
 /**
@@ -257,5 +288,10 @@ function headline(a: Analysis): string {
     const kinds = Object.entries(a.failure.kinds).sort((x, y) => y[1] - x[1]).slice(0, 2).map(([k]) => k)
     parts.push(`at ${a.failure.load} it fails (${a.failure.error_rate > 0.05 ? `${(a.failure.error_rate * 100).toFixed(0)} % of turns fail${kinds.length > 0 ? `: ${kinds.join(', ')}` : ''}` : `${(a.failure.hang_up_rate * 100).toFixed(0)} % of turns end in a hang-up`})`)
   }
+  const leaks = a.resources?.constant_load === true ? a.resources.trends.filter((x) => x.kind === 'memory' && x.verdict === 'rising') : []
+  for (const t of leaks) parts.push(`${t.target}'s memory is rising ${describeTrend(t).replace(/^rising /, '')}`)
+  const cpu = a.resources?.saturation.find((x) => x.resource === 'cpu')
+  if (cpu !== undefined) parts.push(`${cpu.target}'s CPU is at ${Math.round(cpu.share * 100)} % of its ${cpu.limit} core${cpu.limit === 1 ? '' : 's'} at ${cpu.load}`)
+  if (a.latency_creep?.verdict === 'rising') parts.push(`response latency creeps up ${a.latency_creep.slope_per_hour.toFixed(0)} ms/h over the soak`)
   return `${parts.join('; ')}.`
 }

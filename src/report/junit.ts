@@ -1,4 +1,4 @@
-import type { Analysis, Slos } from '../analyze/index.js'
+import { describeTrend, type Analysis, type ResourceTrend, type Slos } from '../analyze/index.js'
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;')
@@ -12,6 +12,11 @@ export function sloNames(slos: Slos): string[] {
 /** Breaches at or below `peak` load (every load when undefined): what a CI gate fails on. */
 export function breachesUpTo(analysis: Analysis, peak: number | undefined): Analysis['breaches'] {
   return analysis.breaches.filter((b) => peak === undefined || b.load <= peak)
+}
+
+/** Memory that rises during a run at one load (a soak): a leak, which a CI gate fails on like a broken SLO. */
+export function leaksOf(analysis: Analysis): ResourceTrend[] {
+  return analysis.resources?.constant_load === true ? analysis.resources.trends.filter((t) => t.kind === 'memory' && t.verdict === 'rising') : []
 }
 
 /**
@@ -28,10 +33,16 @@ export function junitXml(analysis: Analysis, slos: Slos, peak: number | undefine
     const detail = hits.map((b) => `at load ${b.load} (step ${b.step}): ${b.slo === 'success' ? `${(b.value * 100).toFixed(1)} % < ${(b.limit * 100).toFixed(0)} %` : `${b.value.toFixed(0)} ms > ${b.limit} ms`}`).join('\n')
     return `    <testcase classname="hopwatch.slo" name="${escapeXml(title)}">\n      <failure message="${escapeXml(`${name} breached ${hits.length} time(s)`)}">${escapeXml(detail)}</failure>\n    </testcase>`
   })
-  const failures = names.filter((n) => gated.some((b) => b.slo === n)).length
+  // a soak: one more case per memory series, failing when it rises
+  const memory = analysis.resources?.constant_load === true ? analysis.resources.trends.filter((t) => t.kind === 'memory') : []
+  for (const t of memory) {
+    const title = `${t.target} ${t.metric} does not rise during the soak`
+    cases.push(t.verdict !== 'rising' ? `    <testcase classname="hopwatch.resources" name="${escapeXml(title)}"/>` : `    <testcase classname="hopwatch.resources" name="${escapeXml(title)}">\n      <failure message="${escapeXml(`${t.target} memory is rising`)}">${escapeXml(describeTrend(t))}</failure>\n    </testcase>`)
+  }
+  const failures = names.filter((n) => gated.some((b) => b.slo === n)).length + memory.filter((t) => t.verdict === 'rising').length
   return `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="hopwatch" tests="${names.length}" failures="${failures}">
-  <testsuite name="${escapeXml(`hopwatch ${analysis.run.run_id}`)}" tests="${names.length}" failures="${failures}">
+<testsuites name="hopwatch" tests="${cases.length}" failures="${failures}">
+  <testsuite name="${escapeXml(`hopwatch ${analysis.run.run_id}`)}" tests="${cases.length}" failures="${failures}">
     <properties>
       <property name="verdict" value="${escapeXml(analysis.verdict)}"/>
     </properties>

@@ -1,4 +1,4 @@
-import type { Analysis } from '../analyze/index.js'
+import { describeTrend, type Analysis } from '../analyze/index.js'
 import { table } from './table.js'
 
 const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : `${v.toFixed(0)} ms`)
@@ -52,5 +52,44 @@ export function renderTable(a: Analysis): string {
   if (a.spike !== null) out += `spike: degraded ${a.spike.degraded} (${a.spike.rejections} rejections, ${a.spike.drops} dropped or hung up); ${a.spike.recovery_s !== null ? `back to baseline (p95 ${a.spike.baseline.p95_ms.toFixed(0)} ms, failures ${(a.spike.baseline.failure_rate * 100).toFixed(1)} %) ${Math.round(a.spike.recovery_s)} s after the spike` : 'not back to baseline by the end of the run'}\n`
   if (a.failure !== null) out += `failure: at ${a.failure.load} (step ${a.failure.step}) ${(a.failure.error_rate * 100).toFixed(1)} % of turns fail and ${(a.failure.hang_up_rate * 100).toFixed(1)} % end in a hang-up${Object.keys(a.failure.kinds).length > 0 ? `; errors: ${Object.entries(a.failure.kinds).map(([k, n]) => `${k} ${n}`).join(', ')}` : ''}\n`
   if (a.breaches.length > 0) out += `SLO breaches: ${a.breaches.map((b) => `${b.slo} at ${b.load} (${b.slo === 'success' ? `${(b.value * 100).toFixed(1)} %` : ms(b.value)})`).join('; ')}\n`
+  out += renderResources(a)
+  out += renderAlerts(a)
   return out
+}
+
+const MB = 1024 * 1024
+
+/** Per sampled target: memory, fds and threads with their trends, the most CPU used, and the headroom breaches. */
+function renderResources(a: Analysis): string {
+  const r = a.resources
+  let out = ''
+  if (r !== null) {
+    const targets = [...new Set([...r.trends.map((t) => t.target), ...r.cpu.map((c) => c.target)])]
+    out += `\nResources (trends per hour of wall-clock time; memory on its lower envelope, so GC cycles do not count${r.constant_load ? '' : '; the load changed during the run, so a rise may follow the load: a soak tells a leak'}):\n`
+    out += table(
+      ['target', 'series', 'last', 'trend', 'peak CPU'],
+      targets.flatMap((target) => {
+        const cpu = r.cpu.find((c) => c.target === target)
+        const cpuText = cpu !== undefined ? `${cpu.peak_cores.toFixed(2)}${cpu.limit_cores !== null ? ` of ${cpu.limit_cores}` : ''} cores` : '-'
+        return r.trends.filter((t) => t.target === target).map((t, i) => [i === 0 ? target : '', t.metric, t.kind === 'memory' ? `${(t.last / MB).toFixed(0)} MB` : String(t.last), describeTrend(t), i === 0 ? cpuText : ''])
+      }),
+    )
+    for (const s of r.saturation) out += `headroom: ${s.target} ${s.resource === 'cpu' ? `used ${s.value.toFixed(2)} of ${s.limit} cores` : `reached ${(s.value / MB).toFixed(0)} of ${(s.limit / MB).toFixed(0)} MB`} (${(s.share * 100).toFixed(0)} %) at step ${s.step} (${s.load})\n`
+    for (const u of r.unreadable) out += `unreadable: ${u.target} could not be read at ${u.samples} samples\n`
+  }
+  const c = a.latency_creep
+  if (c !== null) out += `\nlatency over the soak: median response ${c.verdict} ${c.slope_per_hour.toFixed(0)} ms/h (95 % CI ${c.ci_per_hour[0].toFixed(0)}…${c.ci_per_hour[1].toFixed(0)}, p ${c.p < 0.0001 ? '< 0.0001' : c.p.toFixed(4)}) over ${Math.round(c.span_s)} s\n`
+  return out
+}
+
+/** Which alerts fired during the run, when, and when they were resolved. */
+function renderAlerts(a: Analysis): string {
+  const fired = a.alerts.filter((x) => x.state === 'firing')
+  if (fired.length === 0) return a.alerts.length > 0 ? '\nalerts: none fired (some were pending and cleared)\n' : ''
+  const t0 = a.alerts[0]?.at_us ?? 0
+  const lines = fired.map((f) => {
+    const end = a.alerts.find((x) => x.rule === f.rule && x.component === f.component && x.state === 'resolved' && x.at_us >= f.at_us)
+    return `  ${f.rule} ${f.component} fired at +${((f.at_us - t0) / 1e6).toFixed(1)} s${end !== undefined ? `, resolved ${((end.at_us - f.at_us) / 1e6).toFixed(1)} s later${/the run ended/.test(end.message) ? ' (when the run ended)' : ''}` : ''}: ${f.message}`
+  })
+  return `\nalerts: ${fired.length} fired (hopwatch alerts list for every change)\n${lines.join('\n')}\n`
 }

@@ -255,3 +255,66 @@ export async function stepTimeline(query: QueryLines, db: string, runId: string,
   )
   return raw.filter((r) => r.bucket >= 0 && r.bucket < buckets).map((r) => ({ bucket: r.bucket, turns: r.turns, p95_ms: r.q / 1000, failed: r.failed }))
 }
+
+export interface ResourceSeriesRow {
+  target: string
+  kind: string
+  metric: string
+  /** seconds since the run's first sample, per bucket */
+  t: number[]
+  /** the bucket's lowest value (memory's lower envelope starts here) */
+  low: number[]
+  /** the bucket's highest value (counters: the latest) */
+  high: number[]
+  /** µs of the first sample */
+  t0_us: number
+}
+
+/**
+ * Every sampled series of the run, in at most `buckets` time buckets each (min and max per bucket), so a week-long
+ * soak sampled every second comes back as bounded as a minute's.
+ */
+export async function resourceSeries(query: QueryLines, db: string, runId: string, buckets: number): Promise<ResourceSeriesRow[]> {
+  const [span] = await rows<{ first: number; last: number; n: number }>(query, `SELECT min(at_us) AS first, max(at_us) AS last, count() AS n FROM ${db}.resource_samples WHERE run_id = ${quoteString(runId)}`)
+  if (span === undefined || span.n === 0) return []
+  const width = Math.max(1, Math.ceil((span.last - span.first + 1) / buckets))
+  const raw = await rows<{ target: string; kind: string; metric: string; b: number[]; lo: number[]; hi: number[] }>(
+    query,
+    `SELECT target, kind, metric, groupArray(b) AS b, groupArray(lo) AS lo, groupArray(hi) AS hi FROM (
+       SELECT target, any(kind) AS kind, metric, intDiv(at_us - ${Math.floor(span.first)}, ${width}) AS b, min(value) AS lo, max(value) AS hi
+       FROM ${db}.resource_samples WHERE run_id = ${quoteString(runId)} GROUP BY target, metric, b ORDER BY target, metric, b)
+     GROUP BY target, kind, metric ORDER BY target, metric`,
+  )
+  return raw.map((r) => {
+    const order = r.b.map((_, i) => i).sort((x, y) => (r.b[x] as number) - (r.b[y] as number))
+    return { target: r.target, kind: r.kind, metric: r.metric, t: order.map((i) => ((r.b[i] as number) * width) / 1e6), low: order.map((i) => r.lo[i] as number), high: order.map((i) => r.hi[i] as number), t0_us: span.first }
+  })
+}
+
+export interface AlertChangeRow {
+  at_us: number
+  rule: string
+  state: string
+  severity: string
+  component: string
+  value: number
+  threshold: number
+  message: string
+}
+
+/** The run's alert state changes, in order. */
+export function alertChanges(query: QueryLines, db: string, runId: string): Promise<AlertChangeRow[]> {
+  return rows<AlertChangeRow>(query, `SELECT at_us, rule, state, severity, component, value, threshold, message FROM ${db}.alerts WHERE run_id = ${quoteString(runId)} ORDER BY at_us, rule, component`)
+}
+
+/** A uniform sample of at most `n` answered turns of the given steps: when the user stopped speaking (µs) and the response latency (ms). */
+export async function responseOverTime(query: QueryLines, db: string, runId: string, stepsIn: readonly number[], n: number): Promise<Array<{ at_us: number; ms: number }>> {
+  if (stepsIn.length === 0) return []
+  const raw = await rows<{ at_us: number; lat: number }>(
+    query,
+    `SELECT user_end_us AS at_us, ${EXPERIENCED_US} AS lat FROM ${db}.turns
+     WHERE run_id = ${quoteString(runId)} AND user_end_us > 0 AND first_audio_us > 0 AND step IN (${stepsIn.map((s) => Math.floor(s)).join(', ')})
+     ORDER BY cityHash64(conversation_id, turn) LIMIT ${Math.floor(n)}`,
+  )
+  return raw.map((r) => ({ at_us: r.at_us, ms: r.lat / 1000 })).sort((a, b) => a.at_us - b.at_us)
+}

@@ -38,6 +38,20 @@ async function plantRun(store: Store, runId: string): Promise<void> {
   await store.client.insert({ table: 'hopwatch.hops', values: hops, format: 'JSONEachRow' })
   await store.client.insert({ table: 'hopwatch.turns', values: turns, format: 'JSONEachRow' })
   await store.client.insert({ table: 'hopwatch.steps', values: steps, format: 'JSONEachRow' })
+  // the agent leaks 100 MB over the six minutes under a 20 MB GC sawtooth, sampled every 2 s; its CPU grows with load
+  const samples: object[] = []
+  for (let t = 0; t <= 360; t += 2) {
+    const at_us = t0 + t * 1e6
+    const row = (metric: string, value: number) => samples.push({ run_id: runId, at_us, target: 'agent', kind: 'process', metric, value })
+    row('rss_bytes', (400 + (100 * t) / 360 + (t % 30) * (20 / 30)) * 1024 * 1024)
+    row('memory_limit_bytes', 1024 * 1024 * 1024)
+    row('cpu_seconds', t * (0.2 + (0.4 * t) / 360))
+    row('cpu_limit_cores', 1)
+    row('up', 1)
+  }
+  await store.client.insert({ table: 'hopwatch.resource_samples', values: samples, format: 'JSONEachRow' })
+  const alert = (at_us: number, state: string) => ({ run_id: runId, at_us, rule: 'component_p95_above_slo', state, severity: 'warning', component: 'llm', value: 1300, threshold: 1000, message: `llm p95 1300 ms (${state})` })
+  await store.client.insert({ table: 'hopwatch.alerts', values: [alert(t0 + 250e6, 'pending'), alert(t0 + 280e6, 'firing'), alert(t0 + 360e6, 'resolved')], format: 'JSONEachRow' })
   await store.client.insert({ table: 'hopwatch.runs', values: [{ run_id: runId, name: 'planted', source: 'test', started_us: t0, ended_us: t0 + 360e6, hopwatch_version: 'test', config_json: '{}', updated_us: t0 }], format: 'JSONEachRow' })
 }
 
@@ -52,6 +66,20 @@ for (const makeEngine of ENGINES) {
     })
     after(() => engine.dispose())
 
+    test('reads the run\'s resource samples and alerts: the planted leak is rising, CPU saturates at the last step, the alert fired and resolved', async () => {
+      const analysis = await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', 'run-planted')
+      const memory = analysis?.resources?.trends.find((t) => t.target === 'agent' && t.metric === 'rss_bytes')
+      assert.equal(memory?.verdict, 'rising')
+      assert.ok(Math.abs((memory?.slope_per_hour ?? 0) / (1024 * 1024) - 1000) < 100, `${(memory?.slope_per_hour ?? 0) / 1024 / 1024} MB/h`)
+      assert.equal(memory?.limit, 1024 * 1024 * 1024)
+      // CPU: 0.2 + 0.8 t/360 cores, so 0.93 of 1 core over the last step (300–360 s) and 0.8 over the one before
+      assert.deepEqual(analysis?.resources?.saturation.map((x) => [x.step, x.resource]), [[5, 'cpu']])
+      assert.deepEqual(analysis?.alerts.map((a) => a.state), ['pending', 'firing', 'resolved'])
+      // a ramp: memory that grows may follow the load, so the headline claims no leak
+      assert.equal(analysis?.resources?.constant_load, false)
+      assert.doesNotMatch(analysis?.verdict ?? '', /memory/)
+    })
+
     test('names the planted component first, at the step its latency rose, and leaves the flat one alone', async () => {
       const analysis = await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', undefined)
       assert.ok(analysis !== undefined)
@@ -60,7 +88,7 @@ for (const makeEngine of ENGINES) {
       assert.equal(analysis.wer_degraded_at, null)
       assert.equal(analysis.degraded_at.stt, null)
       assert.equal(analysis.turn_degraded_at?.step, 3)
-      assert.match(analysis.verdict, /^The system handles 25 concurrent conversations .*LLM degrades first, at 20 \(100 % of the response-time growth\); at 31 response p95 and success break their SLOs; at 31 it fails \(50 % of turns fail: llm_upstream_status\)\.$/)
+      assert.match(analysis.verdict, /^The system handles 25 concurrent conversations .*LLM degrades first, at 20 \(100 % of the response-time growth\); at 31 response p95 and success break their SLOs; at 31 it fails \(50 % of turns fail: llm_upstream_status\); agent's CPU is at 93 % of its 1 core at 31\.$/)
       // every planted turn's critical path is STT then LLM, back to back: the growth is all the LLM's
       assert.deepEqual(analysis.attribution?.baseline_steps, [0, 1])
       assert.deepEqual(analysis.attribution?.degraded_steps, [3, 4, 5])

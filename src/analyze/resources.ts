@@ -1,0 +1,190 @@
+import { isMemoryMetric, COUNT_METRICS } from '../resources/metrics.js'
+import { trendOf, type Point, type Trend } from './trend.js'
+
+const MB = 1024 * 1024
+/** Fewer envelope points than this say nothing about a trend. */
+const MIN_POINTS = 6
+/**
+ * A young process grows its heap, pools and caches for a while under any load: the first tenth of the samples is
+ * left out of a trend, and what remains must span at least two minutes (a Node process at a few hundred requests a
+ * second settles in about half a minute; slower ones take longer, and a soak should run well beyond this).
+ */
+export const WARM_UP_SHARE = 0.1
+export const MIN_TREND_SPAN_S = 120
+/** The headroom rules: CPU above this share of the cores it may use, memory above this share of its limit. */
+export const SATURATION = { cpu: 0.85, memory: 0.8 } as const
+
+/** One sampled series as the store returns it: per time bucket, seconds since the first sample and the lowest and highest value. */
+export interface SampledSeries {
+  target: string
+  kind: string
+  metric: string
+  t: number[]
+  low: number[]
+  high: number[]
+  t0_us: number
+}
+
+export interface ResourceTrend {
+  target: string
+  metric: string
+  /** memory (bytes), or a count that exhausts (open fds, threads) */
+  kind: 'memory' | 'count'
+  verdict: Trend['verdict'] | 'too_short'
+  /** per hour of wall-clock time, in the metric's unit */
+  slope_per_hour: number
+  ci_per_hour: [number, number]
+  p: number
+  last: number
+  limit: number | null
+  hours_to_limit: number | null
+  points: number
+  /** seconds of samples the trend was fitted to (the warm-up left out) */
+  span_s: number
+}
+
+export interface Saturation {
+  step: number
+  load: number
+  target: string
+  resource: 'cpu' | 'memory'
+  /** cores used, or bytes at the step's peak */
+  value: number
+  limit: number
+  share: number
+}
+
+export interface ResourceReport {
+  /**
+   * Whether the load was the same throughout (a soak): only then is memory that rises a leak. Under a ramp it may
+   * just follow the load (more connections, bigger queues).
+   */
+  constant_load: boolean
+  trends: ResourceTrend[]
+  /** the steps at which a target used more than 85 % of its cores or 80 % of its memory limit */
+  saturation: Saturation[]
+  /** per target: the most cores used over a step (or the run), and the cores it may use */
+  cpu: Array<{ target: string; peak_cores: number; limit_cores: number | null }>
+  /** targets that could not be read at some samples (an endpoint down, no process matched) */
+  unreadable: Array<{ target: string; samples: number }>
+}
+
+interface StepWindow {
+  step: number
+  load: number
+  start_us: number
+  end_us: number
+}
+
+const lastOf = (xs: readonly number[]) => xs[xs.length - 1] ?? 0
+
+/** The value of a counter at time t (s), linear between samples; undefined outside them. */
+function at(series: SampledSeries, t: number): number | undefined {
+  const { t: ts, high } = series
+  if (ts.length === 0 || t < (ts[0] as number) || t > lastOf(ts)) return undefined
+  let i = 0
+  while (i < ts.length - 1 && (ts[i + 1] as number) < t) i++
+  const t1 = ts[i] as number
+  const t2 = ts[i + 1] ?? t1
+  const v1 = high[i] as number
+  const v2 = high[i + 1] ?? v1
+  return t2 === t1 ? v1 : v1 + ((v2 - v1) * (t - t1)) / (t2 - t1)
+}
+
+function trendFor(series: SampledSeries, kind: 'memory' | 'count', limit: number | null): ResourceTrend {
+  const first = series.t[0] ?? 0
+  const settled = first + WARM_UP_SHARE * (lastOf(series.t) - first)
+  const points: Point[] = series.t.map((t, i) => ({ t, value: series.low[i] as number })).filter((p) => p.t >= settled)
+  const trend = trendOf(points, limit !== null ? { limit } : {})
+  const span = (points[points.length - 1]?.t ?? 0) - (points[0]?.t ?? 0)
+  return {
+    target: series.target,
+    metric: series.metric,
+    kind,
+    verdict: trend.n < MIN_POINTS || span < MIN_TREND_SPAN_S ? 'too_short' : trend.verdict,
+    slope_per_hour: trend.slope_per_hour,
+    ci_per_hour: trend.ci_per_hour,
+    p: trend.p,
+    last: lastOf(series.high),
+    limit,
+    hours_to_limit: trend.hours_to_limit,
+    points: trend.n,
+    span_s: span,
+  }
+}
+
+/**
+ * What the resource samples say: a trend for each memory series and each fd/thread count (rising only when
+ * significant and its interval excludes zero; a GC sawtooth is not a rise), and, per step, the targets beyond the
+ * headroom rules.
+ */
+export function resourceReport(series: readonly SampledSeries[], steps: readonly StepWindow[]): ResourceReport {
+  const byTarget = new Map<string, SampledSeries[]>()
+  for (const s of series) {
+    const list = byTarget.get(s.target)
+    if (list === undefined) byTarget.set(s.target, [s])
+    else list.push(s)
+  }
+  const report: ResourceReport = { constant_load: new Set(steps.map((s) => s.load)).size <= 1, trends: [], saturation: [], cpu: [], unreadable: [] }
+  for (const [target, all] of byTarget) {
+    const metric = (name: string) => all.find((s) => s.metric === name)
+    const memoryLimit = metric('memory_limit_bytes')
+    const limitBytes = memoryLimit !== undefined ? lastOf(memoryLimit.high) : null
+    const memories = all.filter((s) => isMemoryMetric(s.metric))
+    for (const m of memories) {
+      const gpuLimit = /^gpu(\d+)_memory_bytes$/.exec(m.metric)
+      const limit = gpuLimit !== null ? (metric(`gpu${gpuLimit[1]}_memory_limit_bytes`)?.high.at(-1) ?? null) : limitBytes
+      report.trends.push(trendFor(m, 'memory', limit))
+    }
+    for (const name of COUNT_METRICS) {
+      const s = metric(name)
+      if (s !== undefined) report.trends.push(trendFor(s, 'count', null))
+    }
+    const up = metric('up')
+    const down = up?.low.filter((v) => v === 0).length ?? 0
+    if (down > 0) report.unreadable.push({ target, samples: down })
+
+    const cpu = metric('cpu_seconds')
+    const cores = metric('cpu_limit_cores')
+    const limitCores = cores !== undefined ? lastOf(cores.high) : null
+    const windows = steps.length > 0 ? steps : cpu !== undefined ? [{ step: -1, load: 0, start_us: cpu.t0_us + (cpu.t[0] ?? 0) * 1e6, end_us: cpu.t0_us + lastOf(cpu.t) * 1e6 }] : []
+    let peak = 0
+    for (const w of windows) {
+      const t1 = (w.start_us - (cpu?.t0_us ?? 0)) / 1e6
+      const t2 = (w.end_us - (cpu?.t0_us ?? 0)) / 1e6
+      if (cpu !== undefined) {
+        const a = at(cpu, Math.max(t1, cpu.t[0] ?? 0))
+        const b = at(cpu, Math.min(t2, lastOf(cpu.t)))
+        const span = Math.min(t2, lastOf(cpu.t)) - Math.max(t1, cpu.t[0] ?? 0)
+        if (a !== undefined && b !== undefined && span >= 1) {
+          const used = (b - a) / span
+          peak = Math.max(peak, used)
+          if (limitCores !== null && w.step >= 0 && used > SATURATION.cpu * limitCores) report.saturation.push({ step: w.step, load: w.load, target, resource: 'cpu', value: used, limit: limitCores, share: used / limitCores })
+        }
+      }
+      if (limitBytes !== null && limitBytes > 0 && w.step >= 0) {
+        for (const m of memories.filter((x) => !x.metric.startsWith('gpu'))) {
+          const inStep = m.high.filter((_, i) => {
+            const us = m.t0_us + (m.t[i] as number) * 1e6
+            return us >= w.start_us && us <= w.end_us
+          })
+          const most = Math.max(0, ...inStep)
+          if (most > SATURATION.memory * limitBytes) report.saturation.push({ step: w.step, load: w.load, target, resource: 'memory', value: most, limit: limitBytes, share: most / limitBytes })
+        }
+      }
+    }
+    if (cpu !== undefined) report.cpu.push({ target, peak_cores: peak, limit_cores: limitCores })
+  }
+  return report
+}
+
+/** A memory trend in words: "rising 48.2 MB/h (95 % CI 41.0–55.1, p 0.0001), at its 2048 MB limit in 31 h". */
+export function describeTrend(t: ResourceTrend): string {
+  const unit = t.kind === 'memory' ? MB : 1
+  const u = t.kind === 'memory' ? ' MB/h' : '/h'
+  const n = (v: number) => (Math.abs(v / unit) >= 100 ? (v / unit).toFixed(0) : (v / unit).toFixed(1))
+  if (t.verdict === 'too_short') return `too short for a trend (${Math.round(t.span_s)} s of samples after the warm-up; ${MIN_TREND_SPAN_S} s needed)`
+  const slope = `${n(t.slope_per_hour)}${u} (95 % CI ${n(t.ci_per_hour[0])}…${n(t.ci_per_hour[1])}, p ${t.p < 0.0001 ? '< 0.0001' : t.p.toFixed(4)})`
+  const limit = t.hours_to_limit !== null && t.limit !== null ? `, at its ${n(t.limit)}${t.kind === 'memory' ? ' MB' : ''} limit in ${t.hours_to_limit < 1 ? `${Math.round(t.hours_to_limit * 60)} min` : `${t.hours_to_limit.toFixed(1)} h`}` : ''
+  return `${t.verdict} ${slope}${limit}`
+}
