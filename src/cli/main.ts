@@ -1,5 +1,6 @@
 import { HopwatchError } from '../errors.js'
 import { CliError } from './errors.js'
+import * as alerts from './commands/alerts.js'
 import * as analyze from './commands/analyze.js'
 import * as compare from './commands/compare.js'
 import * as demo from './commands/demo.js'
@@ -19,6 +20,7 @@ interface Command {
 
 /** Every subcommand by name; `hopwatch --help` lists them in this order. */
 const COMMANDS: Record<string, Command> = {
+  alerts: { summary: 'the live alert rules as a Prometheus rule file (rules), or a run\'s alert state changes (list)', ...alerts },
   analyze: { summary: 'the verdict on a run: per-step percentiles, the first component to degrade, SLO breaches, capacity', ...analyze },
   compare: { summary: 'run A against run B per load level and component: significant regressions fail the command', ...compare },
   demo: { summary: 'a one-minute load test on this machine: simulated stack, proxy, ramping callers, per-step table', ...demo },

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import { hopEnded } from '../events.js'
+import { hopEnded, turnEnded } from '../events.js'
 import { componentLatencyUs } from '../latency.js'
-import type { HopRecord } from '../types.js'
+import type { HopRecord, TurnRecord } from '../types.js'
 
 /** Seconds; spans a fast backend call to a queued LLM. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60]
@@ -10,6 +10,15 @@ export interface UpstreamGauge {
   name: string
   component: string
   inFlight: number
+}
+
+/** A turn's outcome label: success, or the first reason it was not. */
+export function turnOutcome(turn: TurnRecord): string {
+  if (turn.success === 1) return 'success'
+  if (turn.hung_up === 1) return 'hung_up'
+  if (turn.error_kind !== '') return 'error'
+  if (turn.interrupted === 1) return 'interrupted'
+  return 'failed'
 }
 
 const STATUS_CLASSES = ['none', '1xx', '2xx', '3xx', '4xx', '5xx']
@@ -40,6 +49,14 @@ export interface StoreCounts {
   storeUp: boolean
 }
 
+/** The live alerts' counters (structurally typed, as the alerts module reports them). */
+export interface AlertCounts {
+  firing: number
+  sent: number
+  failed: number
+  dropped: number
+}
+
 /**
  * Prometheus metrics of the proxy, fed by the `hopwatch:hop:end` channel: per-upstream latency by stage and the
  * component latency DESIGN.md defines, hop and error counts, in-flight, and the store writer's queue, spill and drops.
@@ -51,10 +68,12 @@ export class ProxyMetrics {
   private readonly hops: Counter<'upstream' | 'component' | 'status_class'>
   private readonly errors: Counter<'upstream' | 'component' | 'kind'>
   private readonly listener = (message: unknown) => this.observe(message as HopRecord)
+  private readonly turns: Counter<'outcome'>
+  private readonly turnListener = (message: unknown) => this.turns.inc({ outcome: turnOutcome(message as TurnRecord) })
   /** label-bound series per upstream, so recording a hop allocates no label objects */
   private readonly series = new Map<string, UpstreamSeries>()
 
-  constructor(upstreams: () => readonly UpstreamGauge[], store?: () => StoreCounts) {
+  constructor(upstreams: () => readonly UpstreamGauge[], store?: () => StoreCounts, alerts?: () => AlertCounts | undefined) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry, prefix: 'hopwatch_' })
     this.stage = new Histogram({ name: 'hopwatch_hop_stage_seconds', help: 'Time from hop start to each stage: response_start (headers), first_payload (first token/audio/transcript), final, end', labelNames: ['upstream', 'component', 'stage'], buckets: BUCKETS, registers })
@@ -70,8 +89,11 @@ export class ProxyMetrics {
         for (const u of upstreams()) this.set({ upstream: u.name, component: u.component }, u.inFlight)
       },
     })
+    this.turns = new Counter({ name: 'hopwatch_turns_total', help: 'Simulated callers\' turns ended, by outcome (success, interrupted, hung_up, error, failed); present where callers run', labelNames: ['outcome'], registers })
     if (store !== undefined) this.storeMetrics(store)
+    if (alerts !== undefined) this.alertMetrics(alerts)
     hopEnded.subscribe(this.listener)
+    turnEnded.subscribe(this.turnListener)
   }
 
   async render(): Promise<{ contentType: string; text: string }> {
@@ -80,6 +102,7 @@ export class ProxyMetrics {
 
   dispose(): void {
     hopEnded.unsubscribe(this.listener)
+    turnEnded.unsubscribe(this.turnListener)
   }
 
   private observe(hop: HopRecord): void {
@@ -138,5 +161,26 @@ export class ProxyMetrics {
     new Gauge({ name: 'hopwatch_store_queue_rows', help: 'Rows waiting in memory for the store', registers, collect() { this.set(store().queuedRows) } })
     new Gauge({ name: 'hopwatch_store_spill_bytes', help: 'Bytes in spill files awaiting replay', registers, collect() { this.set(store().spillBytes) } })
     new Gauge({ name: 'hopwatch_store_up', help: '1 when the last insert succeeded', registers, collect() { this.set(store().storeUp ? 1 : 0) } })
+  }
+
+  private alertMetrics(alerts: () => AlertCounts | undefined): void {
+    const registers = [this.registry]
+    const reported = new Map<string, number>()
+    new Counter({
+      name: 'hopwatch_alert_notifications_total',
+      help: 'Alert notifications by outcome: sent, failed (the sink refused or did not answer), dropped (a sink too far behind)',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        const counts = alerts()
+        if (counts === undefined) return
+        for (const outcome of ['sent', 'failed', 'dropped'] as const) {
+          const delta = counts[outcome] - (reported.get(outcome) ?? 0)
+          this.inc({ outcome }, Math.max(0, delta))
+          reported.set(outcome, counts[outcome])
+        }
+      },
+    })
+    new Gauge({ name: 'hopwatch_alerts_firing', help: 'Live alerts firing now', registers, collect() { this.set(alerts()?.firing ?? 0) } })
   }
 }

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises'
-import { analyzeStoredRun, DEFAULT_SLOS, loadSlos } from '../../analyze/index.js'
+import { analyzeStoredRun, DEFAULT_SLOS, describeTrend, loadSlos } from '../../analyze/index.js'
 import { renderTable } from '../../report/summary.js'
-import { breachesUpTo, junitXml } from '../../report/junit.js'
+import { breachesUpTo, junitXml, leaksOf } from '../../report/junit.js'
 import { CliError } from '../errors.js'
 import { parseFlags, stringFlag } from '../args.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeQuery } from '../store-access.js'
@@ -20,7 +20,8 @@ breaches (response p95 1.5 s, STT 800 ms, LLM 1.5 s, TTS 600 ms, network 300 ms,
                       what it leaves out keeps the default
   --format FORMAT     table (default), json, or junit (a test case per SLO, failed when broken up to the peak)
   --out FILE          write there instead of stdout
-  --fail-on-breach    exit 1 when an SLO is broken at or below --expected-peak (default: every load tested)
+  --fail-on-breach    exit 1 when an SLO is broken at or below --expected-peak (default: every load tested), or
+                      when memory rises during a soak (a run at one load)
   --expected-peak N   the load the system must carry
 ${STORE_FLAGS_HELP}
 
@@ -53,8 +54,10 @@ export async function run(args: string[]): Promise<number> {
     if (out !== undefined) await writeFile(out, text)
     else process.stdout.write(text)
     const gated = breachesUpTo(analysis, peak)
-    if (values['fail-on-breach'] === true && gated.length > 0) {
-      process.stderr.write(`hopwatch: SLO breached at or below ${peak ?? 'the highest load tested'}: ${gated.map((b) => `${b.slo} at ${b.load}`).join(', ')}\n`)
+    const leaks = leaksOf(analysis)
+    if (values['fail-on-breach'] === true && (gated.length > 0 || leaks.length > 0)) {
+      if (gated.length > 0) process.stderr.write(`hopwatch: SLO breached at or below ${peak ?? 'the highest load tested'}: ${gated.map((b) => `${b.slo} at ${b.load}`).join(', ')}\n`)
+      for (const t of leaks) process.stderr.write(`hopwatch: ${t.target}'s ${t.metric} is rising during the soak: ${describeTrend(t)}\n`)
       return 1
     }
     return 0

@@ -44,6 +44,30 @@ upstreams:                           # the proxy forwards only to these
 store:
   dir: ./.hopwatch                   # embedded ClickHouse; or use a server:
   # clickhouse: { url: http://127.0.0.1:8123, user: default }   # password: HOPWATCH_CLICKHOUSE_PASSWORD
+
+resources:                           # sampled into resource_samples while the proxy (or a run) goes on
+  interval_s: 5
+  self: true                         # hopwatch's own process: the proxy and the generator must not leak
+  targets:
+    - { name: agent, process: { match: "node agent.js" }, memory_limit_mb: 2048 }
+    # - { name: agent-pod, cgroup: /sys/fs/cgroup/kubepods.slice/... }             # memory.current, cpu.stat
+    # - { name: vllm, prometheus: { url: http://127.0.0.1:8000/metrics, metrics: [vllm:num_requests_waiting, process_resident_memory_bytes] } }
+    # - { name: gpu, nvidia_smi: true }
+    # - { name: eth0, network: { interface: eth0 } }
+
+alerts:                              # live rules over sliding windows: pending → firing → resolved
+  window_s: 60                       # latency, error and success rules look at the last minute
+  for_s: 30                          # a condition holds this long before it fires
+  repeat_s: 3600                     # a firing alert is notified again after an hour
+  rules:
+    component_p95_ms: { stt: 800, llm: 1500, tts: 600 }
+    error_rate_max: 0.05
+    success_min: 0.95
+    memory_slope_mb_per_h: 50
+  sinks:
+    log: true
+    # webhooks: [http://127.0.0.1:9000/hooks/hopwatch]
+    # alertmanagers: [http://127.0.0.1:9093]                 # POST /api/v2/alerts
 `
 
 /** `hopwatch init` */

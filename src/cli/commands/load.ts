@@ -6,6 +6,7 @@ import { CliError } from '../errors.js'
 import { parseFlags, stringFlag } from '../args.js'
 import { table } from '../output.js'
 import { Recording } from '../recording.js'
+import { Watching } from '../watching.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeOverrides } from '../store-access.js'
 import { VERSION } from '../version.js'
 import { LOAD_FLAGS, LOAD_FLAGS_HELP, loadOverrides } from './run.js'
@@ -47,6 +48,7 @@ export async function run(args: string[]): Promise<number> {
   for (const p of problems) process.stderr.write(`hopwatch: warning: ${p}\n`)
   const runId = config.run.id ?? newRunId('load')
   const recording = await Recording.start(config, { runId, source: 'load', load: true })
+  const watching = Watching.start(config, recording, { generator: true })
   const plan = await planFromConfig(config.load, { runId, targets, shard })
   const steps = plan.steps
   const loadRun = new LoadRun(plan)
@@ -65,6 +67,7 @@ export async function run(args: string[]): Promise<number> {
   process.stdout.write(table(header, rows))
   if (result.stoppedBy !== undefined) process.stdout.write(`stopped early: ${result.stoppedBy}\n`)
   monitor.dispose()
+  await watching.stop()
   const { dropped, report, warning } = await recording.close()
   process.stdout.write(report)
   process.stderr.write(warning)

@@ -6,6 +6,7 @@ import { VERSION } from '../version.js'
 import { intFlag, parseFlags, stringFlag } from '../args.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeOverrides } from '../store-access.js'
 import { Recording } from '../recording.js'
+import { Watching } from '../watching.js'
 import { table } from '../output.js'
 
 export const usage = `Usage: hopwatch proxy [--config hopwatch.yaml] [flags]
@@ -45,9 +46,11 @@ export async function run(args: string[]): Promise<number> {
   const recording = await Recording.start(config, { runId, source: 'proxy', load: false })
 
   let proxy: RunningProxy | undefined
+  const watching = Watching.start(config, recording, { generator: false })
   const metrics = new ProxyMetrics(
     () => (proxy?.upstreams ?? []).map((u) => ({ name: u.name, component: u.config.component, inFlight: u.inFlight })),
     () => recording.writer.stats(),
+    () => watching.stats().alerts,
   )
   proxy = await startProxy({
     config,
@@ -55,7 +58,7 @@ export async function run(args: string[]): Promise<number> {
     admin: {
       sql: (statement) => recording.sql(statement),
       metrics: () => metrics.render(),
-      stats: () => ({ run_id: runId, store: recording.writer.stats(), upstreams: proxy?.upstreams.map((u) => ({ name: u.name, in_flight: u.inFlight })) }),
+      stats: () => ({ run_id: runId, store: recording.writer.stats(), upstreams: proxy?.upstreams.map((u) => ({ name: u.name, in_flight: u.inFlight })), ...watching.stats() }),
     },
   })
   await recording.own(proxy.url)
@@ -75,6 +78,7 @@ export async function run(args: string[]): Promise<number> {
   })
   process.stdout.write('hopwatch: stopping: letting in-flight hops finish…\n')
   await proxy.close()
+  await watching.stop()
   metrics.dispose()
   const { dropped, report, warning } = await recording.close()
   process.stdout.write(report)

@@ -9,6 +9,7 @@ import { CliError } from '../errors.js'
 import { intFlag, numberFlag, parseFlags, stringFlag } from '../args.js'
 import { table } from '../output.js'
 import { Recording } from '../recording.js'
+import { Watching } from '../watching.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeOverrides } from '../store-access.js'
 import { VERSION } from '../version.js'
 import { analyzeStoredRun } from '../../analyze/index.js'
@@ -186,13 +187,22 @@ export async function runLoad(options: RunOptions): Promise<number> {
     }
     stops.push(async () => void (await closeRecording()))
 
+    const simProcesses = config.resources.sim ? (sim?.services ?? []).filter((s) => s.process === 'separate').map((s) => ({ name: `sim-${s.name}`, pid: s.pid })) : []
+    const watching = Watching.start(config, recording, { generator: true, processes: simProcesses })
+    let watched = false
+    const stopWatching = async () => {
+      if (!watched) await watching.stop()
+      watched = true
+    }
+    stops.push(stopWatching)
     let proxy: RunningProxy | undefined
     const metrics = new ProxyMetrics(
       () => (proxy?.upstreams ?? []).map((u) => ({ name: u.name, component: u.config.component, inFlight: u.inFlight })),
       () => recording.writer.stats(),
+      () => watching.stats().alerts,
     )
     stops.push(async () => metrics.dispose())
-    proxy = await startProxy({ config, runId, admin: { sql: (s) => recording.sql(s), metrics: () => metrics.render(), stats: () => ({ run_id: runId, store: recording.writer.stats() }) } })
+    proxy = await startProxy({ config, runId, admin: { sql: (s) => recording.sql(s), metrics: () => metrics.render(), stats: () => ({ run_id: runId, store: recording.writer.stats(), ...watching.stats() }) } })
     stops.push(() => (proxy as RunningProxy).close())
     await recording.own(proxy.url)
     if (sim !== undefined && simConfig !== undefined) await pointRoutersAtProxy(simConfig, sim, proxy)
@@ -231,6 +241,7 @@ export async function runLoad(options: RunOptions): Promise<number> {
       if (tty) process.stdout.write('\n')
     }
     await proxy.close()
+    await stopWatching()
     // the verdict comes from what the store holds: every row of the run is written first
     await recording.writer.flush()
     const analysis = await analyzeStoredRun((sql) => recording.sql(sql), config.store.database, runId).catch((err: Error) => {
