@@ -105,11 +105,17 @@ test('a cgroup\'s memory grows when a process in it allocates', async (t) => {
   const dir = ownMemoryCgroup()
   if (dir === undefined) return t.skip('this machine exposes no memory cgroup for this process')
   const probe = cgroupProbe('self-cgroup', dir)
-  const before = (await probe.read())?.memory_bytes ?? 0
-  const held = Buffer.alloc(128 * MIB, 1)
-  const after = (await probe.read())?.memory_bytes ?? 0
-  assert.ok(after - before >= 96 * MIB, `${((after - before) / MIB).toFixed(0)} MiB more after writing 128 MiB`)
-  assert.equal(held.length, 128 * MIB)
+  // the cgroup is shared with the other test processes, whose memory comes and goes meanwhile: a few tries, and
+  // the growth must show in one of them
+  const growths: number[] = []
+  for (let i = 0; i < 5 && !growths.some((g) => g >= 96 * MIB); i++) {
+    const before = (await probe.read())?.memory_bytes ?? 0
+    const held = Buffer.alloc(128 * MIB, 1)
+    const after = (await probe.read())?.memory_bytes ?? 0
+    growths.push(after - before)
+    assert.equal(held.length, 128 * MIB)
+  }
+  assert.ok(growths.some((g) => g >= 96 * MIB), `${growths.map((g) => (g / MIB).toFixed(0)).join(', ')} MiB more after writing 128 MiB`)
   await assert.rejects(cgroupProbe('x', '/tmp').read(), /not a cgroup directory/)
 })
 
