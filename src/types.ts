@@ -8,7 +8,8 @@ export const COMPONENTS = ['stt', 'llm', 'tts', 's2s', 'backend', 'router'] as c
 export type Component = (typeof COMPONENTS)[number]
 
 /** How a hop travelled: a plain request/response, or one exchange on a WebSocket. */
-export type Transport = 'http' | 'ws'
+/** http and ws: through the proxy; agent: from the agent's own spans (OTLP receiver) */
+export type Transport = 'http' | 'ws' | 'agent'
 
 /**
  * Why a hop did not end well. Empty string means it did.

@@ -22,7 +22,9 @@ function toPoints(rows: ReadonlyArray<{ at_us: number; ms: number }>): Array<{ t
 export async function analyzeStoredRun(query: QueryLines, database: string, runId: string | undefined, slos: Slos = DEFAULT_SLOS): Promise<Analysis | undefined> {
   const run = await Q.findRun(query, database, runId)
   if (run === undefined) return undefined
-  const steps = await Q.steps(query, database, run.run_id)
+  const loadSteps = await Q.steps(query, database, run.run_id)
+  // no load steps: the turns came from the agent's own spans through the proxy; they are one observed step
+  const steps = loadSteps.length > 0 ? loadSteps : await Q.observedStep(query, database, run.run_id)
   // a spike run's recovery phase, in ten slices
   const recoveryStep = steps.find((s) => s.phase === 'recovery')
   const recovery =

@@ -89,4 +89,8 @@ export const DEFAULTS = {
     },
     sinks: { log: true, timeout_ms: 5_000 },
   },
+  telemetry: {
+    otlp: { max_queue: 8192, max_batch: 512, timeout_ms: 10_000 },
+    receiver: { enabled: true, max_body_bytes: 8 * 1024 * 1024, hold_s: 30, keep_content: false },
+  },
 } as const

@@ -1,5 +1,6 @@
 import { COMPONENTS } from '../types.js'
 import { DEFAULTS } from './defaults.js'
+import { telemetrySchema } from './telemetry-schema.js'
 import { alertsSchema, resourcesSchema } from './watch-schema.js'
 import { bool, int, list, num, obj, oneOf, optional, str, url, withDefault, type Context, type Validator } from './validate.js'
 
@@ -74,6 +75,7 @@ export function configSchema(adapters: readonly string[]) {
     load: loadSchema(),
     resources: resourcesSchema(),
     alerts: alertsSchema(),
+    telemetry: telemetrySchema(),
   })
 }
 
@@ -120,7 +122,7 @@ export type LoadConfig = HopwatchConfig['load']
 export type { AlertsConfig, ResourcesConfig, ResourceTargetConfig } from './watch-schema.js'
 
 /** Paths the proxy answers itself; no upstream prefix may shadow them. */
-export const RESERVED_PATHS = ['/healthz', '/metrics', '/_hopwatch'] as const
+export const RESERVED_PATHS = ['/healthz', '/metrics', '/_hopwatch', '/v1/traces'] as const
 
 /** Checks that span several fields: prefix xor port, unique names, ports and prefixes. */
 export function checkUpstreams(config: HopwatchConfig, ctx: Context): void {

@@ -22,6 +22,8 @@ export interface ProxyOptions {
   /** the run for hops whose caller names none */
   runId: string
   admin?: AdminHooks
+  /** the OTLP/HTTP trace receiver, served at /v1/traces on the main port */
+  otlp?: { handle(req: IncomingMessage, res: ServerResponse): void }
 }
 
 export interface RunningProxy {
@@ -75,7 +77,7 @@ function forwardRoute(route: Route, req: IncomingMessage, res: ServerResponse, r
   forwardHttp(route.upstream, req, res, route.upstreamPath, hop, observer ?? firstByteObserver(hop), limits)
 }
 
-function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver): FastifyInstance {
+function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, otlp?: ProxyOptions['otlp']): FastifyInstance {
   const proxy = config.proxy
   const limits = { maxBodyBytes: proxy.max_body_bytes }
   const app = Fastify({
@@ -89,6 +91,7 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver): Fas
     // 404s and the WebSocket upgrades (which arrive as 'upgrade' events, never here).
     serverFactory: (fastifyHandler) =>
       createServer((req, res) => {
+        if (otlp !== undefined && (req.url === '/v1/traces' || req.url?.startsWith('/v1/traces?') === true)) return otlp.handle(req, res)
         const route = resolve(req.url ?? '/', req)
         if (route !== undefined) forwardRoute(route, req, res, runId, limits)
         else fastifyHandler(req, res)
@@ -159,7 +162,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     await Promise.all(upstreams.map((u) => u.close()))
   }
   try {
-    const main = buildApp(config, options.runId, prefixResolver(upstreams))
+    const main = buildApp(config, options.runId, prefixResolver(upstreams), options.otlp)
     registerAdmin(main, options.admin ?? {}, config.proxy.admin_remote)
     apps.push(main)
     const url = await listen(main, config.proxy.host, config.proxy.port, 'proxy.port')

@@ -87,6 +87,22 @@ export function steps(query: QueryLines, db: string, runId: string): Promise<Ste
   )
 }
 
+/**
+ * A run without load steps (`hopwatch proxy`, whose turns come from the agent's own spans) as one observed step over
+ * its turns. Its load is the mean number of conversations in progress: each conversation's span (first turn's start
+ * to last turn's end) summed, over the run's span. Empty when the run has no turns.
+ */
+export function observedStep(query: QueryLines, db: string, runId: string): Promise<StepRow[]> {
+  return rows<StepRow>(
+    query,
+    `SELECT 0 AS step, 'observed' AS phase, 'observed' AS load_model,
+            round(sum(e - s) / greatest(max(e) - min(s), 1)) AS target_load, round(sum(e - s) / greatest(max(e) - min(s), 1), 1) AS achieved_load,
+            min(s) AS start_us, max(e) AS end_us, 0 AS generator_limited, 0 AS generator_lag_p99_ms, 0 AS generator_cpu, count() AS started
+     FROM (SELECT conversation_id, min(user_start_us) AS s, max(end_us) AS e FROM ${db}.turns WHERE run_id = ${quoteString(runId)} GROUP BY conversation_id)
+     HAVING count() > 0`,
+  )
+}
+
 /** Hops of the run with their turn's step (hops join turns on conversation and turn). */
 function hopsWithStep(db: string, runId: string, columns: string): string {
   return `(SELECT conversation_id, turn, ${columns} FROM ${db}.hops WHERE run_id = ${quoteString(runId)}) AS h

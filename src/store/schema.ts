@@ -24,6 +24,8 @@ interface Table {
   orderBy: string
   /** ReplacingMergeTree version column, for tables whose rows are updated by re-inserting them */
   replacingBy?: string
+  /** the migration that created the table (1 when absent) */
+  since?: number
 }
 
 /** The tables every engine gets. `Label` is a low-cardinality string (LowCardinality where the engine has it). */
@@ -96,9 +98,23 @@ export const TABLES: readonly Table[] = [
     timeColumn: 'at_us',
     orderBy: '(run_id, at_us)',
   },
+  {
+    // spans an agent sent to the receiver (POST /v1/traces); attributes and events as JSON
+    name: 'spans',
+    columns: [
+      ['run_id', 'String'], ['trace_id', 'String'], ['span_id', 'String'], ['parent_span_id', 'String'], ['name', 'String'],
+      ['kind', 'UInt8'], ['service', 'Label'], ['scope', 'Label'], ['start_us', 'Int64'], ['end_us', 'Int64'],
+      ['status_code', 'UInt8'], ['status_message', 'String'], ['attributes', 'String'], ['events', 'String'],
+      ['framework', 'Label'], ['role', 'Label'], ['component', 'Label'], ['conversation_id', 'String'], ['turn', 'UInt32'],
+      ['joined_hop_id', 'String'],
+    ],
+    timeColumn: 'start_us',
+    orderBy: '(run_id, trace_id, start_us)',
+    since: 3,
+  },
 ]
 
-export type TableName = 'runs' | 'hops' | 'turns' | 'steps' | 'resource_samples' | 'alerts'
+export type TableName = 'runs' | 'hops' | 'turns' | 'steps' | 'resource_samples' | 'alerts' | 'spans'
 
 function columnType(type: ColumnType, caps: Capabilities): string {
   if (type !== 'Label') return type
@@ -126,12 +142,17 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
   {
     version: 1,
     description: 'runs, hops, turns, steps, resource_samples, alerts',
-    statements: (db, caps) => TABLES.map((t) => createTableSql(db, t, caps)),
+    statements: (db, caps) => TABLES.filter((t) => (t.since ?? 1) === 1).map((t) => createTableSql(db, t, caps)),
   },
   {
     version: 2,
     description: 'turns: start lateness, persona, transcript; steps: shard and the generator\'s own health',
     statements: (db, caps) => addedColumns(db, caps, 2),
+  },
+  {
+    version: 3,
+    description: 'spans: what agents send to the OTLP receiver',
+    statements: (db, caps) => TABLES.filter((t) => t.since === 3).map((t) => createTableSql(db, t, caps)),
   },
 ]
 

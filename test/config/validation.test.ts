@@ -117,3 +117,17 @@ test('the alerts section comes defaulted from DESIGN.md\'s SLOs, and its mistake
   assert.match(byPath.get('alerts.rules.component_p95_ms.lm')!.fix, /did you mean "llm"/)
   assert.match(byPath.get('alerts.sinks.alertmanager')!.fix, /did you mean "alertmanagers"/)
 })
+
+test('the telemetry section: export off unless an endpoint is given, the receiver on, and its mistakes are named', () => {
+  const config = validateConfig(good, 'hopwatch.yaml', options)
+  assert.equal(config.telemetry.otlp.endpoint, undefined)
+  assert.deepEqual(config.telemetry.receiver, { enabled: true, max_body_bytes: 8 * 1024 * 1024, hold_s: 30, keep_content: false })
+  const problems = problemsOf({ ...good, telemetry: { otlp: { endpoint: 'collector:4318', max_queue: 2 }, reciever: { enabled: true } } })
+  const byPath = new Map(problems.map((p) => [p.path, p]))
+  assert.deepEqual([...byPath.keys()].sort(), ['telemetry.otlp.endpoint', 'telemetry.otlp.max_queue', 'telemetry.reciever'])
+  assert.match(byPath.get('telemetry.reciever')!.fix, /did you mean "receiver"/)
+  assert.match(byPath.get('telemetry.otlp.endpoint')!.fix, /http:\/\/127\.0\.0\.1:4318/)
+  // an upstream may not take the receiver's path
+  const shadow = problemsOf({ ...good, upstreams: [{ name: 'x', component: 'llm', target: 'http://127.0.0.1:1', prefix: '/v1' }] })
+  assert.ok(shadow.some((p) => p.path === 'upstreams[0].prefix' && /\/v1\/traces/.test(p.message)))
+})

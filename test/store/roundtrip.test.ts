@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import { BatchWriter, ClickHouseSink, queryJsonLines, Spill } from '../../src/store/index.js'
 import { ENGINES, type EngineUnderTest } from '../support/engines.js'
 import { hopRow } from '../support/rows.js'
+import { AgentSpanAssembler, type SpanRow } from '../../src/telemetry/otlp/index.js'
 
 for (const makeEngine of ENGINES) {
   describe(`batch writer on the ${makeEngine === ENGINES[0] ? 'embedded engine' : 'Debian ClickHouse server'}`, () => {
@@ -33,6 +34,25 @@ for (const makeEngine of ENGINES) {
       }
       assert.equal(back.size, 250)
       for (const row of sent) assert.deepEqual(back.get(row.hop_id), { ...row })
+    })
+
+    test('agent span rows (attributes as JSON, quotes and non-ASCII included) read back field for field', async () => {
+      const store = await engine.open()
+      const spill = new Spill(await mkdtemp(join(tmpdir(), 'hopwatch-spill-')), 1e9)
+      await spill.init()
+      const writer = new BatchWriter(new ClickHouseSink(store), spill, { queueRows: 1000, batchRows: 100, flushMs: 50, retryMs: 100 })
+      writer.start()
+      const sent: SpanRow[] = []
+      const assembler = new AgentSpanAssembler({ runId: 'run-spans', keepContent: true, holdMs: 0, maxHeld: 10, recordTurns: true, row: (table, row) => (table === 'spans' ? sent.push(row as SpanRow) : undefined) })
+      assembler.ingest([
+        { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', parentSpanId: '', name: 'turn', kind: 1, startUs: 1_800_000_000_000_000, endUs: 1_800_000_004_000_000, attributes: { 'turn.number': 3, 'conversation.id': 'conv-é', 'turn.user_bot_latency_seconds': 0.9 }, events: [{ atUs: 1_800_000_001_000_000, name: 'note', attributes: { text: 'it\'s "quoted" \\ and 日本語' } }], statusCode: 0, statusMessage: '', resource: { 'service.name': 'bot' }, scope: 'pipecat.turn' },
+      ])
+      for (const row of sent) writer.push('spans', row)
+      await writer.close()
+      const back: Record<string, unknown>[] = []
+      for await (const line of queryJsonLines(store, "SELECT * FROM hopwatch.spans WHERE run_id = 'run-spans'")) back.push(JSON.parse(line) as Record<string, unknown>)
+      assert.deepEqual(back, sent.map((r) => ({ ...r })))
+      assert.equal(JSON.parse(back[0]?.events as string)[0].attributes.text, 'it\'s "quoted" \\ and 日本語')
     })
   })
 }

@@ -1,0 +1,51 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { hopEnded } from '../../events.js'
+import type { HopRecord } from '../../types.js'
+import { AgentSpanAssembler, RecentHops, type AssemblerOptions } from './assembler.js'
+import { OtlpReceiver, type ReceiverStats } from './receiver.js'
+
+export interface AgentTracesOptions {
+  runId: string
+  maxBodyBytes: number
+  holdS: number
+  keepContent: boolean
+  recordTurns: boolean
+  row: AssemblerOptions['row']
+  /** false while the store cannot take more rows: senders get 503 and retry */
+  ready?: () => boolean
+}
+
+/**
+ * The proxy's view of an agent's own spans: the OTLP/HTTP receiver, the assembler that turns spans into hops and
+ * turns, and the index of the proxy's recent hops it joins them with.
+ */
+export class AgentTraces {
+  readonly receiver: OtlpReceiver
+  readonly assembler: AgentSpanAssembler
+  private readonly recent = new RecentHops()
+  private readonly listener = (message: unknown) => this.recent.add(message as HopRecord)
+  private readonly timer: NodeJS.Timeout
+
+  constructor(options: AgentTracesOptions) {
+    this.assembler = new AgentSpanAssembler({ runId: options.runId, keepContent: options.keepContent, holdMs: options.holdS * 1000, maxHeld: 20_000, recordTurns: options.recordTurns, row: options.row }, this.recent)
+    this.receiver = new OtlpReceiver({ maxBodyBytes: options.maxBodyBytes, accept: (spans) => this.assembler.ingest(spans), ready: options.ready })
+    hopEnded.subscribe(this.listener)
+    this.timer = setInterval(() => this.assembler.expire(), Math.max(250, Math.min(5000, options.holdS * 250)))
+    this.timer.unref()
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    this.receiver.handle(req, res)
+  }
+
+  stats(): ReceiverStats & { held: number } & AgentSpanAssembler['stats'] {
+    return { ...this.receiver.stats, ...this.assembler.stats, held: this.assembler.heldCount }
+  }
+
+  /** Writes what is still held; call after the proxy stopped taking requests. */
+  close(): void {
+    clearInterval(this.timer)
+    hopEnded.unsubscribe(this.listener)
+    this.assembler.close()
+  }
+}

@@ -1,0 +1,5 @@
+export { AgentTraces, type AgentTracesOptions } from './agent-traces.js'
+export { AgentSpanAssembler, RecentHops, type SpanRow } from './assembler.js'
+export { classify } from './agent-spans.js'
+export { decodeJson, decodeProtobuf, OtlpDecodeError, type OtlpSpan } from './decode.js'
+export { OtlpReceiver, type ReceiverStats } from './receiver.js'

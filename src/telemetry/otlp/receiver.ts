@@ -1,0 +1,113 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createGunzip } from 'node:zlib'
+import { decodeJson, decodeProtobuf, OtlpDecodeError, type OtlpSpan } from './decode.js'
+import { WireWriter } from './wire.js'
+
+/** google.rpc.Code values the OTLP/HTTP spec uses in its error bodies. */
+const INVALID_ARGUMENT = 3
+const RESOURCE_EXHAUSTED = 8
+const UNAVAILABLE = 14
+
+export interface ReceiverStats {
+  requests: number
+  spans: number
+  /** bodies answered 400 */
+  malformed: number
+  /** bodies answered 413 */
+  too_large: number
+  /** bodies refused while the receiver was full (503) */
+  refused: number
+}
+
+export interface ReceiverOptions {
+  /** bytes a body may have, compressed or not */
+  maxBodyBytes: number
+  /** called with every decoded request's spans; throws nothing */
+  accept: (spans: OtlpSpan[]) => void
+  /** false while the receiver cannot take more (the store's queue is full): the sender gets 503 and retries */
+  ready?: (() => boolean) | undefined
+}
+
+type Encoding = 'protobuf' | 'json'
+
+/**
+ * The OTLP/HTTP trace receiver (`POST /v1/traces`): protobuf (`application/x-protobuf`) and JSON
+ * (`application/json`), gzip or not. A success is an ExportTraceServiceResponse in the request's encoding; a
+ * malformed body a 400 and a google.rpc.Status saying why; a body over the limit a 413 as soon as the limit is
+ * passed (the rest is not read); the receiver goes on serving either way.
+ */
+export class OtlpReceiver {
+  readonly stats: ReceiverStats = { requests: 0, spans: 0, malformed: 0, too_large: 0, refused: 0 }
+
+  constructor(private readonly options: ReceiverOptions) {}
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    this.stats.requests++
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+    const encoding: Encoding | undefined = type === 'application/x-protobuf' || type === 'application/protobuf' ? 'protobuf' : type === 'application/json' ? 'json' : undefined
+    if (req.method !== 'POST') return this.fail(req, res, 405, 'json', INVALID_ARGUMENT, `${req.method} is not accepted on /v1/traces: POST an ExportTraceServiceRequest`, false)
+    if (encoding === undefined) return this.fail(req, res, 415, 'json', INVALID_ARGUMENT, `content-type ${type || '(none)'} is not accepted: send application/x-protobuf or application/json`, false)
+    if (this.options.ready?.() === false) {
+      this.stats.refused++
+      res.setHeader('retry-after', '5')
+      return this.fail(req, res, 503, encoding, UNAVAILABLE, 'the receiver is full; retry later', false)
+    }
+    const declared = Number(req.headers['content-length'] ?? Number.NaN)
+    if (declared > this.options.maxBodyBytes) return this.tooLarge(req, res, encoding)
+    const gzip = (req.headers['content-encoding'] ?? '').toLowerCase()
+    if (gzip !== '' && gzip !== 'gzip' && gzip !== 'identity') return this.fail(req, res, 415, encoding, INVALID_ARGUMENT, `content-encoding ${gzip} is not accepted: send gzip or none`, false)
+    const source = gzip === 'gzip' ? req.pipe(createGunzip()) : req
+    const chunks: Buffer[] = []
+    let size = 0
+    let done = false
+    const finish = (fn: () => void) => {
+      if (done) return
+      done = true
+      fn()
+    }
+    source.on('data', (chunk: Buffer) => {
+      if (done) return
+      size += chunk.length
+      if (size > this.options.maxBodyBytes) {
+        finish(() => this.tooLarge(req, res, encoding))
+        if (source !== req) source.destroy()
+        return
+      }
+      chunks.push(chunk)
+    })
+    source.on('error', (err: Error) => finish(() => this.fail(req, res, 400, encoding, INVALID_ARGUMENT, `the body could not be read: ${err.message}`, true)))
+    source.on('end', () =>
+      finish(() => {
+        const body = Buffer.concat(chunks, size)
+        let spans: OtlpSpan[]
+        try {
+          spans = encoding === 'protobuf' ? decodeProtobuf(body) : decodeJson(body.toString('utf8'))
+        } catch (err) {
+          if (!(err instanceof OtlpDecodeError)) throw err
+          return this.fail(req, res, 400, encoding, INVALID_ARGUMENT, err.message, false)
+        }
+        this.stats.spans += spans.length
+        this.options.accept(spans)
+        const ok = encoding === 'json' ? Buffer.from('{}') : Buffer.alloc(0)
+        res.writeHead(200, { 'content-type': encoding === 'json' ? 'application/json' : 'application/x-protobuf', 'content-length': ok.length })
+        res.end(ok)
+      }),
+    )
+  }
+
+  private tooLarge(req: IncomingMessage, res: ServerResponse, encoding: Encoding): void {
+    this.stats.too_large++
+    this.fail(req, res, 413, encoding, RESOURCE_EXHAUSTED, `the body is over ${this.options.maxBodyBytes} bytes (telemetry.receiver.max_body_bytes): send smaller batches`, true)
+  }
+
+  private fail(req: IncomingMessage, res: ServerResponse, status: number, encoding: Encoding, code: number, message: string, close: boolean): void {
+    if (status === 400) this.stats.malformed++
+    const body = encoding === 'json' ? Buffer.from(JSON.stringify({ code, message })) : Buffer.from(new WireWriter().varintField(1, code).stringField(2, message).finish())
+    // a body left unread is not drained: the connection closes after the answer instead
+    if (close) res.setHeader('connection', 'close')
+    res.writeHead(status, { 'content-type': encoding === 'json' ? 'application/json' : 'application/x-protobuf', 'content-length': body.length, 'x-hopwatch-error': 'HW_OTLP_REJECTED' })
+    res.end(body)
+    if (close) req.on('data', () => {}).on('error', () => {})
+    else req.resume()
+  }
+}
