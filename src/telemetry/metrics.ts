@@ -57,6 +57,42 @@ export interface AlertCounts {
   dropped: number
 }
 
+/** What became of the turn trace spans (structurally typed, as src/telemetry/tracing reports them). */
+export interface TracingCounts {
+  exported: number
+  failed: number
+  dropped: number
+  queued: number
+}
+
+/** The OTLP receiver's counters. */
+export interface ReceiverCounts {
+  spans: number
+  malformed: number
+  too_large: number
+  refused: number
+  held: number
+}
+
+/** A counter that follows a running total read at scrape time. */
+function followTotals<K extends string>(registers: Registry[], name: string, help: string, label: string, keys: readonly K[], read: () => Record<K, number> | undefined): void {
+  const reported = new Map<string, number>()
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers,
+    collect() {
+      const totals = read()
+      if (totals === undefined) return
+      for (const key of keys) {
+        this.inc({ [label]: key }, Math.max(0, totals[key] - (reported.get(key) ?? 0)))
+        reported.set(key, totals[key])
+      }
+    },
+  })
+}
+
 /**
  * Prometheus metrics of the proxy, fed by the `hopwatch:hop:end` channel: per-upstream latency by stage and the
  * component latency DESIGN.md defines, hop and error counts, in-flight, and the store writer's queue, spill and drops.
@@ -73,7 +109,7 @@ export class ProxyMetrics {
   /** label-bound series per upstream, so recording a hop allocates no label objects */
   private readonly series = new Map<string, UpstreamSeries>()
 
-  constructor(upstreams: () => readonly UpstreamGauge[], store?: () => StoreCounts, alerts?: () => AlertCounts | undefined) {
+  constructor(upstreams: () => readonly UpstreamGauge[], store?: () => StoreCounts, more: { alerts?: () => AlertCounts | undefined; tracing?: () => TracingCounts | undefined; receiver?: () => ReceiverCounts | undefined } = {}) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry, prefix: 'hopwatch_' })
     this.stage = new Histogram({ name: 'hopwatch_hop_stage_seconds', help: 'Time from hop start to each stage: response_start (headers), first_payload (first token/audio/transcript), final, end', labelNames: ['upstream', 'component', 'stage'], buckets: BUCKETS, registers })
@@ -91,7 +127,9 @@ export class ProxyMetrics {
     })
     this.turns = new Counter({ name: 'hopwatch_turns_total', help: 'Simulated callers\' turns ended, by outcome (success, interrupted, hung_up, error, failed); present where callers run', labelNames: ['outcome'], registers })
     if (store !== undefined) this.storeMetrics(store)
-    if (alerts !== undefined) this.alertMetrics(alerts)
+    if (more.alerts !== undefined) this.alertMetrics(more.alerts)
+    if (more.tracing !== undefined) this.tracingMetrics(more.tracing)
+    if (more.receiver !== undefined) this.receiverMetrics(more.receiver)
     hopEnded.subscribe(this.listener)
     turnEnded.subscribe(this.turnListener)
   }
@@ -165,22 +203,30 @@ export class ProxyMetrics {
 
   private alertMetrics(alerts: () => AlertCounts | undefined): void {
     const registers = [this.registry]
-    const reported = new Map<string, number>()
+    followTotals(registers, 'hopwatch_alert_notifications_total', 'Alert notifications by outcome: sent, failed (the sink refused or did not answer), dropped (a sink too far behind)', 'outcome', ['sent', 'failed', 'dropped'], alerts)
+    new Gauge({ name: 'hopwatch_alerts_firing', help: 'Live alerts firing now', registers, collect() { this.set(alerts()?.firing ?? 0) } })
+  }
+
+  private tracingMetrics(tracing: () => TracingCounts | undefined): void {
+    const registers = [this.registry]
+    followTotals(registers, 'hopwatch_otel_spans_total', 'Turn trace spans by outcome: exported, failed (the collector refused or was unreachable), dropped (the export queue was full)', 'outcome', ['exported', 'failed', 'dropped'], tracing)
+    new Gauge({ name: 'hopwatch_otel_spans_queued', help: 'Turn trace spans waiting for export', registers, collect() { this.set(tracing()?.queued ?? 0) } })
+  }
+
+  private receiverMetrics(receiver: () => ReceiverCounts | undefined): void {
+    const registers = [this.registry]
+    let reported = 0
     new Counter({
-      name: 'hopwatch_alert_notifications_total',
-      help: 'Alert notifications by outcome: sent, failed (the sink refused or did not answer), dropped (a sink too far behind)',
-      labelNames: ['outcome'],
+      name: 'hopwatch_otlp_received_spans_total',
+      help: 'Spans an agent sent to POST /v1/traces',
       registers,
       collect() {
-        const counts = alerts()
-        if (counts === undefined) return
-        for (const outcome of ['sent', 'failed', 'dropped'] as const) {
-          const delta = counts[outcome] - (reported.get(outcome) ?? 0)
-          this.inc({ outcome }, Math.max(0, delta))
-          reported.set(outcome, counts[outcome])
-        }
+        const spans = receiver()?.spans ?? reported
+        this.inc(Math.max(0, spans - reported))
+        reported = spans
       },
     })
-    new Gauge({ name: 'hopwatch_alerts_firing', help: 'Live alerts firing now', registers, collect() { this.set(alerts()?.firing ?? 0) } })
+    followTotals(registers, 'hopwatch_otlp_rejected_total', 'OTLP requests refused: malformed (400), too_large (413), refused (503, the store queue was full)', 'reason', ['malformed', 'too_large', 'refused'], receiver)
+    new Gauge({ name: 'hopwatch_otlp_held_spans', help: 'Agent service spans waiting for their turn span', registers, collect() { this.set(receiver()?.held ?? 0) } })
   }
 }

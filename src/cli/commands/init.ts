@@ -68,6 +68,13 @@ alerts:                              # live rules over sliding windows: pending 
     log: true
     # webhooks: [http://127.0.0.1:9000/hooks/hopwatch]
     # alertmanagers: [http://127.0.0.1:9093]                 # POST /api/v2/alerts
+
+telemetry:
+  otlp:                              # a trace per turn to an OpenTelemetry collector (off without an endpoint)
+    # endpoint: http://127.0.0.1:4318   # or OTEL_EXPORTER_OTLP_ENDPOINT; see otel-config/
+  receiver:                          # POST /v1/traces on the proxy: the agent's own spans (Pipecat, LiveKit)
+    enabled: true
+    keep_content: false              # prompts, transcripts and answers in span attributes are not stored
 `
 
 /** `hopwatch init` */

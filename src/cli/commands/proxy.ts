@@ -7,6 +7,7 @@ import { intFlag, parseFlags, stringFlag } from '../args.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeOverrides } from '../store-access.js'
 import { Recording } from '../recording.js'
 import { Watching } from '../watching.js'
+import { agentTracesFor, describeTraced, tracingFor } from '../telemetry.js'
 import { table } from '../output.js'
 
 export const usage = `Usage: hopwatch proxy [--config hopwatch.yaml] [flags]
@@ -47,23 +48,26 @@ export async function run(args: string[]): Promise<number> {
 
   let proxy: RunningProxy | undefined
   const watching = Watching.start(config, recording, { generator: false })
+  const agentTraces = agentTracesFor(config, recording, false)
+  const tracing = tracingFor(config)
   const metrics = new ProxyMetrics(
     () => (proxy?.upstreams ?? []).map((u) => ({ name: u.name, component: u.config.component, inFlight: u.inFlight })),
     () => recording.writer.stats(),
-    () => watching.stats().alerts,
+    { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: () => agentTraces?.stats() },
   )
   proxy = await startProxy({
     config,
+    ...(agentTraces !== undefined ? { otlp: agentTraces } : {}),
     runId,
     admin: {
       sql: (statement) => recording.sql(statement),
       metrics: () => metrics.render(),
-      stats: () => ({ run_id: runId, store: recording.writer.stats(), upstreams: proxy?.upstreams.map((u) => ({ name: u.name, in_flight: u.inFlight })), ...watching.stats() }),
+      stats: () => ({ run_id: runId, store: recording.writer.stats(), upstreams: proxy?.upstreams.map((u) => ({ name: u.name, in_flight: u.inFlight })), ...watching.stats(), agent_spans: agentTraces?.stats() }),
     },
   })
   await recording.own(proxy.url)
 
-  process.stdout.write(`hopwatch proxy ${VERSION} listening on ${proxy.url}  (/healthz, /metrics, /_hopwatch/sql)\n`)
+  process.stdout.write(`hopwatch proxy ${VERSION} listening on ${proxy.url}  (/healthz, /metrics, /_hopwatch/sql${agentTraces !== undefined ? ', OTLP/HTTP traces at /v1/traces' : ''})\n`)
   process.stdout.write(
     table(
       ['upstream', 'component', 'adapter', 'callers use', 'forwards to'],
@@ -78,10 +82,13 @@ export async function run(args: string[]): Promise<number> {
   })
   process.stdout.write('hopwatch: stopping: letting in-flight hops finish…\n')
   await proxy.close()
+  agentTraces?.close()
+  const traced = await tracing?.stop()
   await watching.stop()
   metrics.dispose()
   const { dropped, report, warning } = await recording.close()
   process.stdout.write(report)
+  if (traced !== undefined) process.stdout.write(describeTraced(traced))
   process.stderr.write(warning)
   return dropped > 0 ? 1 : 0
 }

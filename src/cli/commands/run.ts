@@ -10,6 +10,7 @@ import { intFlag, numberFlag, parseFlags, stringFlag } from '../args.js'
 import { table } from '../output.js'
 import { Recording } from '../recording.js'
 import { Watching } from '../watching.js'
+import { agentTracesFor, describeTraced, tracingFor } from '../telemetry.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeOverrides } from '../store-access.js'
 import { VERSION } from '../version.js'
 import { analyzeStoredRun } from '../../analyze/index.js'
@@ -195,15 +196,25 @@ export async function runLoad(options: RunOptions): Promise<number> {
       watched = true
     }
     stops.push(stopWatching)
+    const tracing = tracingFor(config)
+    let traced: Awaited<ReturnType<NonNullable<typeof tracing>['stop']>> | undefined
+    const stopTracing = async () => {
+      traced ??= await tracing?.stop()
+    }
+    stops.push(stopTracing)
+    const agentTraces = agentTracesFor(config, recording, true)
     let proxy: RunningProxy | undefined
     const metrics = new ProxyMetrics(
       () => (proxy?.upstreams ?? []).map((u) => ({ name: u.name, component: u.config.component, inFlight: u.inFlight })),
       () => recording.writer.stats(),
-      () => watching.stats().alerts,
+      { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: () => agentTraces?.stats() },
     )
     stops.push(async () => metrics.dispose())
-    proxy = await startProxy({ config, runId, admin: { sql: (s) => recording.sql(s), metrics: () => metrics.render(), stats: () => ({ run_id: runId, store: recording.writer.stats(), ...watching.stats() }) } })
-    stops.push(() => (proxy as RunningProxy).close())
+    proxy = await startProxy({ config, runId, ...(agentTraces !== undefined ? { otlp: agentTraces } : {}), admin: { sql: (s) => recording.sql(s), metrics: () => metrics.render(), stats: () => ({ run_id: runId, store: recording.writer.stats(), ...watching.stats(), agent_spans: agentTraces?.stats() }) } })
+    stops.push(async () => {
+      await (proxy as RunningProxy).close()
+      agentTraces?.close()
+    })
     await recording.own(proxy.url)
     if (sim !== undefined && simConfig !== undefined) await pointRoutersAtProxy(simConfig, sim, proxy)
 
@@ -241,6 +252,8 @@ export async function runLoad(options: RunOptions): Promise<number> {
       if (tty) process.stdout.write('\n')
     }
     await proxy.close()
+    agentTraces?.close()
+    await stopTracing()
     await stopWatching()
     // the verdict comes from what the store holds: every row of the run is written first
     await recording.writer.flush()
@@ -255,6 +268,7 @@ export async function runLoad(options: RunOptions): Promise<number> {
     if (limited.length > 0) process.stdout.write(`\nthe generator itself was the limit in step(s) ${limited.map((o) => o.record.step).join(', ')}: its event loop lagged or its CPU was saturated; those steps are not judged\n`)
     const { dropped, report, warning } = await closeRecording()
     process.stdout.write(`\nrows: \n${report}`)
+    if (traced !== undefined) process.stdout.write(describeTraced(traced))
     process.stderr.write(warning)
     process.stdout.write(`\nrun ${runId} is in the store: hopwatch sql "SELECT step, count() FROM hopwatch.turns WHERE run_id = '${runId}' GROUP BY step ORDER BY step"\n`)
     await stopAll()

@@ -1,0 +1,36 @@
+import type { HopwatchConfig } from '../config/index.js'
+import { AgentTraces } from '../telemetry/otlp/index.js'
+import { Tracing, type SpanCounts } from '../telemetry/tracing/index.js'
+import { VERSION } from './version.js'
+import type { Recording } from './recording.js'
+
+/**
+ * The receiver for an agent's own spans, writing into the run's recording, or undefined when the config turns it
+ * off. `callers` says simulated callers record their own turns in this process (their turns are the run's; the
+ * agent's turn spans are then kept in `spans` only).
+ */
+export function agentTracesFor(config: HopwatchConfig, recording: Recording, callers: boolean): AgentTraces | undefined {
+  const r = config.telemetry.receiver
+  if (!r.enabled) return undefined
+  return new AgentTraces({
+    runId: recording.runId,
+    maxBodyBytes: r.max_body_bytes,
+    holdS: r.hold_s,
+    keepContent: r.keep_content,
+    recordTurns: !callers,
+    row: (table, row) => recording.writer.push(table, row),
+  })
+}
+
+/** Turn traces out to the configured collector, or undefined when none is configured (config or OTEL_* variables). */
+export function tracingFor(config: HopwatchConfig, warn: (line: string) => void = (l) => process.stderr.write(l)): Tracing | undefined {
+  const tracing = Tracing.start(config.telemetry.otlp, { version: VERSION })
+  if (tracing !== undefined) warn(`hopwatch: turn traces go to ${tracing.url} (OTLP/HTTP)\n`)
+  return tracing
+}
+
+/** One line on what became of the turn trace spans; what was lost is said, never silent. */
+export function describeTraced(c: SpanCounts): string {
+  const lost = c.failed + c.dropped + c.queued
+  return `turn traces: ${c.exported} spans exported${lost > 0 ? `, ${c.failed} failed (collector refused or unreachable), ${c.dropped} dropped (export queue full)${c.queued > 0 ? `, ${c.queued} unsent at exit` : ''}` : ''}\n`
+}
