@@ -70,7 +70,7 @@ export interface ReceiverCounts {
   spans: number
   malformed: number
   too_large: number
-  refused: number
+  failed: number
   held: number
 }
 
@@ -226,7 +226,7 @@ export class ProxyMetrics {
         reported = spans
       },
     })
-    followTotals(registers, 'hopwatch_otlp_rejected_total', 'OTLP requests refused: malformed (400), too_large (413), refused (503, the store queue was full)', 'reason', ['malformed', 'too_large', 'refused'], receiver)
+    followTotals(registers, 'hopwatch_otlp_rejected_total', 'OTLP requests not recorded: malformed (400), too_large (413), failed (500, decoded but not recorded)', 'reason', ['malformed', 'too_large', 'failed'], receiver)
     new Gauge({ name: 'hopwatch_otlp_held_spans', help: 'Agent service spans waiting for their turn span', registers, collect() { this.set(receiver()?.held ?? 0) } })
   }
 }

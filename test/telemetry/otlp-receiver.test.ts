@@ -8,6 +8,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources'
 import { BasicTracerProvider, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base'
 import type { RunningProxy } from '../../src/proxy/index.js'
 import { AgentTraces, type SpanRow } from '../../src/telemetry/otlp/index.js'
+import { ProxyMetrics } from '../../src/telemetry/metrics.js'
 import type { HopRecord, TurnRecord } from '../../src/types.js'
 import { startTestProxy } from '../support/proxy.js'
 import { listenHttp, type Listening } from '../support/servers.js'
@@ -187,4 +188,11 @@ test('malformed OTLP bodies get a 400 with a reason, huge ones a 413, and the re
   assert.equal(forwarded.status, 200)
   await forwarded.arrayBuffer()
   assert.ok(traces.receiver.stats.malformed >= 3 && traces.receiver.stats.too_large >= 2)
+  // and /metrics counts what was turned away
+  const metrics = new ProxyMetrics(() => [], undefined, { receiver: () => traces.stats() })
+  const text = (await metrics.render()).text
+  metrics.dispose()
+  assert.match(text, new RegExp(`hopwatch_otlp_rejected_total\\{reason="malformed"\\} ${traces.receiver.stats.malformed}\\b`))
+  assert.match(text, new RegExp(`hopwatch_otlp_rejected_total\\{reason="too_large"\\} ${traces.receiver.stats.too_large}\\b`))
+  assert.match(text, /hopwatch_otlp_received_spans_total [1-9]/)
 })

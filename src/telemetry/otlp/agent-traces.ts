@@ -11,8 +11,6 @@ export interface AgentTracesOptions {
   keepContent: boolean
   recordTurns: boolean
   row: AssemblerOptions['row']
-  /** false while the store cannot take more rows: senders get 503 and retry */
-  ready?: () => boolean
 }
 
 /**
@@ -27,8 +25,8 @@ export class AgentTraces {
   private readonly timer: NodeJS.Timeout
 
   constructor(options: AgentTracesOptions) {
-    this.assembler = new AgentSpanAssembler({ runId: options.runId, keepContent: options.keepContent, holdMs: options.holdS * 1000, maxHeld: 20_000, recordTurns: options.recordTurns, row: options.row }, this.recent)
-    this.receiver = new OtlpReceiver({ maxBodyBytes: options.maxBodyBytes, accept: (spans) => this.assembler.ingest(spans), ready: options.ready })
+    this.assembler = new AgentSpanAssembler({ runId: options.runId, keepContent: options.keepContent, holdMs: options.holdS * 1000, maxHeld: 10_000, recordTurns: options.recordTurns, row: options.row }, this.recent)
+    this.receiver = new OtlpReceiver({ maxBodyBytes: options.maxBodyBytes, accept: (spans) => this.assembler.ingest(spans) })
     hopEnded.subscribe(this.listener)
     this.timer = setInterval(() => this.assembler.expire(), Math.max(250, Math.min(5000, options.holdS * 250)))
     this.timer.unref()

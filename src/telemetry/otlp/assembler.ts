@@ -42,11 +42,16 @@ export interface AssemblerOptions {
   now?: () => number
 }
 
+/** What is remembered of every span seen lately: enough to walk up to its turn, not the span itself. */
 interface Known {
   parent: string
-  span: OtlpSpan
   turn?: { conversation: string; turn: number }
+  /** TTFT/TTFB a LiveKit node span carries for the request span under it */
+  nodeLatencyUs?: number
 }
+
+/** Spans remembered for the walk up to a turn: bounded, about 100 bytes each. */
+const MAX_KNOWN = 100_000
 
 type HopRole = Extract<AgentSpanRole, { role: 'hop' }>
 
@@ -145,8 +150,11 @@ export class AgentSpanAssembler {
   }
 
   private remember(span: OtlpSpan): void {
-    this.known.set(span.spanId, { parent: span.parentSpanId, span })
-    if (this.known.size > 200_000) this.known.delete(this.known.keys().next().value as string)
+    const known: Known = { parent: span.parentSpanId }
+    const latency = nodeLatencyUs(span)
+    if (latency !== undefined) known.nodeLatencyUs = latency
+    this.known.set(span.spanId, known)
+    if (this.known.size > MAX_KNOWN) this.known.delete(this.known.keys().next().value as string)
   }
 
   /**
@@ -217,8 +225,7 @@ export class AgentSpanAssembler {
       this.stats.joined++
       return
     }
-    const parent = this.known.get(span.parentSpanId)?.span
-    const latency = role.latencyUs ?? (parent === undefined ? undefined : nodeLatencyUs(parent))
+    const latency = role.latencyUs ?? this.known.get(span.parentSpanId)?.nodeLatencyUs
     const moment = latency === undefined ? 0 : span.startUs + latency
     this.stats.hops++
     this.options.row('hops', {

@@ -6,7 +6,7 @@ import { WireWriter } from './wire.js'
 /** google.rpc.Code values the OTLP/HTTP spec uses in its error bodies. */
 const INVALID_ARGUMENT = 3
 const RESOURCE_EXHAUSTED = 8
-const UNAVAILABLE = 14
+const INTERNAL = 13
 
 export interface ReceiverStats {
   requests: number
@@ -15,8 +15,8 @@ export interface ReceiverStats {
   malformed: number
   /** bodies answered 413 */
   too_large: number
-  /** bodies refused while the receiver was full (503) */
-  refused: number
+  /** bodies decoded but not recorded (500): a fault of hopwatch's, counted, never silent */
+  failed: number
 }
 
 export interface ReceiverOptions {
@@ -24,8 +24,6 @@ export interface ReceiverOptions {
   maxBodyBytes: number
   /** called with every decoded request's spans; throws nothing */
   accept: (spans: OtlpSpan[]) => void
-  /** false while the receiver cannot take more (the store's queue is full): the sender gets 503 and retries */
-  ready?: (() => boolean) | undefined
 }
 
 type Encoding = 'protobuf' | 'json'
@@ -37,7 +35,7 @@ type Encoding = 'protobuf' | 'json'
  * passed (the rest is not read); the receiver goes on serving either way.
  */
 export class OtlpReceiver {
-  readonly stats: ReceiverStats = { requests: 0, spans: 0, malformed: 0, too_large: 0, refused: 0 }
+  readonly stats: ReceiverStats = { requests: 0, spans: 0, malformed: 0, too_large: 0, failed: 0 }
 
   constructor(private readonly options: ReceiverOptions) {}
 
@@ -47,11 +45,6 @@ export class OtlpReceiver {
     const encoding: Encoding | undefined = type === 'application/x-protobuf' || type === 'application/protobuf' ? 'protobuf' : type === 'application/json' ? 'json' : undefined
     if (req.method !== 'POST') return this.fail(req, res, 405, 'json', INVALID_ARGUMENT, `${req.method} is not accepted on /v1/traces: POST an ExportTraceServiceRequest`, false)
     if (encoding === undefined) return this.fail(req, res, 415, 'json', INVALID_ARGUMENT, `content-type ${type || '(none)'} is not accepted: send application/x-protobuf or application/json`, false)
-    if (this.options.ready?.() === false) {
-      this.stats.refused++
-      res.setHeader('retry-after', '5')
-      return this.fail(req, res, 503, encoding, UNAVAILABLE, 'the receiver is full; retry later', false)
-    }
     const declared = Number(req.headers['content-length'] ?? Number.NaN)
     if (declared > this.options.maxBodyBytes) return this.tooLarge(req, res, encoding)
     const gzip = (req.headers['content-encoding'] ?? '').toLowerCase()
@@ -83,11 +76,17 @@ export class OtlpReceiver {
         try {
           spans = encoding === 'protobuf' ? decodeProtobuf(body) : decodeJson(body.toString('utf8'))
         } catch (err) {
-          if (!(err instanceof OtlpDecodeError)) throw err
-          return this.fail(req, res, 400, encoding, INVALID_ARGUMENT, err.message, false)
+          // a decoder fault is the body's too: the sender hears why, the proxy goes on
+          const reason = err instanceof OtlpDecodeError ? err.message : `the body could not be decoded: ${(err as Error).message}`
+          return this.fail(req, res, 400, encoding, INVALID_ARGUMENT, reason, false)
         }
         this.stats.spans += spans.length
-        this.options.accept(spans)
+        try {
+          this.options.accept(spans)
+        } catch (err) {
+          this.stats.failed++
+          return this.fail(req, res, 500, encoding, INTERNAL, `the spans were received but could not be recorded: ${(err as Error).message}`, false)
+        }
         const ok = encoding === 'json' ? Buffer.from('{}') : Buffer.alloc(0)
         res.writeHead(200, { 'content-type': encoding === 'json' ? 'application/json' : 'application/x-protobuf', 'content-length': ok.length })
         res.end(ok)
