@@ -1,4 +1,5 @@
-// The proxy under benchmark, in its own process so its CPU time is its own: recording on, into the embedded store.
+// The proxy under benchmark, in its own process so its CPU time is its own: recording on, into the embedded store
+// ('embedded'), off ('none'), or on with turn traces exported over OTLP/HTTP to a collector ('traces:<url>').
 import { mkdtemp, rm } from 'node:fs/promises'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { tmpdir } from 'node:os'
@@ -8,9 +9,12 @@ import { ADAPTER_NAMES, startProxy } from '../../src/proxy/index.js'
 import { hopEnded } from '../../src/events.js'
 import { BatchWriter, ClickHouseSink, MemorySink, openStore, recordHops, Spill } from '../../src/store/index.js'
 import { ProxyMetrics } from '../../src/telemetry/index.js'
+import { Tracing } from '../../src/telemetry/tracing/index.js'
 
 const target = process.argv[2] as string
-const recording = process.argv[3] !== 'none'
+const mode = process.argv[3] ?? 'embedded'
+const recording = mode !== 'none'
+const tracesTo = mode.startsWith('traces:') ? mode.slice('traces:'.length) : undefined
 const dir = await mkdtemp(join(tmpdir(), 'hopwatch-bench-'))
 const store = recording ? await openStore({ kind: 'embedded', dir }, 'hopwatch') : undefined
 const spill = new Spill(join(dir, 'spill'), 1e9)
@@ -24,6 +28,7 @@ if (recording) {
 }
 const config = validateConfig({ proxy: { port: 0 }, upstreams: [{ name: 'llm', component: 'llm', adapter: 'openai', target, prefix: '/u' }] }, 'bench', { adapters: ADAPTER_NAMES })
 const proxy = await startProxy({ config, runId: 'bench' })
+const tracing = tracesTo === undefined ? undefined : Tracing.start({ endpoint: tracesTo, max_queue: 8192, max_batch: 512, timeout_ms: 10_000 }, { version: 'bench' })
 if (recording) new ProxyMetrics(() => proxy.upstreams.map((u) => ({ name: u.name, component: u.config.component, inFlight: u.inFlight })), () => writer.stats())
 process.send?.({ url: `${proxy.url}/u` })
 
@@ -34,14 +39,15 @@ process.on('message', (m) => {
   if (m === 'loop') process.send?.({ p99Ms: loop.percentile(99) / 1e6, maxMs: loop.max / 1e6 })
   if (m === 'cpu') {
     const cpu = process.cpuUsage()
-    process.send?.({ cpuSeconds: (cpu.user + cpu.system) / 1e6, hops: hopsSeen, rssBytes: process.memoryUsage().rss })
+    process.send?.({ cpuSeconds: (cpu.user + cpu.system) / 1e6, hops: hopsSeen, rssBytes: process.memoryUsage().rss, spans: tracing?.counts() })
   }
   if (m === 'stop') {
     void (async () => {
       await proxy.close()
+      const spans = await tracing?.stop()
       await writer.close()
       const stats = writer.stats().tables.hops
-      process.send?.({ written: stats?.written ?? 0, dropped: stats === undefined ? 0 : Object.values(stats.dropped).reduce((a, b) => a + b, 0) })
+      process.send?.({ written: stats?.written ?? 0, dropped: stats === undefined ? 0 : Object.values(stats.dropped).reduce((a, b) => a + b, 0), spans })
       await store?.close()
       await rm(dir, { recursive: true, force: true })
       process.exit(0)

@@ -6,7 +6,11 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { table } from '../../src/cli/output.js'
+import { OtlpReceiver } from '../../src/telemetry/otlp/index.js'
+import type { SpanCounts } from '../../src/telemetry/tracing/index.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url))
@@ -144,6 +148,12 @@ async function main(): Promise<void> {
   const direct = `http://127.0.0.1:${upstream.ready.port}`
   const proxy = await child<{ url: string }>('proxy-child.js', [direct, 'embedded'])
   const bare = await child<{ url: string }>('proxy-child.js', [direct, 'none'])
+  // a collector for the traced proxy: hopwatch's own OTLP receiver, in this process, counting what arrives
+  let collected = 0
+  const receiver = new OtlpReceiver({ maxBodyBytes: 64 * 2 ** 20, accept: (spans) => void (collected += spans.length) })
+  const collector = createServer((req, res) => receiver.handle(req, res))
+  await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r))
+  const traced = await child<{ url: string }>('proxy-child.js', [direct, `traces:http://127.0.0.1:${(collector.address() as AddressInfo).port}`])
   const via = proxy.ready.url
   const cpu = () => ask<{ cpuSeconds: number; hops: number; rssBytes: number }>(proxy.proc, 'cpu')
   const bareCpu = () => ask<{ cpuSeconds: number; hops: number; rssBytes: number }>(bare.proc, 'cpu')
@@ -153,6 +163,7 @@ async function main(): Promise<void> {
   await closedLoop(direct, '/plain', 50)
   await closedLoop(via, '/plain', 50)
   await closedLoop(bare.ready.url, '/plain', 50)
+  await closedLoop(traced.ready.url, '/plain', 50)
   await sseFirstEvent(direct, 50)
   await sseFirstEvent(via, 50)
 
@@ -183,7 +194,18 @@ async function main(): Promise<void> {
   proxy.proc.send('loop-reset')
   const pr = await fixedRate(via, '/plain', rate)
   const proxyLoop = await loopOf(proxy.proc)
-  const after = await cpu()
+  const tracedCpu = () => ask<{ cpuSeconds: number; spans: SpanCounts }>(traced.proc, 'cpu')
+  // traces are built after a turn goes idle (5 s without callers) and exported in the background: both recording
+  // proxies are given the same 7 s after their run, so each one's deferred work (store inserts, span export) counts
+  const settle = () => new Promise((r) => setTimeout(r, 7000))
+  await settle()
+  const recordingSettled = await cpu()
+  const tracedBefore = await tracedCpu()
+  traced.proc.send('loop-reset')
+  const tr = await fixedRate(traced.ready.url, '/plain', rate)
+  const tracedLoop = await loopOf(traced.proc)
+  await settle()
+  const tracedAfter = await tracedCpu()
   const per1k = (a: { cpuSeconds: number }, b: { cpuSeconds: number }, requests: number) => ((b.cpuSeconds - a.cpuSeconds) / Math.max(1, requests)) * 1000
   const row = (name: string, r: { sent: number; lat: Float64Array; errors: number }, cpuPer1k: string) => [
     name, String(r.sent), f(percentile(r.lat, 50)), f(percentile(r.lat, 99)), f(percentile(r.lat, 50) - percentile(dr.lat, 50)), f(percentile(r.lat, 99) - percentile(dr.lat, 99)), cpuPer1k, String(r.errors),
@@ -192,10 +214,11 @@ async function main(): Promise<void> {
   console.log(
     table(
       ['path', 'sent', 'p50 ms', 'p99 ms', 'p50 added', 'p99 added', 'cpu-s/1k req', 'errors'],
-      [row('direct', dr, ''), row('no-rec', nr, f(per1k(bareBefore, bareAfter, nr.sent), 3)), row('proxy', pr, f(per1k(before, after, pr.sent), 3))],
+      [row('direct', dr, ''), row('no-rec', nr, f(per1k(bareBefore, bareAfter, nr.sent), 3)), row('proxy', pr, f(per1k(before, recordingSettled, pr.sent), 3)), row('proxy+traces', tr, f(per1k(tracedBefore, tracedAfter, tr.sent), 3))],
     ),
   )
-  console.log(`event-loop delay in the proxy process: no-rec p99 ${f(bareLoop.p99Ms)} ms, max ${f(bareLoop.maxMs)} ms; recording p99 ${f(proxyLoop.p99Ms)} ms, max ${f(proxyLoop.maxMs)} ms\n`)
+  console.log(`event-loop delay in the proxy process: no-rec p99 ${f(bareLoop.p99Ms)} ms, max ${f(bareLoop.maxMs)} ms; recording p99 ${f(proxyLoop.p99Ms)} ms, max ${f(proxyLoop.maxMs)} ms; recording+traces p99 ${f(tracedLoop.p99Ms)} ms, max ${f(tracedLoop.maxMs)} ms`)
+  console.log(`turn traces (one turn span and one hop span per untagged request, CPU counted 7 s past the run for both): CPU ratio proxy+traces / proxy ${f(per1k(tracedBefore, tracedAfter, tr.sent) / per1k(before, recordingSettled, pr.sent))}; spans so far ${JSON.stringify(tracedAfter.spans)}\n`)
 
   const sseRows: string[][] = []
   for (const streams of [50, 500, 1000]) {
@@ -209,6 +232,9 @@ async function main(): Promise<void> {
   const final = await cpu()
   const stopped = await ask<{ written: number; dropped: number }>(proxy.proc, 'stop')
   console.log(`recording: ${final.hops} hops recorded, ${stopped.written} written to the store, ${stopped.dropped} dropped; proxy RSS ${f(final.rssBytes / 2 ** 20, 0)} MiB`)
+  const tracedStopped = await ask<{ spans: SpanCounts }>(traced.proc, 'stop')
+  console.log(`turn traces: ${tracedStopped.spans.exported} spans exported, ${tracedStopped.spans.failed} failed, ${tracedStopped.spans.dropped} dropped; ${collected} arrived at the collector`)
+  collector.close()
   bare.proc.send('stop')
   upstream.proc.send('stop')
 }
