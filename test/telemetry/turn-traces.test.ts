@@ -5,6 +5,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { metrics } from '@opentelemetry/api'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { hopEnded, turnEnded } from '../../src/events.js'
 import { OtlpReceiver, type OtlpSpan } from '../../src/telemetry/otlp/index.js'
@@ -119,6 +120,35 @@ test('collector down: turns are traced, every span that could not be sent is cou
   assert.match(text, new RegExp(`hopwatch_otel_spans_total\\{outcome="failed"\\} ${counts.failed}\\b`))
   assert.match(text, new RegExp(`hopwatch_otel_spans_total\\{outcome="dropped"\\} ${counts.dropped}\\b`))
   metrics.dispose()
+})
+
+test('only traces leave: the standard variables point the exporter at a collector, no metric reader starts, and nothing but /v1/traces is called', async () => {
+  const paths: string[] = []
+  const spans: OtlpSpan[] = []
+  const receiver = new OtlpReceiver({ maxBodyBytes: 1 << 20, accept: (s) => spans.push(...s) })
+  const server = createServer((req, res) => {
+    paths.push(req.url ?? '')
+    receiver.handle(req, res)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const saved = { ...process.env }
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  process.env.OTEL_SERVICE_NAME = 'hopwatch-under-test'
+  try {
+    const tracing = Tracing.start({ max_queue: 100, max_batch: 10, timeout_ms: 2000 }, { version: 'test', turnOptions: { graceMs: 10, idleMs: 10, maxTurns: 10, maxHops: 10 } })!
+    assert.equal(tracing.url, `${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces`)
+    // no metric reader was started from the SDK's defaults: the global meter provider is still the API's no-op one
+    assert.equal(metrics.getMeterProvider().constructor.name, 'NoopMeterProvider')
+    hopEnded.publish(hop({ run_id: 'env-run' }))
+    turnEnded.publish(turn({ run_id: 'env-run' }))
+    const counts = await tracing.stop()
+    assert.deepEqual([counts.exported, counts.failed, counts.dropped], [2, 0, 0])
+  } finally {
+    process.env = saved
+    await new Promise((r) => server.close(r))
+  }
+  assert.deepEqual([...new Set(paths)], ['/v1/traces'])
+  assert.deepEqual(spans.map((s) => s.resource['service.name']), ['hopwatch-under-test', 'hopwatch-under-test'])
 })
 
 /** A collector stand-in: hopwatch's own OTLP receiver on its own port. */

@@ -61,6 +61,10 @@ export class Tracing {
     const sdk = new NodeSDK({
       resource: resourceFromAttributes({ 'service.name': process.env.OTEL_SERVICE_NAME ?? 'hopwatch', 'service.version': options.version }),
       spanProcessors: [accounting.processor(batch)],
+      // traces only: without these the SDK would also start OTLP metric and log exporters from its defaults
+      // (hopwatch's metrics are on /metrics), sending to localhost:4318 whatever the config says
+      metricReaders: [],
+      logRecordProcessors: [],
       instrumentations: [],
     })
     sdk.start()
