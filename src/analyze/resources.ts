@@ -1,3 +1,4 @@
+import type { ResourceSeriesRow } from '../store/analysis.js'
 import { isMemoryMetric, COUNT_METRICS } from '../resources/metrics.js'
 import { trendOf, type Point, type Trend } from './trend.js'
 
@@ -15,15 +16,7 @@ export const MIN_TREND_SPAN_S = 120
 export const SATURATION = { cpu: 0.85, memory: 0.8 } as const
 
 /** One sampled series as the store returns it: per time bucket, seconds since the first sample and the lowest and highest value. */
-export interface SampledSeries {
-  target: string
-  kind: string
-  metric: string
-  t: number[]
-  low: number[]
-  high: number[]
-  t0_us: number
-}
+export type SampledSeries = ResourceSeriesRow
 
 export interface ResourceTrend {
   target: string
