@@ -192,7 +192,7 @@ function jsonAnyValue(v: unknown, what: string, depth: number): AttrValue {
   if ('boolValue' in o) return o.boolValue === true
   if ('intValue' in o) {
     const i = o.intValue
-    if (typeof i === 'number' && Number.isInteger(i)) return i
+    if (typeof i === 'number' && Number.isInteger(i)) return safeInt(BigInt(i))
     if (typeof i === 'string' && /^-?\d+$/.test(i)) return safeInt(BigInt(i))
     throw new OtlpDecodeError(`${what}.intValue must be an integer`)
   }

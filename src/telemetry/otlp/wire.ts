@@ -106,7 +106,7 @@ export function asDouble(value: WireValue, what: string): number {
   return view.getFloat64(0, true)
 }
 
-/** Writes the few messages the receiver answers with (a google.rpc.Status, a partial success). */
+/** Writes the one message the receiver answers with besides an empty success: a google.rpc.Status. */
 export class WireWriter {
   private readonly parts: number[] = []
 
@@ -121,13 +121,6 @@ export class WireWriter {
     this.varint(BigInt((field << 3) | 2))
     this.varint(BigInt(bytes.length))
     for (const b of bytes) this.parts.push(b)
-    return this
-  }
-
-  messageField(field: number, message: Uint8Array): this {
-    this.varint(BigInt((field << 3) | 2))
-    this.varint(BigInt(message.length))
-    for (const b of message) this.parts.push(b)
     return this
   }
 
