@@ -16,8 +16,9 @@ function find(dir) {
   })
 }
 
-// Files that keep both cores busy for minutes (the no-leak control drives 800 requests a second for 165 s) run on
-// their own afterwards: beside them, the compressed load tests would measure a starved machine, not the system.
+// Files that keep the cores busy for minutes (the no-leak control drives three services at 200 requests a second
+// each for 155 s) run on their own afterwards: beside them, the compressed load tests would measure a starved
+// machine, not the system, and the control itself would measure its neighbours' memory pressure.
 const ALONE = ['resources/leak-trend.test.js']
 
 const files = find('dist/test').sort()
