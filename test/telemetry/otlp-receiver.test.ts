@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { connect } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { after, before, beforeEach, test } from 'node:test'
 import { context, trace, type Span, type Tracer } from '@opentelemetry/api'
@@ -143,6 +144,22 @@ test('an agent\'s LLM span over a call the proxy timed itself is joined with the
   assert.match(llmSpan.joined_hop_id, /.+/, 'the proxy hop of the same call was not found')
   assert.equal(rows.hops.filter((h) => h.component === 'llm').length, 0, 'the call was written twice')
   assert.equal(traces.assembler.stats.joined >= 1, true)
+})
+
+test('a sender that goes away in the middle of a gzip body leaves the proxy serving', async () => {
+  const url = new URL(proxy.url)
+  for (const encoding of ['gzip', 'identity']) {
+    const socket = connect(Number(url.port), url.hostname)
+    await new Promise((r) => socket.once('connect', r))
+    socket.write(`POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-encoding: ${encoding}\r\ncontent-length: 5000\r\n\r\n`)
+    socket.write(gzipSync(Buffer.alloc(4000)).subarray(0, 20))
+    await new Promise((r) => setTimeout(r, 50))
+    socket.destroy()
+  }
+  await new Promise((r) => setTimeout(r, 100))
+  const ok = await fetch(`${proxy.url}/v1/traces`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
+  assert.equal(ok.status, 200)
+  await ok.arrayBuffer()
 })
 
 test('malformed OTLP bodies get a 400 with a reason, huge ones a 413, and the receiver keeps serving', async () => {

@@ -68,7 +68,10 @@ export class OtlpReceiver {
       }
       chunks.push(chunk)
     })
-    source.on('error', (err: Error) => finish(() => this.fail(req, res, 400, encoding, INVALID_ARGUMENT, `the body could not be read: ${err.message}`, true)))
+    const unreadable = (err: Error) => finish(() => this.fail(req, res, 400, encoding, INVALID_ARGUMENT, `the body could not be read: ${err.message}`, true))
+    source.on('error', unreadable)
+    // a sender that goes away mid-body: answered (to nobody) and counted, never an unhandled error
+    if (source !== req) req.on('error', unreadable)
     source.on('end', () =>
       finish(() => {
         const body = Buffer.concat(chunks, size)
