@@ -118,9 +118,8 @@ test('spans sent by the official OTel JSON exporter in LiveKit\'s shape become t
   const llmHop = byComponent.get('llm')!
   assert.deepEqual([llmHop.turn, llmHop.conversation_id, llmHop.model, llmHop.tokens_in, llmHop.first_payload_us - llmHop.start_us], [1, conversation, 'gpt-4.1-mini', 300, 350_000])
   assert.equal(byComponent.get('tts')!.first_payload_us - byComponent.get('tts')!.start_us, 180_000)
-  // the user's turn carries recognition as a delay: a hop outside any agent turn (turn 0), written once the session
-  // span shows nothing more can come
-  assert.deepEqual([byComponent.get('stt')!.turn, byComponent.get('stt')!.final_us - byComponent.get('stt')!.request_end_us], [0, 300_000])
+  // the user's turn carries recognition as a delay: its STT hop belongs to the agent turn that answers it
+  assert.deepEqual([byComponent.get('stt')!.turn, byComponent.get('stt')!.conversation_id, byComponent.get('stt')!.final_us - byComponent.get('stt')!.request_end_us], [1, conversation, 300_000])
   assert.equal(traces.assembler.heldCount, 0)
   const text = JSON.stringify(rows.spans)
   assert.ok(!text.includes('sk-should-never-be-stored'), 'a credential reached the store')

@@ -92,6 +92,8 @@ export class AgentSpanAssembler {
   private readonly known = new Map<string, Known>()
   private readonly held = new Map<string, { span: OtlpSpan; role: HopRole; since: number }>()
   private readonly turnCounts = new Map<string, number>()
+  /** LiveKit's agent turns per trace in start order: a user's turn (its STT) belongs to the reply that follows it */
+  private readonly replies = new Map<string, Array<{ startUs: number; key: { conversation: string; turn: number } }>>()
   private readonly now: () => number
   readonly stats = { spans: 0, turns: 0, hops: 0, joined: 0, unresolved: 0 }
 
@@ -111,7 +113,7 @@ export class AgentSpanAssembler {
       else if (role.role === 'other') this.writeSpan(span, role.framework, '', '', '', 0, '')
     }
     for (const [id, h] of this.held) {
-      const turn = this.turnOf(h.span)
+      const turn = (h.role.framework === 'livekit' && h.role.component === 'stt' ? this.replyAfter(h.span) : undefined) ?? this.turnOf(h.span)
       if (turn !== undefined) {
         this.held.delete(id)
         this.hop(h.span, h.role, turn ?? undefined, turn === null)
@@ -173,6 +175,11 @@ export class AgentSpanAssembler {
     return null
   }
 
+  /** The first LiveKit agent turn of the span's trace that starts once the span (a user's turn) has ended. */
+  private replyAfter(span: OtlpSpan): { conversation: string; turn: number } | undefined {
+    return this.replies.get(span.traceId)?.find((r) => r.startUs >= span.endUs - 50_000)?.key
+  }
+
   private turn(span: OtlpSpan, role: Extract<AgentSpanRole, { role: 'turn' }>): void {
     const conversation = role.conversation ?? span.traceId
     let turn = role.number
@@ -184,6 +191,13 @@ export class AgentSpanAssembler {
     const key = { conversation, turn }
     const known = this.known.get(span.spanId)
     if (known !== undefined) known.turn = key
+    if (role.framework === 'livekit') {
+      const list = this.replies.get(span.traceId) ?? []
+      list.push({ startUs: span.startUs, key })
+      list.sort((a, b) => a.startUs - b.startUs)
+      this.replies.set(span.traceId, list)
+      if (this.replies.size > 10_000) this.replies.delete(this.replies.keys().next().value as string)
+    }
     this.writeSpan(span, role.framework, 'turn', '', conversation, turn, '')
     if (!this.options.recordTurns) return
     // Pipecat's turn starts with the user's speech; LiveKit's agent_turn with the reply. The response time is the
