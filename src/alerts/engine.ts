@@ -1,4 +1,5 @@
 import type { AlertsConfig } from '../config/index.js'
+import { nowUs as clockNowUs } from '../clock.js'
 import { hopEnded, turnEnded } from '../events.js'
 import type { ResourceSample } from '../resources/index.js'
 import type { HopRecord, TurnRecord } from '../types.js'
@@ -78,7 +79,7 @@ export class AlertEngine {
   }
 
   private now(): number {
-    return this.options.clockUs?.() ?? Math.round((performance.timeOrigin + performance.now()) * 1000)
+    return this.options.clockUs?.() ?? clockNowUs()
   }
 
   start(): void {
@@ -107,8 +108,8 @@ export class AlertEngine {
     }
     // a key that no longer reports (its window emptied) no longer holds
     for (const [id, t] of [...this.tracked]) if (!seen.has(id)) changes.push(...this.clear(id, t, nowUs, `${t.last.message}; no data now`))
-    this.counts.firing = [...this.tracked.values()].filter((t) => t.state === 'firing').length
     const firing = this.firing()
+    this.counts.firing = firing.length
     for (const [sink, queue] of this.queues) if (sink.tick !== undefined) this.enqueue(sink, queue, () => (sink.tick as NonNullable<AlertSink['tick']>)(firing, nowUs))
     return changes
   }

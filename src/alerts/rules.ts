@@ -5,7 +5,7 @@ import { trendOf } from '../analyze/trend.js'
 import { componentLatencyUs } from '../latency.js'
 import { isMemoryMetric } from '../resources/metrics.js'
 import type { HopRecord, TurnRecord } from '../types.js'
-import { SlidingWindow } from './window.js'
+import { KeyedWindows, SlidingWindow } from './window.js'
 
 export type Severity = 'warning' | 'critical'
 
@@ -44,24 +44,24 @@ const fmt = (v: number, digits = 0) => v.toFixed(digits)
 export class ComponentLatencyRule implements Rule {
   readonly name = 'component_p95_above_slo'
   readonly severity = 'warning'
-  private readonly windows = new Map<string, SlidingWindow>()
+  private readonly windows: KeyedWindows
 
   constructor(
     private readonly thresholds: Readonly<Record<string, number>>,
     private readonly windowUs: number,
     private readonly minEvents: number,
-  ) {}
+  ) {
+    this.windows = new KeyedWindows(windowUs)
+  }
 
   observeHop(hop: HopRecord): void {
     const latency = componentLatencyUs(hop)
     if (latency === undefined || hop.error_kind !== '' || this.thresholds[hop.component] === undefined) return
-    let w = this.windows.get(hop.component)
-    if (w === undefined) this.windows.set(hop.component, (w = new SlidingWindow(this.windowUs)))
-    w.push(hop.end_us || hop.start_us, latency / 1000)
+    this.windows.push(hop.component, hop.end_us || hop.start_us, latency / 1000)
   }
 
   evaluate(nowUs: number): Finding[] {
-    return [...this.windows].map(([component, w]) => {
+    return this.windows.entries().map(([component, w]) => {
       const values = w.current(nowUs)
       const threshold = this.thresholds[component] as number
       const p95 = values.length > 0 ? quantile(values, 0.95) : 0
@@ -74,23 +74,23 @@ export class ComponentLatencyRule implements Rule {
 export class ErrorRateRule implements Rule {
   readonly name = 'error_rate_above_limit'
   readonly severity = 'critical'
-  private readonly windows = new Map<string, SlidingWindow>()
+  private readonly windows: KeyedWindows
 
   constructor(
     private readonly limit: number,
     private readonly windowUs: number,
     private readonly minEvents: number,
-  ) {}
+  ) {
+    this.windows = new KeyedWindows(windowUs)
+  }
 
   observeHop(hop: HopRecord): void {
     if (hop.error_kind === 'client_abort') return
-    let w = this.windows.get(hop.component)
-    if (w === undefined) this.windows.set(hop.component, (w = new SlidingWindow(this.windowUs)))
-    w.push(hop.end_us || hop.start_us, hop.error_kind === '' ? 0 : 1)
+    this.windows.push(hop.component, hop.end_us || hop.start_us, hop.error_kind === '' ? 0 : 1)
   }
 
   evaluate(nowUs: number): Finding[] {
-    return [...this.windows].map(([component, w]) => {
+    return this.windows.entries().map(([component, w]) => {
       const values = w.current(nowUs)
       const rate = values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : 0
       return { key: component, active: judged(values.length, this.minEvents, rate > this.limit), value: rate, threshold: this.limit, message: `${component}: ${fmt(rate * 100, 1)} % of ${values.length} hops failed over the last ${fmt(this.windowUs / 1e6)} s (limit ${fmt(this.limit * 100, 1)} %)` }
@@ -128,23 +128,22 @@ export class SuccessRule implements Rule {
 export class MemorySlopeRule implements Rule {
   readonly name = 'memory_rising'
   readonly severity = 'warning'
-  private readonly windows = new Map<string, SlidingWindow>()
+  private readonly windows: KeyedWindows
 
   constructor(
     private readonly limitMbPerHour: number,
     private readonly windowUs: number,
-  ) {}
+  ) {
+    this.windows = new KeyedWindows(windowUs, 10_000)
+  }
 
   observeSample(target: string, metric: string, atUs: number, value: number): void {
     if (!isMemoryMetric(metric)) return
-    const key = metric === 'rss_bytes' || metric === 'memory_bytes' ? target : `${target} ${metric}`
-    let w = this.windows.get(key)
-    if (w === undefined) this.windows.set(key, (w = new SlidingWindow(this.windowUs, 10_000)))
-    w.push(atUs, value)
+    this.windows.push(metric === 'rss_bytes' || metric === 'memory_bytes' ? target : `${target} ${metric}`, atUs, value)
   }
 
   evaluate(nowUs: number): Finding[] {
-    return [...this.windows].map(([key, w]) => {
+    return this.windows.entries().map(([key, w]) => {
       const points = w.points(nowUs)
       // half a window of samples at least: a process's first minutes of growth are its warm-up, not a leak
       const covered = (points[points.length - 1]?.t ?? 0) >= this.windowUs / 2e6

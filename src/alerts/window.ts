@@ -42,3 +42,23 @@ export class SlidingWindow {
     return values.map((value, k) => ({ t: ((this.at[(this.head + k) % this.max] as number) - t0) / 1e6, value }))
   }
 }
+
+/** A sliding window per key (a component, a target), made when the key is first seen. */
+export class KeyedWindows {
+  private readonly windows = new Map<string, SlidingWindow>()
+
+  constructor(
+    private readonly windowUs: number,
+    private readonly max?: number,
+  ) {}
+
+  push(key: string, atUs: number, value: number): void {
+    let w = this.windows.get(key)
+    if (w === undefined) this.windows.set(key, (w = new SlidingWindow(this.windowUs, this.max)))
+    w.push(atUs, value)
+  }
+
+  entries(): Array<[string, SlidingWindow]> {
+    return [...this.windows]
+  }
+}
