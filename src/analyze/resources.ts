@@ -84,12 +84,22 @@ function at(series: SampledSeries, t: number): number | undefined {
   return t2 === t1 ? v1 : v1 + ((v2 - v1) * (t - t1)) / (t2 - t1)
 }
 
+/** The points after the warm-up (the first WARM_UP_SHARE of their span), and the seconds those cover. */
+export function afterWarmUp(all: readonly Point[]): { points: Point[]; span: number } {
+  const first = all[0]?.t ?? 0
+  const settled = first + WARM_UP_SHARE * ((all[all.length - 1]?.t ?? 0) - first)
+  const points = all.filter((p) => p.t >= settled)
+  return { points, span: (points[points.length - 1]?.t ?? 0) - (points[0]?.t ?? 0) }
+}
+
+/** Memory that rises during a run at one load (a soak): a leak. A rise while the load changed may follow the load. */
+export function leaks(report: ResourceReport | null): ResourceTrend[] {
+  return report?.constant_load === true ? report.trends.filter((t) => t.kind === 'memory' && t.verdict === 'rising') : []
+}
+
 function trendFor(series: SampledSeries, kind: 'memory' | 'count', limit: number | null): ResourceTrend {
-  const first = series.t[0] ?? 0
-  const settled = first + WARM_UP_SHARE * (lastOf(series.t) - first)
-  const points: Point[] = series.t.map((t, i) => ({ t, value: series.low[i] as number })).filter((p) => p.t >= settled)
+  const { points, span } = afterWarmUp(series.t.map((t, i) => ({ t, value: series.low[i] as number })))
   const trend = trendOf(points, limit !== null ? { limit } : {})
-  const span = (points[points.length - 1]?.t ?? 0) - (points[0]?.t ?? 0)
   return {
     target: series.target,
     metric: series.metric,

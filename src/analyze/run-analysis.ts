@@ -1,5 +1,6 @@
 import { DESIGN_SLOS } from '../slos.js'
-import { describeTrend, MIN_TREND_SPAN_S, resourceReport, WARM_UP_SHARE, type ResourceReport, type SampledSeries } from './resources.js'
+import type { AlertChangeRow } from '../store/analysis.js'
+import { afterWarmUp, describeTrend, leaks, MIN_TREND_SPAN_S, resourceReport, type ResourceReport, type SampledSeries } from './resources.js'
 import { trendOf, type Point, type Trend } from './trend.js'
 import { attribute, criticalPath, type Attribution, type TurnPath } from './attribution.js'
 import { quantile } from './stats.js'
@@ -35,7 +36,7 @@ export interface RunData {
   /** soak runs: answered turns over time (seconds since the first, response ms) */
   responseOverTime?: readonly Point[]
   /** the live alerts' state changes */
-  alerts?: ReadonlyArray<{ at_us: number; rule: string; state: string; severity: string; component: string; value: number; threshold: number; message: string }>
+  alerts?: readonly AlertChangeRow[]
 }
 
 export interface SloBreach {
@@ -247,10 +248,7 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
 function latencyCreep(all: readonly Point[] | undefined): Analysis['latency_creep'] {
   if (all === undefined || all.length === 0) return null
   // as for memory: the warm-up left out, and too short a soak says nothing
-  const first = all[0]?.t ?? 0
-  const settled = first + WARM_UP_SHARE * ((all[all.length - 1]?.t ?? 0) - first)
-  const points = all.filter((p) => p.t >= settled)
-  const span = (points[points.length - 1]?.t ?? 0) - (points[0]?.t ?? 0)
+  const { points, span } = afterWarmUp(all)
   if (points.length < 50 || span < MIN_TREND_SPAN_S) return null
   const { hours_to_limit: _, ...trend } = trendOf(points, { envelope: 'median' })
   return { ...trend, span_s: span }
@@ -288,8 +286,7 @@ function headline(a: Analysis): string {
     const kinds = Object.entries(a.failure.kinds).sort((x, y) => y[1] - x[1]).slice(0, 2).map(([k]) => k)
     parts.push(`at ${a.failure.load} it fails (${a.failure.error_rate > 0.05 ? `${(a.failure.error_rate * 100).toFixed(0)} % of turns fail${kinds.length > 0 ? `: ${kinds.join(', ')}` : ''}` : `${(a.failure.hang_up_rate * 100).toFixed(0)} % of turns end in a hang-up`})`)
   }
-  const leaks = a.resources?.constant_load === true ? a.resources.trends.filter((x) => x.kind === 'memory' && x.verdict === 'rising') : []
-  for (const t of leaks) parts.push(`${t.target}'s memory is rising ${describeTrend(t).replace(/^rising /, '')}`)
+  for (const t of leaks(a.resources)) parts.push(`${t.target}'s memory is rising ${describeTrend(t).replace(/^rising /, '')}`)
   const cpu = a.resources?.saturation.find((x) => x.resource === 'cpu')
   if (cpu !== undefined) parts.push(`${cpu.target}'s CPU is at ${Math.round(cpu.share * 100)} % of its ${cpu.limit} core${cpu.limit === 1 ? '' : 's'} at ${cpu.load}`)
   if (a.latency_creep?.verdict === 'rising') parts.push(`response latency creeps up ${a.latency_creep.slope_per_hour.toFixed(0)} ms/h over the soak`)

@@ -1,4 +1,4 @@
-import { describeTrend, type Analysis, type ResourceTrend, type Slos } from '../analyze/index.js'
+import { describeTrend, leaks, type Analysis, type Slos } from '../analyze/index.js'
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;')
@@ -12,11 +12,6 @@ export function sloNames(slos: Slos): string[] {
 /** Breaches at or below `peak` load (every load when undefined): what a CI gate fails on. */
 export function breachesUpTo(analysis: Analysis, peak: number | undefined): Analysis['breaches'] {
   return analysis.breaches.filter((b) => peak === undefined || b.load <= peak)
-}
-
-/** Memory that rises during a run at one load (a soak): a leak, which a CI gate fails on like a broken SLO. */
-export function leaksOf(analysis: Analysis): ResourceTrend[] {
-  return analysis.resources?.constant_load === true ? analysis.resources.trends.filter((t) => t.kind === 'memory' && t.verdict === 'rising') : []
 }
 
 /**
@@ -39,7 +34,7 @@ export function junitXml(analysis: Analysis, slos: Slos, peak: number | undefine
     const title = `${t.target} ${t.metric} does not rise during the soak`
     cases.push(t.verdict !== 'rising' ? `    <testcase classname="hopwatch.resources" name="${escapeXml(title)}"/>` : `    <testcase classname="hopwatch.resources" name="${escapeXml(title)}">\n      <failure message="${escapeXml(`${t.target} memory is rising`)}">${escapeXml(describeTrend(t))}</failure>\n    </testcase>`)
   }
-  const failures = names.filter((n) => gated.some((b) => b.slo === n)).length + memory.filter((t) => t.verdict === 'rising').length
+  const failures = names.filter((n) => gated.some((b) => b.slo === n)).length + leaks(analysis.resources).length
   return `<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="hopwatch" tests="${cases.length}" failures="${failures}">
   <testsuite name="${escapeXml(`hopwatch ${analysis.run.run_id}`)}" tests="${cases.length}" failures="${failures}">

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises'
-import { analyzeStoredRun, DEFAULT_SLOS, describeTrend, loadSlos } from '../../analyze/index.js'
+import { analyzeStoredRun, DEFAULT_SLOS, describeTrend, leaks, loadSlos } from '../../analyze/index.js'
 import { renderTable } from '../../report/summary.js'
-import { breachesUpTo, junitXml, leaksOf } from '../../report/junit.js'
+import { breachesUpTo, junitXml } from '../../report/junit.js'
 import { CliError } from '../errors.js'
 import { parseFlags, stringFlag } from '../args.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeQuery } from '../store-access.js'
@@ -54,10 +54,10 @@ export async function run(args: string[]): Promise<number> {
     if (out !== undefined) await writeFile(out, text)
     else process.stdout.write(text)
     const gated = breachesUpTo(analysis, peak)
-    const leaks = leaksOf(analysis)
-    if (values['fail-on-breach'] === true && (gated.length > 0 || leaks.length > 0)) {
+    const leaking = leaks(analysis.resources)
+    if (values['fail-on-breach'] === true && (gated.length > 0 || leaking.length > 0)) {
       if (gated.length > 0) process.stderr.write(`hopwatch: SLO breached at or below ${peak ?? 'the highest load tested'}: ${gated.map((b) => `${b.slo} at ${b.load}`).join(', ')}\n`)
-      for (const t of leaks) process.stderr.write(`hopwatch: ${t.target}'s ${t.metric} is rising during the soak: ${describeTrend(t)}\n`)
+      for (const t of leaking) process.stderr.write(`hopwatch: ${t.target}'s ${t.metric} is rising during the soak: ${describeTrend(t)}\n`)
       return 1
     }
     return 0
