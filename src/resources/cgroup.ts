@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { known, type Probe } from './probe.js'
+import { limitRows, type Probe, type ProbeLimits } from './probe.js'
 
 const numberIn = (text: string) => (text.trim() === 'max' ? undefined : Number(text.trim()))
 
@@ -7,7 +7,7 @@ const numberIn = (text: string) => (text.trim() === 'max' ? undefined : Number(t
  * A container's cgroup (v2: memory.current, memory.max, cpu.stat's usage_usec, cpu.max; v1: memory.usage_in_bytes,
  * memory.limit_in_bytes, cpuacct.usage). The limits are read from the cgroup itself unless the config gives them.
  */
-export function cgroupProbe(name: string, dir: string, limits: { memoryLimitBytes?: number; cpuLimitCores?: number } = {}): Probe {
+export function cgroupProbe(name: string, dir: string, limits: ProbeLimits = {}): Probe {
   const probe: Probe = {
     name,
     kind: 'cgroup',
@@ -20,7 +20,7 @@ export function cgroupProbe(name: string, dir: string, limits: { memoryLimitByte
         if (usage !== null) out.cpu_seconds = Number(usage[1]) / 1e6
         const max = numberIn(await readFile(`${dir}/memory.max`, 'utf8').catch(() => 'max'))
         const [quota, period] = (await readFile(`${dir}/cpu.max`, 'utf8').catch(() => 'max 100000')).trim().split(/\s+/)
-        probe.limits = known({ memory_limit_bytes: limits.memoryLimitBytes ?? max, cpu_limit_cores: limits.cpuLimitCores ?? (quota !== 'max' ? Number(quota) / Number(period) : undefined) })
+        probe.limits = limitRows({ memoryLimitBytes: limits.memoryLimitBytes ?? max, cpuLimitCores: limits.cpuLimitCores ?? (quota !== 'max' ? Number(quota) / Number(period) : undefined) })
         return out
       }
       // cgroup v1: the memory and cpuacct controllers are separate hierarchies; `dir` is the memory one
@@ -32,8 +32,7 @@ export function cgroupProbe(name: string, dir: string, limits: { memoryLimitByte
       if (cpu !== undefined) out.cpu_seconds = Number(cpu.trim()) / 1e9
       const max = Number((await readFile(`${dir}/memory.limit_in_bytes`, 'utf8').catch(() => '0')).trim())
       // v1 says "no limit" with a huge number near 2^63
-      const memoryLimit = limits.memoryLimitBytes ?? (max > 0 && max < 2 ** 60 ? max : undefined)
-      probe.limits = known({ memory_limit_bytes: memoryLimit, cpu_limit_cores: limits.cpuLimitCores })
+      probe.limits = limitRows({ memoryLimitBytes: limits.memoryLimitBytes ?? (max > 0 && max < 2 ** 60 ? max : undefined), cpuLimitCores: limits.cpuLimitCores })
       return out
     },
   }

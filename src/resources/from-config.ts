@@ -3,7 +3,7 @@ import { cgroupProbe } from './cgroup.js'
 import { networkProbe } from './network.js'
 import { nvidiaProbe } from './nvidia.js'
 import { matchProbe, pidProbe } from './process.js'
-import { known, type Probe } from './probe.js'
+import { limitRows, type Probe, type ProbeLimits } from './probe.js'
 import { prometheusProbe } from './prometheus.js'
 
 const MB = 1024 * 1024
@@ -13,14 +13,12 @@ export function probesFromConfig(resources: ResourcesConfig, extra: readonly Pro
   const probes: Probe[] = []
   if (resources.self) probes.push(pidProbe('hopwatch', process.pid))
   for (const t of resources.targets) {
-    const limits = { ...(t.memory_limit_mb !== undefined ? { memoryLimitBytes: t.memory_limit_mb * MB } : {}), ...(t.cpu_limit_cores !== undefined ? { cpuLimitCores: t.cpu_limit_cores } : {}) }
+    const limits: ProbeLimits = { memoryLimitBytes: t.memory_limit_mb !== undefined ? t.memory_limit_mb * MB : undefined, cpuLimitCores: t.cpu_limit_cores }
     if (t.process?.pid !== undefined) probes.push(pidProbe(t.name, t.process.pid, limits))
     else if (t.process?.match !== undefined) probes.push(matchProbe(t.name, t.process.match, limits))
     else if (t.cgroup !== undefined) probes.push(cgroupProbe(t.name, t.cgroup, limits))
-    else if (t.prometheus !== undefined) {
-      const given = known({ memory_limit_bytes: limits.memoryLimitBytes, cpu_limit_cores: limits.cpuLimitCores })
-      probes.push(prometheusProbe(t.name, t.prometheus.url, t.prometheus.metrics, Math.max(1000, resources.interval_s * 1000), given))
-    } else if (t.nvidia_smi === true) probes.push(nvidiaProbe(t.name))
+    else if (t.prometheus !== undefined) probes.push(prometheusProbe(t.name, t.prometheus.url, t.prometheus.metrics, Math.max(1000, resources.interval_s * 1000), limitRows(limits)))
+    else if (t.nvidia_smi === true) probes.push(nvidiaProbe(t.name))
     else if (t.network !== undefined) probes.push(networkProbe(t.name, t.network.interface))
   }
   return [...probes, ...extra]

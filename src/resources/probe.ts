@@ -11,7 +11,14 @@ export interface Probe {
   limits?: Record<string, number>
 }
 
-/** The entries whose value is known. */
-export function known(values: Record<string, number | undefined>): Record<string, number> {
+/** A target's limits: the config's, or what the target says of itself; absent ones are left out of the samples. */
+export interface ProbeLimits {
+  memoryLimitBytes?: number | undefined
+  cpuLimitCores?: number | undefined
+}
+
+/** The limit rows written with every sample (memory_limit_bytes, cpu_limit_cores), those not known left out. */
+export function limitRows(limits: ProbeLimits): Record<string, number> {
+  const values = { memory_limit_bytes: limits.memoryLimitBytes, cpu_limit_cores: limits.cpuLimitCores }
   return Object.fromEntries(Object.entries(values).filter((e): e is [string, number] => e[1] !== undefined && Number.isFinite(e[1])))
 }

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { readdir, readFile } from 'node:fs/promises'
-import { known, type Probe } from './probe.js'
+import { limitRows, type Probe, type ProbeLimits } from './probe.js'
 
 /** One reading of a process from /proc: resident memory, CPU time used, open file descriptors, threads. */
 export interface ProcessReading {
@@ -42,24 +42,23 @@ export async function findPids(match: string): Promise<number[]> {
   return pids
 }
 
-function limitsOf(memoryLimitBytes: number | undefined, cpuLimitCores: number | undefined): Record<string, number> {
-  return known({ memory_limit_bytes: memoryLimitBytes, cpu_limit_cores: cpuLimitCores ?? availableParallelism() })
-}
+/** A process may use the whole machine unless the config says otherwise. */
+const processLimits = (limits: ProbeLimits) => limitRows({ ...limits, cpuLimitCores: limits.cpuLimitCores ?? availableParallelism() })
 
 /** A process by pid: gone for good when it exits. */
-export function pidProbe(name: string, pid: number, limits: { memoryLimitBytes?: number; cpuLimitCores?: number } = {}): Probe {
-  return { name, kind: 'process', limits: limitsOf(limits.memoryLimitBytes, limits.cpuLimitCores), read: async () => (await readProcess(pid)) as Record<string, number> | undefined }
+export function pidProbe(name: string, pid: number, limits: ProbeLimits = {}): Probe {
+  return { name, kind: 'process', limits: processLimits(limits), read: async () => (await readProcess(pid)) as Record<string, number> | undefined }
 }
 
 /**
  * The processes whose command line contains `match`, summed (a server and its workers), looked up again at every
  * sample so a restarted process is followed. None found is an error for this sample, not the end of the target.
  */
-export function matchProbe(name: string, match: string, limits: { memoryLimitBytes?: number; cpuLimitCores?: number } = {}): Probe {
+export function matchProbe(name: string, match: string, limits: ProbeLimits = {}): Probe {
   return {
     name,
     kind: 'process',
-    limits: limitsOf(limits.memoryLimitBytes, limits.cpuLimitCores),
+    limits: processLimits(limits),
     async read() {
       const readings = (await Promise.all((await findPids(match)).map((pid) => readProcess(pid)))).filter((r) => r !== undefined)
       if (readings.length === 0) throw new Error(`no process has "${match}" in its command line`)

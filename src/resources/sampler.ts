@@ -1,3 +1,4 @@
+import { nowUs } from '../clock.js'
 import type { Probe } from './probe.js'
 
 /** A row of `resource_samples`. */
@@ -36,7 +37,7 @@ export class ResourceSampler {
     private readonly intervalMs: number,
     private readonly emit: (row: ResourceSample) => void,
     private readonly onEvent: (event: TargetEvent) => void = () => {},
-    private readonly clockUs: () => number = () => Math.round((performance.timeOrigin + performance.now()) * 1000),
+    private readonly clockUs: () => number = nowUs,
   ) {
     this.live = [...probes]
   }
