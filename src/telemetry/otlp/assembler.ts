@@ -55,28 +55,40 @@ const MAX_KNOWN = 100_000
 
 type HopRole = Extract<AgentSpanRole, { role: 'hop' }>
 
-/** Proxy hops seen lately, by trace, so an agent's service span can be joined with the proxy's hop of the same call. */
+/** What a join needs of a proxy hop: not the whole record, which the store already has. */
+interface SeenHop {
+  hop_id: string
+  component: string
+  start_us: number
+  end_us: number
+}
+
+/**
+ * Proxy hops seen lately (at most `max`, the oldest trace's dropped first), by trace, so an agent's service span can
+ * be joined with the proxy's hop of the same call. Only hops whose caller sent a traceparent are kept.
+ */
 export class RecentHops {
-  private readonly byTrace = new Map<string, HopRecord[]>()
+  private readonly byTrace = new Map<string, SeenHop[]>()
   private count = 0
 
   constructor(private readonly max = 50_000) {}
 
   add(hop: HopRecord): void {
     if (hop.trace_id === '') return
+    const seen: SeenHop = { hop_id: hop.hop_id, component: hop.component, start_us: hop.start_us, end_us: hop.end_us }
     const list = this.byTrace.get(hop.trace_id)
-    if (list === undefined) this.byTrace.set(hop.trace_id, [hop])
-    else list.push(hop)
+    if (list === undefined) this.byTrace.set(hop.trace_id, [seen])
+    else list.push(seen)
     if (++this.count > this.max) {
       // the oldest trace goes first (Map keeps insertion order)
-      const [oldest, hops] = this.byTrace.entries().next().value as [string, HopRecord[]]
+      const [oldest, hops] = this.byTrace.entries().next().value as [string, SeenHop[]]
       this.byTrace.delete(oldest)
       this.count -= hops.length
     }
   }
 
   /** The proxy hop of this component in this trace that lies within the span (50 ms either side). */
-  match(traceId: string, component: string, startUs: number, endUs: number): HopRecord | undefined {
+  match(traceId: string, component: string, startUs: number, endUs: number): SeenHop | undefined {
     const slack = 50_000
     return this.byTrace.get(traceId)?.find((h) => h.component === component && h.start_us >= startUs - slack && h.end_us <= endUs + slack)
   }
