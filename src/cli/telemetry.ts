@@ -1,6 +1,6 @@
 import type { HopwatchConfig } from '../config/index.js'
 import { AgentTraces } from '../telemetry/otlp/index.js'
-import { Tracing, type SpanCounts } from '../telemetry/tracing/index.js'
+import { Tracing, type TraceCounts } from '../telemetry/tracing/index.js'
 import { VERSION } from './version.js'
 import type { Recording } from './recording.js'
 
@@ -30,7 +30,7 @@ export function tracingFor(config: HopwatchConfig, warn: (line: string) => void 
 }
 
 /** One line on what became of the turn trace spans; what was lost is said, never silent. */
-export function describeTraced(c: SpanCounts): string {
-  const lost = c.failed + c.dropped + c.queued
-  return `turn traces: ${c.exported} spans exported${lost > 0 ? `, ${c.failed} failed (collector refused or unreachable), ${c.dropped} dropped (export queue full)${c.queued > 0 ? `, ${c.queued} unsent at exit` : ''}` : ''}\n`
+export function describeTraced(c: TraceCounts): string {
+  const lost = c.failed + c.dropped + c.queued + c.untraced
+  return `turn traces: ${c.exported} spans exported${lost > 0 ? `, ${c.failed} failed (collector refused or unreachable), ${c.dropped} dropped (export queue full)${c.queued > 0 ? `, ${c.queued} unsent at exit` : ''}${c.untraced > 0 ? `, ${c.untraced} hops untraced (over 256 in a turn)` : ''}` : ''}\n`
 }

@@ -63,6 +63,8 @@ export interface TracingCounts {
   failed: number
   dropped: number
   queued: number
+  /** hops of a turn past its span limit, never made into spans */
+  untraced: number
 }
 
 /** The OTLP receiver's counters. */
@@ -209,7 +211,7 @@ export class ProxyMetrics {
 
   private tracingMetrics(tracing: () => TracingCounts | undefined): void {
     const registers = [this.registry]
-    followTotals(registers, 'hopwatch_otel_spans_total', 'Turn trace spans by outcome: exported, failed (the collector refused or was unreachable), dropped (the export queue was full)', 'outcome', ['exported', 'failed', 'dropped'], tracing)
+    followTotals(registers, 'hopwatch_otel_spans_total', 'Turn trace spans by outcome: exported, failed (the collector refused or was unreachable), dropped (the export queue was full), untraced (a turn past its 256 hop spans)', 'outcome', ['exported', 'failed', 'dropped', 'untraced'], tracing)
     new Gauge({ name: 'hopwatch_otel_spans_queued', help: 'Turn trace spans waiting for export', registers, collect() { this.set(tracing()?.queued ?? 0) } })
   }
 

@@ -70,6 +70,16 @@ test('a turn becomes one trace: a turn span from the end of the user\'s audio to
   assert.deepEqual([tts.status.code, tts.attributes['error.type'], tts.attributes['gen_ai.system']], [2, 'reset', undefined])
 })
 
+test('hops past a turn\'s limit are not traced, and counted', () => {
+  const exporter = new InMemorySpanExporter()
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
+  const traces = new TurnTraces(provider.getTracer('hopwatch'), { graceMs: 60_000, idleMs: 60_000, maxTurns: 100, maxHops: 10 })
+  for (let i = 0; i < 12; i++) hopEnded.publish(hop({ hop_id: `h${i}`, conversation_id: 'many' }))
+  traces.close()
+  assert.equal(exporter.getFinishedSpans().filter((s) => s.name !== 'hopwatch.turn').length, 10)
+  assert.equal(traces.untraced, 2)
+})
+
 test('a caller\'s traceparent puts the turn span in the caller\'s trace, under the caller\'s span', () => {
   const exporter = new InMemorySpanExporter()
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })

@@ -6,6 +6,8 @@ import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { SpanAccounting, type SpanCounts } from './counting.js'
 import { TURN_TRACE_DEFAULTS, TurnTraces, type TurnTraceOptions } from './turn-traces.js'
 
+export type TraceCounts = SpanCounts & { untraced: number }
+
 export interface OtlpExportConfig {
   endpoint?: string | undefined
   max_queue: number
@@ -74,12 +76,13 @@ export class Tracing {
     return new Tracing(sdk, accounting, turns, url)
   }
 
-  counts(): SpanCounts {
-    return { ...this.accounting.counts }
+  /** What became of the spans, and the hops never made into one (a turn past its maxHops). */
+  counts(): TraceCounts {
+    return { ...this.accounting.counts, untraced: this.turns.untraced }
   }
 
   /** Sends what waits, flushes the queue (within the export timeout) and shuts the SDK down. */
-  async stop(): Promise<SpanCounts> {
+  async stop(): Promise<TraceCounts> {
     this.turns.close()
     await this.sdk.shutdown().catch(() => {})
     trace.disable()

@@ -45,7 +45,8 @@ export class TurnTraces {
   private readonly timer: NodeJS.Timeout
   private readonly onHop = (m: unknown) => this.hop(m as HopRecord)
   private readonly onTurn = (m: unknown) => this.turn(m as TurnRecord)
-  readonly stats = { turns: 0, hops: 0, hops_over_limit: 0, sent_early: 0 }
+  /** hops not traced because their turn already had maxHops: spans never made, counted */
+  untraced = 0
 
   constructor(
     private readonly tracer: Tracer,
@@ -77,7 +78,6 @@ export class TurnTraces {
       if (this.pending.size > this.options.maxTurns) {
         const [oldKey, oldest] = this.pending.entries().next().value as [string, Pending]
         this.pending.delete(oldKey)
-        this.stats.sent_early++
         this.send(oldest)
       }
     }
@@ -87,7 +87,7 @@ export class TurnTraces {
   private hop(hop: HopRecord): void {
     const p = this.entry(`${hop.run_id}\0${hop.conversation_id}\0${hop.turn}`)
     if (p.hops.length >= this.options.maxHops) {
-      this.stats.hops_over_limit++
+      this.untraced++
       return
     }
     p.hops.push(hop)
@@ -147,7 +147,6 @@ export class TurnTraces {
     const inTurn = trace.setSpan(ROOT_CONTEXT, span)
     for (const hop of p.hops) this.hopSpan(hop, inTurn, turn?.step)
     span.end(hr(end))
-    this.stats.turns++
   }
 
   private hopSpan(hop: HopRecord, parent: Context, step: number | undefined): void {
@@ -190,6 +189,5 @@ export class TurnTraces {
     if (hop.final_us > 0) span.addEvent(hop.component === 'stt' ? 'final_transcript' : 'final', hr(hop.final_us))
     if (hop.error_kind !== '') span.setStatus({ code: SpanStatusCode.ERROR, message: hop.error_kind })
     span.end(hr(Math.max(hop.end_us, hop.start_us)))
-    this.stats.hops++
   }
 }
