@@ -140,4 +140,8 @@ export interface StepRecord {
   generator_lag_p99_ms: number
   generator_cpu: number
   generator_limited: 0 | 1
+  /** why this step's measurement is no evidence ('' when it is valid): the generator or the host was the limit */
+  invalid_reason: string
+  /** the host's busy CPU share over the step, every process counted (0–1) */
+  host_cpu: number
 }

@@ -1,5 +1,8 @@
 import { analysisQueries as Q, type QueryLines } from '../store/index.js'
-import { quantile, rankTest } from './stats.js'
+import { Rng } from '../sim/random.js'
+import type { StepSeries } from '../store/analysis.js'
+import { DEGRADATION_DEFAULTS } from './degradation.js'
+import { clusterBootstrapDifference, clustersOf, holmAdjust, normalUpperTail, quantile, quantileStatistic, serialInflation } from './stats.js'
 
 export interface ComparisonRow {
   load: number
@@ -10,7 +13,7 @@ export interface ComparisonRow {
   p95_ms: { run: number; baseline: number }
   /** run p95 ÷ baseline p95 */
   ratio: number
-  /** one-sided rank test that the run is slower (p) and that it is faster (p_faster) */
+  /** one-sided p that the run's p95 is higher (p) and that it is lower (p_faster), after Holm over the comparison */
   p: number
   p_faster: number
   verdict: 'regression' | 'improvement' | 'same' | 'too_few'
@@ -25,16 +28,21 @@ export interface Comparison {
 }
 
 /**
- * Compares two runs level by level (steps are matched on their target load) and per component: a regression is a
- * p95 above the baseline's by more than the tolerance *and* a significant one-sided rank test (p < alpha); an
- * improvement is the mirror image. Levels or components only one run has are left out.
+ * Compares two runs level by level (steps are matched on their target load) and per component, with the analyzer's
+ * statistics: a cluster bootstrap of the p95 difference (conversations resampled), one-sided tests both ways, and
+ * Holm's adjustment over every test in the comparison, so the chance of any false regression or improvement is held
+ * at alpha. A regression is a significant rise of at least the minimum effect (max(tolerance × baseline, 50 ms));
+ * an improvement is the mirror image. Levels or components only one run has are left out.
  */
 export function compareSamples(
-  run: { id: string; samples: ReadonlyMap<string, number[]> },
-  baseline: { id: string; samples: ReadonlyMap<string, number[]> },
-  options: { tolerance: number; alpha: number; minSamples: number } = { tolerance: 0.2, alpha: 0.01, minSamples: 20 },
+  run: { id: string; samples: ReadonlyMap<string, StepSeries> },
+  baseline: { id: string; samples: ReadonlyMap<string, StepSeries> },
+  options: { tolerance: number; alpha: number; minSamples: number; minEffectMs?: number; iterations?: number } = { tolerance: 0.2, alpha: DEGRADATION_DEFAULTS.alpha, minSamples: DEGRADATION_DEFAULTS.minSamples },
 ): Comparison {
   const rows: ComparisonRow[] = []
+  const tested: Array<{ row: ComparisonRow; rise: number; seSq: number }> = []
+  const rng = new Rng(DEGRADATION_DEFAULTS.seed, `compare/${run.id}/${baseline.id}`)
+  const p95 = quantileStatistic(0.95)
   for (const [key, samples] of run.samples) {
     const base = baseline.samples.get(key)
     if (base === undefined) continue
@@ -42,31 +50,42 @@ export function compareSamples(
     const row: ComparisonRow = {
       load: Number(loadText),
       name,
-      n: { run: samples.length, baseline: base.length },
-      p50_ms: { run: quantile(samples, 0.5), baseline: quantile(base, 0.5) },
-      p95_ms: { run: quantile(samples, 0.95), baseline: quantile(base, 0.95) },
-      ratio: quantile(samples, 0.95) / quantile(base, 0.95),
+      n: { run: samples.values.length, baseline: base.values.length },
+      p50_ms: { run: quantile(samples.values, 0.5), baseline: quantile(base.values, 0.5) },
+      p95_ms: { run: quantile(samples.values, 0.95), baseline: quantile(base.values, 0.95) },
+      ratio: quantile(samples.values, 0.95) / quantile(base.values, 0.95),
       p: Number.NaN,
       p_faster: Number.NaN,
       verdict: 'too_few',
     }
-    if (samples.length >= options.minSamples && base.length >= options.minSamples) {
-      row.p = rankTest(base, samples).p
-      row.p_faster = rankTest(samples, base).p
-      row.verdict = row.ratio > 1 + options.tolerance && row.p < options.alpha ? 'regression' : row.ratio < 1 - options.tolerance && row.p_faster < options.alpha ? 'improvement' : 'same'
-    }
     rows.push(row)
+    if (samples.values.length < options.minSamples || base.values.length < options.minSamples) continue
+    const boot = clusterBootstrapDifference(clustersOf(base.values, base.clusters), clustersOf(samples.values, samples.clusters), p95, rng, options.iterations ?? DEGRADATION_DEFAULTS.iterations)
+    const seSq = boot.seLater ** 2 * serialInflation(samples.values, 0.9) + boot.seBaseline ** 2 * serialInflation(base.values, 0.9)
+    tested.push({ row, rise: boot.difference, seSq })
   }
+  // both directions of every row are tests of the one family
+  const z = tested.map((t) => (t.seSq > 0 ? t.rise / Math.sqrt(t.seSq) : t.rise > 0 ? Infinity : t.rise < 0 ? -Infinity : 0))
+  const adjusted = holmAdjust([...z.map((x) => normalUpperTail(x)), ...z.map((x) => normalUpperTail(-x))])
+  tested.forEach(({ row, rise }, i) => {
+    row.p = adjusted[i] as number
+    row.p_faster = adjusted[i + tested.length] as number
+    const effect = Math.max(options.tolerance * row.p95_ms.baseline, options.minEffectMs ?? DEGRADATION_DEFAULTS.minEffect)
+    row.verdict = row.p < options.alpha && rise >= effect ? 'regression' : row.p_faster < options.alpha && -rise >= effect ? 'improvement' : 'same'
+  })
   rows.sort((a, b) => a.load - b.load || a.name.localeCompare(b.name))
   return { run: run.id, baseline: baseline.id, tolerance: options.tolerance, rows, regressions: rows.filter((r) => r.verdict === 'regression') }
 }
 
-/** Samples keyed `name@load`: each component's latencies and the callers' response latencies, per load level. */
-export async function levelSamples(query: QueryLines, db: string, runId: string, perStep: number): Promise<Map<string, number[]>> {
+/** Samples keyed `name@load`: each component's latencies and the callers' response latencies, per load level (valid steps only). */
+export async function levelSamples(query: QueryLines, db: string, runId: string, perStep: number): Promise<Map<string, StepSeries>> {
   const steps = await Q.steps(query, db, runId)
-  const loadOf = new Map(steps.map((s) => [s.step, s.target_load]))
-  const out = new Map<string, number[]>()
-  const add = (key: string, values: number[]) => out.set(key, [...(out.get(key) ?? []), ...values])
+  const loadOf = new Map(steps.filter((s) => s.invalid_reason === '').map((s) => [s.step, s.target_load]))
+  const out = new Map<string, StepSeries>()
+  const add = (key: string, x: StepSeries) => {
+    const have = out.get(key)
+    out.set(key, have === undefined ? { values: [...x.values], clusters: [...x.clusters] } : { values: [...have.values, ...x.values], clusters: [...have.clusters, ...x.clusters] })
+  }
   for (const [key, values] of await Q.componentSamples(query, db, runId, perStep)) {
     const [component, step] = key.split('#') as [string, string]
     const load = loadOf.get(Number(step))

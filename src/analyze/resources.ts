@@ -11,7 +11,17 @@ const MIN_POINTS = 6
  * second settles in about half a minute; slower ones take longer, and a soak should run well beyond this).
  */
 export const WARM_UP_SHARE = 0.1
+/**
+ * Two minutes after the warm-up: a Node or Python service at a hundred requests a second runs a full (mark-compact)
+ * collection every 10–30 s, so the lower envelope sees the floor four or more times. Runtimes with longer cycles
+ * (a JVM's old generation) need longer soaks; MIN_LEAK_CHANGE keeps their slow sawtooth from reading as a leak.
+ */
 export const MIN_TREND_SPAN_S = 120
+/**
+ * The least growth over the span that is called a leak, whatever the slope per hour: allocators settle by a few MB
+ * (the no-leak control once read 320 MB/h, p 0.0005, from 11 MB over 126 s). For counts, a handful of fds or threads.
+ */
+export const MIN_LEAK_CHANGE = { memory: 16 * 1024 * 1024, count: 8 } as const
 /** The headroom rules: CPU above this share of the cores it may use, memory above this share of its limit. */
 export const SATURATION = { cpu: 0.85, memory: 0.8 } as const
 
@@ -99,7 +109,7 @@ export function leaks(report: ResourceReport | null): ResourceTrend[] {
 
 function trendFor(series: SampledSeries, kind: 'memory' | 'count', limit: number | null): ResourceTrend {
   const { points, span } = afterWarmUp(series.t.map((t, i) => ({ t, value: series.low[i] as number })))
-  const trend = trendOf(points, limit !== null ? { limit } : {})
+  const trend = trendOf(points, { minAbsoluteChange: MIN_LEAK_CHANGE[kind], ...(limit !== null ? { limit } : {}) })
   return {
     target: series.target,
     metric: series.metric,

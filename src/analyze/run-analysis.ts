@@ -1,11 +1,11 @@
 import { DESIGN_SLOS } from '../slos.js'
-import type { AlertChangeRow } from '../store/analysis.js'
+import type { AlertChangeRow, StepSeries } from '../store/analysis.js'
 import { afterWarmUp, describeTrend, leaks, MIN_TREND_SPAN_S, resourceReport, type ResourceReport, type SampledSeries } from './resources.js'
 import { trendOf, type Point, type Trend } from './trend.js'
 import { attribute, criticalPath, type Attribution, type TurnPath } from './attribution.js'
 import { quantile } from './stats.js'
 import { spikeFindings, type SpikeFindings, type TimelineBucket } from './spike.js'
-import { DEGRADATION_DEFAULTS, findDegradation, werOptions, type Degradation, type DegradationOptions, type StepSamples } from './degradation.js'
+import { DEGRADATION_DEFAULTS, judgeFamily, prepareSeries, werOptions, type Degradation, type DegradationOptions, type StepSamples, type StepVerdict } from './degradation.js'
 
 /** Service-level objectives: DESIGN.md's industry bands unless overridden. */
 export interface Slos {
@@ -19,16 +19,32 @@ export const DEFAULT_SLOS: Slos = { ...DESIGN_SLOS, components_p95_ms: { ...DESI
 /** What the store gives the analyzer: aggregates per step, and bounded samples for the rank tests. */
 export interface RunData {
   run: { run_id: string; name: string; source: string; time_scale?: number }
-  steps: Array<{ step: number; phase: string; target_load: number; achieved_load: number; generator_limited: number; start_us?: number; end_us?: number; started?: number }>
-  components: Array<{ step: number; component: string; hops: number; n: number; p50_ms: number; p95_ms: number; p99_ms: number; errors: number }>
-  errors: Array<{ step: number; component: string; error_kind: string; n: number }>
-  turns: Array<{ step: number; turns: number; answered: number; p50_ms: number; p95_ms: number; p99_ms: number; success: number; interrupted: number; hung_up: number; wer: number; bands: number[]; conversations: number; errors: number }>
-  componentSamples: ReadonlyMap<string, number[]>
-  turnSamples: ReadonlyMap<number, number[]>
+  steps: Array<{
+    step: number
+    phase: string
+    target_load: number
+    achieved_load: number
+    generator_limited: number
+    /** why the step is no evidence ('' or absent when it is valid) */
+    invalid_reason?: string
+    host_cpu?: number
+    generator_lag_p99_ms?: number
+    start_us?: number
+    end_us?: number
+    started?: number
+  }>
+  components: Array<{ step: number; component: string; hops: number; n: number; censored?: number; p50_ms: number; p95_ms: number; p99_ms: number; errors: number }>
+  /** `status`: the upstream's answer for upstream_status errors (503 sheds load; 500 fails) */
+  errors: Array<{ step: number; component: string; error_kind: string; status?: number; n: number }>
+  turns: Array<{ step: number; turns: number; answered: number; censored?: number; p50_ms: number; p95_ms: number; p99_ms: number; success: number; interrupted: number; hung_up: number; wer: number; bands: number[]; conversations: number; errors: number }>
+  /** per `component#step`, latencies (ms) in time order with their conversations; lower bounds included */
+  componentSamples: ReadonlyMap<string, StepSeries>
+  /** per step, the experienced response latencies (ms) in time order with their conversations */
+  turnSamples: ReadonlyMap<number, StepSeries>
   /** a sample of answered turns per step with their hops, for critical paths */
   paths: ReadonlyArray<TurnPath & { step: number }>
-  /** per step, a sample of per-turn word error rates */
-  werSamples?: ReadonlyMap<number, number[]>
+  /** per step, a sample of per-turn word error rates in time order with their conversations */
+  werSamples?: ReadonlyMap<number, StepSeries>
   /** spike runs: the recovery step in time slices, and a slice's length in seconds of the profile */
   recovery?: { buckets: TimelineBucket[]; bucketS: number }
   /** the run's resource samples, per series in time buckets */
@@ -47,16 +63,37 @@ export interface SloBreach {
   limit: number
 }
 
+/** A series' degradation point as the verdict states it: the rise, its 95 % interval and its Holm-adjusted p. */
+export interface DegradedAt {
+  step: number
+  load: number
+  p95_ms: number
+  ratio: number
+  /** p95 − the baseline's, ms, with its 95 % interval */
+  rise_ms: number
+  interval_ms: [number, number]
+  /** one-sided p after Holm's adjustment over every step × series judged in the analysis */
+  p: number
+}
+
 export interface Analysis {
   run: RunData['run']
-  /** the headline: what held, what degraded first, where it failed */
+  /** the headline: what held, what degraded first, where it failed — or that the evidence cannot tell, and why */
   verdict: string
+  /** how far the evidence carries the verdict: `cannot_tell` when it says nothing about what degraded first */
+  confidence: 'supported' | 'partial' | 'cannot_tell'
+  /** the baseline every step is judged against: the lowest valid loads */
+  baseline: { steps: number[]; load: number } | null
+  /** steps that are no evidence, and why */
+  invalid_steps: Array<{ step: number; load: number; reason: string }>
   /** the first component to degrade; `signal` says whether its latency or (STT) its word error rate gave it away */
-  first_degraded: { component: string; step: number; load: number; signal: 'latency' | 'wer' } | undefined
+  first_degraded: ({ component: string; step: number; load: number; signal: 'latency' | 'wer' } & Partial<Pick<DegradedAt, 'rise_ms' | 'interval_ms' | 'p' | 'ratio'>>) | undefined
+  /** other components whose degradation starts at the same step as the first's */
+  degraded_together: string[]
   /** where the STT's word error rate degraded (mean up more than 0.05, significantly, sustained) */
   wer_degraded_at: { step: number; load: number; wer: number; baseline: number; p: number } | null
-  degraded_at: Record<string, { step: number; load: number; p95_ms: number; ratio: number; p: number } | null>
-  turn_degraded_at: { step: number; load: number; p95_ms: number; ratio: number; p: number } | null
+  degraded_at: Record<string, DegradedAt | null>
+  turn_degraded_at: DegradedAt | null
   capacity: { load: number; step: number; limited_by: string | undefined; conversations_per_hour: number | null } | undefined
   /** the first load at which failures pass the limits (errors or hang-ups above 5 % of turns), and their kinds */
   failure: { step: number; load: number; error_rate: number; hang_up_rate: number; kinds: Record<string, number> } | null
@@ -77,35 +114,66 @@ export interface Analysis {
     load: number
     achieved: number
     generator_limited: boolean
+    /** why the step is no evidence; absent when it is valid */
+    invalid?: string
     turns: RunData['turns'][number] | undefined
-    components: Record<string, { n: number; p50_ms: number; p95_ms: number; p99_ms: number; error_rate: number; status: string }>
+    /** `censored`: hops whose latency is a lower bound (cut short), as a share of those with a latency */
+    components: Record<string, { n: number; p50_ms: number; p95_ms: number; p99_ms: number; error_rate: number; censored_share: number; status: string }>
     errors_by_kind: Record<string, number>
     /** p95 of the traced turns' network time (their response time no hop covers), ms */
     network_p95_ms: number | null
   }>
 }
 
-function verdictOf(d: Degradation): { step: number; load: number; p95_ms: number; ratio: number; p: number } | null {
-  return d.degradedAt === undefined ? null : { step: d.degradedAt.step, load: d.degradedAt.load, p95_ms: d.degradedAt.value, ratio: d.degradedAt.ratio, p: d.degradedAt.p }
+function verdictOf(d: Degradation): DegradedAt | null {
+  const at = d.degradedAt
+  return at === undefined ? null : { step: at.step, load: at.load, p95_ms: at.value, ratio: at.ratio, rise_ms: at.difference, interval_ms: at.interval, p: at.p_adjusted }
+}
+
+/** Why a step is no evidence: its recorded reason, or (runs recorded before reasons were) its generator flag. */
+function invalidOf(step: RunData['steps'][number]): string | undefined {
+  if (step.invalid_reason !== undefined && step.invalid_reason !== '') return step.invalid_reason
+  if (step.generator_limited === 1) return 'the load generator was the limit'
+  return undefined
+}
+
+/** An error's key in the tallies: component and kind, and the status of an answered error (503 sheds load, 500 fails). */
+function errorKey(e: RunData['errors'][number]): string {
+  return `${e.component}_${e.error_kind}${e.error_kind === 'upstream_status' && e.status !== undefined && e.status > 0 ? `_${e.status}` : ''}`
+}
+
+function errorsAt(data: RunData, step: number): Record<string, number> {
+  const kinds: Record<string, number> = {}
+  for (const e of data.errors.filter((x) => x.step === step)) kinds[errorKey(e)] = (kinds[errorKey(e)] ?? 0) + e.n
+  return kinds
+}
+
+function toStepSamples(steps: ReadonlyArray<RunData['steps'][number]>, series: (step: number) => StepSeries | undefined): StepSamples[] {
+  return steps.map((s) => {
+    const x = series(s.step)
+    const invalid = invalidOf(s)
+    return { step: s.step, load: s.target_load, samples: x?.values ?? [], ...(x !== undefined ? { clusters: x.clusters } : {}), ...(invalid !== undefined ? { invalid } : {}) }
+  })
 }
 
 /** Breaches of the SLOs at a step, judged on the exact percentiles ClickHouse computed (steps with no turns say nothing). */
-function breachesAt(data: RunData, step: { step: number; target_load: number }, slos: Slos): SloBreach[] {
+function breachesAt(data: RunData, step: { step: number; target_load: number }, slos: Slos, minSamples: number): SloBreach[] {
   const out: SloBreach[] = []
   const turns = data.turns.find((t) => t.step === step.step)
-  if (turns === undefined || turns.turns === 0) return out
+  // a p95 of fewer turns than a percentile needs is not judged against an SLO either
+  if (turns === undefined || turns.turns < minSamples) return out
   if (turns.p95_ms > slos.response_p95_ms) out.push({ step: step.step, load: step.target_load, slo: 'response p95', value: turns.p95_ms, limit: slos.response_p95_ms })
   const success = turns.success / turns.turns
   if (success < slos.success_min) out.push({ step: step.step, load: step.target_load, slo: 'success', value: success, limit: slos.success_min })
   for (const [component, limit] of Object.entries(slos.components_p95_ms)) {
     if (component === 'network') continue
     const c = data.components.find((x) => x.step === step.step && x.component === component)
-    if (c !== undefined && c.n > 0 && c.p95_ms > limit) out.push({ step: step.step, load: step.target_load, slo: `${component} p95`, value: c.p95_ms, limit })
+    if (c !== undefined && c.n >= minSamples && c.p95_ms > limit) out.push({ step: step.step, load: step.target_load, slo: `${component} p95`, value: c.p95_ms, limit })
   }
   // network: what no hop covers on each traced turn's critical path
   const networkLimit = slos.components_p95_ms.network
   const network = networkMs(data, step.step)
-  if (networkLimit !== undefined && network.length >= 20 && quantile(network, 0.95) > networkLimit) out.push({ step: step.step, load: step.target_load, slo: 'network p95', value: quantile(network, 0.95), limit: networkLimit })
+  if (networkLimit !== undefined && network.length >= minSamples && quantile(network, 0.95) > networkLimit) out.push({ step: step.step, load: step.target_load, slo: 'network p95', value: quantile(network, 0.95), limit: networkLimit })
   return out
 }
 
@@ -121,40 +189,47 @@ function networkMs(data: RunData, step: number): number[] {
  */
 export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: DegradationOptions = DEGRADATION_DEFAULTS): Analysis {
   const steps = [...data.steps].sort((a, b) => a.step - b.step)
-  const limited = new Set(steps.filter((s) => s.generator_limited === 1).map((s) => s.step))
+  const invalid = new Map(steps.flatMap((s) => {
+    const reason = invalidOf(s)
+    return reason === undefined ? [] : [[s.step, reason] as const]
+  }))
   const components = [...new Set(data.components.map((c) => c.component))].sort()
-  const degradations = new Map<string, Degradation>()
-  for (const component of components) {
-    const series: StepSamples[] = steps.map((s) => ({ step: s.step, load: s.target_load, samples: data.componentSamples.get(`${component}#${s.step}`) ?? [], generatorLimited: limited.has(s.step) }))
-    degradations.set(component, findDegradation(series, options))
-  }
-  const turnDegradation = findDegradation(steps.map((s) => ({ step: s.step, load: s.target_load, samples: data.turnSamples.get(s.step) ?? [], generatorLimited: limited.has(s.step) })), options)
+  // every series is judged in one family, so the chance of any false alarm in this analysis is held at alpha
+  const family = [
+    ...components.map((component) => prepareSeries(component, toStepSamples(steps, (step) => data.componentSamples.get(`${component}#${step}`)), options)),
+    prepareSeries('response', toStepSamples(steps, (step) => data.turnSamples.get(step)), options),
+    ...(data.werSamples !== undefined ? [prepareSeries('wer', toStepSamples(steps, (step) => data.werSamples?.get(step)), { ...werOptions(), seed: options.seed, iterations: options.iterations })] : []),
+  ]
+  const judged = judgeFamily(family, options.alpha)
+  const degradations = new Map(components.map((c, i) => [c, judged[i] as Degradation]))
+  const turnDegradation = judged[components.length] as Degradation
+  const werDegradation = data.werSamples !== undefined ? judged[components.length + 1] : undefined
 
-  // first to degrade: the earliest step; at the same step, the larger rise
+  // first to degrade: the earliest step; at the same step, the larger relative rise (the others are named with it)
   let first: Analysis['first_degraded']
-  let firstRatio = 0
+  let firstVerdict: StepVerdict | undefined
   for (const [component, d] of degradations) {
     const at = d.degradedAt
     if (at === undefined) continue
-    if (first === undefined || at.step < first.step || (at.step === first.step && at.ratio > firstRatio)) {
-      first = { component, step: at.step, load: at.load, signal: 'latency' }
-      firstRatio = at.ratio
+    if (first === undefined || at.step < first.step || (at.step === first.step && at.ratio > (firstVerdict?.ratio ?? 0))) {
+      first = { component, step: at.step, load: at.load, signal: 'latency', ratio: at.ratio, rise_ms: at.difference, interval_ms: at.interval, p: at.p_adjusted }
+      firstVerdict = at
     }
   }
   // the STT can degrade in quality before (or without) latency: a word error rate that climbs with load
-  const werDegradation = data.werSamples === undefined ? undefined : findDegradation(steps.map((s) => ({ step: s.step, load: s.target_load, samples: data.werSamples?.get(s.step) ?? [], generatorLimited: limited.has(s.step) })), werOptions())
   const werAt = werDegradation?.degradedAt
-  if (werAt !== undefined && (first === undefined || werAt.step < first.step)) first = { component: 'stt', step: werAt.step, load: werAt.load, signal: 'wer' }
+  if (werAt !== undefined && (first === undefined || werAt.step < first.step)) first = { component: 'stt', step: werAt.step, load: werAt.load, signal: 'wer', p: werAt.p_adjusted }
+  const together = first === undefined ? [] : [...degradations].filter(([c, d]) => c !== first?.component && d.degradedAt?.step === first?.step).map(([c]) => c)
 
-  const breaches = steps.flatMap((s) => breachesAt(data, s, slos))
+  const breaches = steps.filter((s) => !invalid.has(s.step)).flatMap((s) => breachesAt(data, s, slos, options.minSamples))
+  // capacity: the highest valid load at which every SLO holds, there and at every valid judged load below it
   let capacity: Analysis['capacity']
   for (const s of steps) {
     const turns = data.turns.find((t) => t.step === s.step)
-    if (turns === undefined || turns.turns === 0 || limited.has(s.step)) continue
+    if (turns === undefined || turns.turns < options.minSamples || invalid.has(s.step)) continue
     const here = breaches.filter((b) => b.step === s.step)
     if (here.length > 0) {
       if (capacity !== undefined) capacity.limited_by = here.map((b) => b.slo).join(', ')
-      else capacity = undefined
       break
     }
     capacity = { load: s.target_load, step: s.step, limited_by: undefined, conversations_per_hour: conversationsPerHour(s, data.run.time_scale ?? 1) }
@@ -164,13 +239,11 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
   let failure: Analysis['failure'] = null
   for (const s of steps) {
     const t = data.turns.find((x) => x.step === s.step)
-    if (t === undefined || t.turns < 20 || limited.has(s.step)) continue
+    if (t === undefined || t.turns < 20 || invalid.has(s.step)) continue
     const errorRate = t.errors / t.turns
     const hangUpRate = t.hung_up / t.turns
     if (errorRate > 0.05 || hangUpRate > 0.05) {
-      const kinds: Record<string, number> = {}
-      for (const e of data.errors.filter((x) => x.step === s.step)) kinds[`${e.component}_${e.error_kind}`] = (kinds[`${e.component}_${e.error_kind}`] ?? 0) + e.n
-      failure = { step: s.step, load: s.target_load, error_rate: errorRate, hang_up_rate: hangUpRate, kinds }
+      failure = { step: s.step, load: s.target_load, error_rate: errorRate, hang_up_rate: hangUpRate, kinds: errorsAt(data, s.step) }
       break
     }
   }
@@ -192,8 +265,7 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
   if (baselineStep !== undefined && spikeStep !== undefined && data.recovery !== undefined) {
     const base = data.turns.find((t) => t.step === baselineStep.step)
     const peak = data.turns.find((t) => t.step === spikeStep.step)
-    const errors: Record<string, number> = {}
-    for (const e of data.errors.filter((x) => x.step === spikeStep.step)) errors[`${e.component}_${e.error_kind}`] = (errors[`${e.component}_${e.error_kind}`] ?? 0) + e.n
+    const errors = errorsAt(data, spikeStep.step)
     spike = spikeFindings({
       baseline: { p95_ms: base?.p95_ms ?? 0, turns: base?.turns ?? 0, failed: (base?.errors ?? 0) + (base?.hung_up ?? 0) },
       spike: { hung_up: peak?.hung_up ?? 0, errors },
@@ -202,12 +274,17 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
     })
   }
 
+  const baseline = turnDegradation.baseline ?? [...degradations.values()].find((d) => d.baseline !== undefined)?.baseline
   const analysis: Analysis = {
     run: data.run,
     verdict: '',
+    confidence: 'supported',
+    baseline: baseline === undefined ? null : { steps: baseline.steps, load: baseline.load },
+    invalid_steps: steps.filter((s) => invalid.has(s.step)).map((s) => ({ step: s.step, load: s.target_load, reason: invalid.get(s.step) as string })),
     first_degraded: first,
+    degraded_together: together,
     degraded_at: Object.fromEntries(components.map((c) => [c, verdictOf(degradations.get(c) as Degradation)])),
-    wer_degraded_at: werAt === undefined || werDegradation?.baseline === undefined ? null : { step: werAt.step, load: werAt.load, wer: werAt.value, baseline: werDegradation.baseline.value, p: werAt.p },
+    wer_degraded_at: werAt === undefined || werDegradation?.baseline === undefined ? null : { step: werAt.step, load: werAt.load, wer: werAt.value, baseline: werDegradation.baseline.value, p: werAt.p_adjusted },
     turn_degraded_at: verdictOf(turnDegradation),
     capacity,
     failure,
@@ -218,21 +295,21 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
     latency_creep: latencyCreep(data.responseOverTime),
     alerts: [...(data.alerts ?? [])],
     steps: steps.map((s) => {
-      const errorsByKind: Record<string, number> = {}
-      for (const e of data.errors.filter((x) => x.step === s.step)) errorsByKind[`${e.component}_${e.error_kind}`] = (errorsByKind[`${e.component}_${e.error_kind}`] ?? 0) + e.n
+      const reason = invalid.get(s.step)
       return {
         step: s.step,
         phase: s.phase,
         load: s.target_load,
         achieved: s.achieved_load,
         generator_limited: s.generator_limited === 1,
+        ...(reason !== undefined ? { invalid: reason } : {}),
         turns: data.turns.find((t) => t.step === s.step),
         components: Object.fromEntries(
           data.components
             .filter((c) => c.step === s.step)
-            .map((c) => [c.component, { n: c.n, p50_ms: c.p50_ms, p95_ms: c.p95_ms, p99_ms: c.p99_ms, error_rate: c.hops > 0 ? c.errors / c.hops : 0, status: degradations.get(c.component)?.steps.find((v) => v.step === s.step)?.status ?? 'ok' }]),
+            .map((c) => [c.component, { n: c.n, p50_ms: c.p50_ms, p95_ms: c.p95_ms, p99_ms: c.p99_ms, error_rate: c.hops > 0 ? c.errors / c.hops : 0, censored_share: c.n > 0 ? (c.censored ?? 0) / c.n : 0, status: degradations.get(c.component)?.steps.find((v) => v.step === s.step)?.status ?? 'ok' }]),
         ),
-        errors_by_kind: errorsByKind,
+        errors_by_kind: errorsAt(data, s.step),
         network_p95_ms: (() => {
           const n = networkMs(data, s.step)
           return n.length > 0 ? quantile(n, 0.95) : null
@@ -240,7 +317,9 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
       }
     }),
   }
-  analysis.verdict = headline(analysis)
+  const told = headline(analysis, options.minSamples)
+  analysis.verdict = told.text
+  analysis.confidence = told.confidence
   return analysis
 }
 
@@ -263,21 +342,62 @@ function conversationsPerHour(step: RunData['steps'][number], timeScale: number)
   return (step.started / ((step.end_us - step.start_us) / 1e6)) * 3600 / timeScale
 }
 
-function headline(a: Analysis): string {
+/** "3–5" for consecutive steps, "1, 4" otherwise. */
+function stepList(steps: readonly number[]): string {
+  const out: string[] = []
+  for (let i = 0; i < steps.length; ) {
+    let j = i
+    while (j + 1 < steps.length && (steps[j + 1] as number) === (steps[j] as number) + 1) j++
+    out.push(j > i ? `${steps[i]}–${steps[j]}` : String(steps[i]))
+    i = j + 1
+  }
+  return out.join(', ')
+}
+
+const RERUN = 'rerun with fewer conversations, a lower --time-scale, or the load generator on another machine'
+
+/** What the invalid steps were, for a headline: "steps 3–5 were not valid (the host's CPU was saturated (98 %))". */
+function invalidSummary(invalid: Analysis['invalid_steps']): string {
+  const reasons = [...new Set(invalid.map((s) => s.reason))]
+  return `step${invalid.length > 1 ? 's' : ''} ${stepList(invalid.map((s) => s.step))} ${invalid.length > 1 ? 'were' : 'was'} not valid (${reasons.slice(0, 2).join('; ')}${reasons.length > 2 ? '; …' : ''})`
+}
+
+const ms = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(0)} ms`
+
+/** The headline, built from the evidence: what held, what degraded first and how surely, or that it cannot tell and why. */
+function headline(a: Analysis, minSamples: number): { text: string; confidence: Analysis['confidence'] } {
   const parts: string[] = []
+  const judged = a.steps.filter((s) => s.invalid === undefined && (s.turns?.turns ?? 0) >= minSamples)
+  if (judged.length === 0 || a.baseline === null) {
+    const why = a.invalid_steps.length > 0 ? invalidSummary(a.invalid_steps) : `no step had the ${minSamples} turns a p95 needs`
+    return { text: `Cannot tell: ${why}; ${a.invalid_steps.length > 0 ? RERUN : 'run longer steps (or keep --min-turns-per-step on)'}.`, confidence: 'cannot_tell' }
+  }
+  const highest = judged[judged.length - 1] as Analysis['steps'][number]
+  const invalidAfter = a.invalid_steps.filter((s) => s.step > (a.first_degraded?.step ?? highest.step))
   if (a.capacity !== undefined) {
     const held = a.steps.find((s) => s.step === a.capacity?.step)?.turns
     parts.push(`The system handles ${a.capacity.load} concurrent conversations with response p95 ${held?.p95_ms.toFixed(0) ?? '?'} ms`)
-  } else if (a.steps.length > 0) {
-    parts.push(`Every SLO was already broken at the lowest load (${a.steps[0]?.load})`)
+  } else if (a.breaches.some((b) => b.step === (judged[0] as Analysis['steps'][number]).step)) {
+    parts.push(`Every SLO was already broken at the lowest valid load (${(judged[0] as Analysis['steps'][number]).load})`)
   }
-  if (a.first_degraded !== undefined) {
-    const share = a.attribution?.components[a.first_degraded.component]?.share
-    if (a.first_degraded.signal === 'wer' && a.wer_degraded_at !== null) parts.push(`STT degrades first, at ${a.first_degraded.load}: its word error rate rises from ${a.wer_degraded_at.baseline.toFixed(2)} to ${a.wer_degraded_at.wer.toFixed(2)}`)
-    else parts.push(`${a.first_degraded.component.toUpperCase()} degrades first, at ${a.first_degraded.load}${share !== undefined && a.attribution !== null && a.attribution.growth_ms > 0 ? ` (${Math.round(share * 100)} % of the response-time growth)` : ''}`)
-  } else parts.push('no component degraded significantly')
+  const baselineLoads = a.steps.filter((s) => a.baseline?.steps.includes(s.step)).map((s) => s.load)
+  const against = `against the baseline at ${baselineLoads.join(' and ')}`
+  const f = a.first_degraded
+  if (f !== undefined) {
+    const share = a.attribution?.components[f.component]?.share
+    const withIt = a.degraded_together.length > 0 ? ` (${a.degraded_together.map((c) => c.toUpperCase()).join(', ')} at the same load, with a smaller rise)` : ''
+    if (f.signal === 'wer' && a.wer_degraded_at !== null) parts.push(`STT degrades first, at ${f.load}: its word error rate rises from ${a.wer_degraded_at.baseline.toFixed(2)} to ${a.wer_degraded_at.wer.toFixed(2)} ${against}`)
+    else
+      parts.push(
+        `${f.component.toUpperCase()} degrades first, at ${f.load}${withIt}: p95 ${ms(f.rise_ms ?? 0)} (95 % interval ${ms(f.interval_ms?.[0] ?? 0)} to ${ms(f.interval_ms?.[1] ?? 0)}) ${against}, p ${(f.p ?? 1) < 0.0001 ? '< 0.0001' : (f.p ?? 1).toFixed(4)}${share !== undefined && a.attribution !== null && a.attribution.growth_ms > 0 ? `; ${Math.round(share * 100)} % of the response-time growth` : ''}`,
+      )
+    const before = a.invalid_steps.filter((s) => s.step < f.step)
+    if (before.length > 0) parts.push(`it may have begun earlier: ${invalidSummary(before)}`)
+  } else if (invalidAfter.length > 0) {
+    parts.push(`no component degraded up to ${highest.load} (the highest valid load); cannot tell beyond it: ${invalidSummary(invalidAfter)}; ${RERUN}`)
+  } else parts.push(`no component degraded significantly up to ${highest.load} ${against}`)
   if (a.capacity?.limited_by !== undefined) {
-    const next = a.steps.find((s) => s.step > (a.capacity?.step ?? 0))
+    const next = judged.find((s) => s.step > (a.capacity?.step ?? 0))
     const slos = a.capacity.limited_by.split(', ')
     parts.push(`at ${next?.load ?? '?'} ${slos.length > 1 ? `${slos.join(' and ')} break their SLOs` : `${slos[0] ?? ''} breaks its SLO`}`)
   }
@@ -290,5 +410,6 @@ function headline(a: Analysis): string {
   const cpu = a.resources?.saturation.find((x) => x.resource === 'cpu')
   if (cpu !== undefined) parts.push(`${cpu.target}'s CPU is at ${Math.round(cpu.share * 100)} % of its ${cpu.limit} core${cpu.limit === 1 ? '' : 's'} at ${cpu.load}`)
   if (a.latency_creep?.verdict === 'rising') parts.push(`response latency creeps up ${a.latency_creep.slope_per_hour.toFixed(0)} ms/h over the soak`)
-  return `${parts.join('; ')}.`
+  const confidence = a.invalid_steps.length > 0 ? 'partial' : 'supported'
+  return { text: `${parts.join('; ')}.`, confidence }
 }

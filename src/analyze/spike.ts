@@ -16,8 +16,12 @@ export interface SpikeFindings {
   drops: number
 }
 
-/** Error kinds that are a service saying no (shedding load), as opposed to losing calls it had taken. */
-const REJECTIONS = /_(rate_limited|status)$/
+/**
+ * Errors that are a service saying no, now, so the caller may retry (shedding load): 429 Too Many Requests
+ * (`rate_limited`) and 503 Service Unavailable (RFC 9110 §15.6.4, "temporarily overloaded"). A 500, 502 or 504, a
+ * reset or a timeout is a call the service took and lost, or failed: not graceful.
+ */
+const REJECTIONS = /_(rate_limited|upstream_status_503)$/
 
 /**
  * Spike recovery: the recovery phase is cut into slices; it has recovered from the first slice after which every

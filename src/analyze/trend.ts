@@ -61,7 +61,29 @@ export function medianEnvelope(points: readonly Point[], windows: number): Point
   return [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([w, values]) => ({ t: t0 + (w + 0.5) * width, value: quantileSorted(values.sort((a, b) => a - b), 0.5) }))
 }
 
-/** Theil–Sen: the median of the slopes between every pair of points, and a ~95 % interval (Sen 1968, normal approximation). */
+/** Σ t(t − 1)(2t + 5) over groups of tied values: the tie term of Mann–Kendall's variance. */
+function tieTerm(values: readonly number[]): number {
+  const counts = new Map<number, number>()
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1)
+  let sum = 0
+  for (const t of counts.values()) sum += t * (t - 1) * (2 * t + 5)
+  return sum
+}
+
+/** The k-th smallest (1-based, fractional k interpolated between its neighbours) of ascending values, clamped to them. */
+function orderStatistic(sorted: readonly number[], k: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, k - 1))
+  const lo = Math.floor(i)
+  const hi = Math.min(sorted.length - 1, lo + 1)
+  return (sorted[lo] as number) + (i - lo) * ((sorted[hi] as number) - (sorted[lo] as number))
+}
+
+/**
+ * Theil–Sen: the median of the slopes between every pair of points, and Sen's (1968) ~95 % interval: with N slopes
+ * and C = 1.96·√Var(S), Var(S) being Mann–Kendall's with its tie correction for tied values and tied times, the
+ * limits are the ((N − C)/2)-th and ((N + C)/2 + 1)-th smallest slopes, interpolated rather than rounded outwards or
+ * inwards (rounding and ignoring ties both narrowed it, towards a verdict).
+ */
 export function theilSen(points: readonly Point[]): { slope: number; low: number; high: number } {
   const slopes: number[] = []
   for (let i = 0; i < points.length; i++) {
@@ -74,11 +96,10 @@ export function theilSen(points: readonly Point[]): { slope: number; low: number
   if (slopes.length === 0) return { slope: 0, low: 0, high: 0 }
   slopes.sort((x, y) => x - y)
   const n = points.length
-  // the ranks bounding the interval: C = z · √Var(S) with Var(S) of Mann–Kendall's S without ties
-  const c = 1.96 * Math.sqrt((n * (n - 1) * (2 * n + 5)) / 18)
-  const lowRank = Math.max(0, Math.floor((slopes.length - c) / 2))
-  const highRank = Math.min(slopes.length - 1, Math.ceil((slopes.length + c) / 2))
-  return { slope: quantileSorted(slopes, 0.5), low: slopes[lowRank] as number, high: slopes[highRank] as number }
+  const variance = (n * (n - 1) * (2 * n + 5) - tieTerm(points.map((p) => p.value)) - tieTerm(points.map((p) => p.t))) / 18
+  const c = 1.96 * Math.sqrt(Math.max(0, variance))
+  const m = slopes.length
+  return { slope: quantileSorted(slopes, 0.5), low: orderStatistic(slopes, (m - c) / 2), high: orderStatistic(slopes, (m + c) / 2 + 1) }
 }
 
 /** Mann–Kendall: two-sided p-value that the series has a monotone trend (normal approximation, tie-corrected). */
@@ -87,11 +108,7 @@ export function mannKendall(values: readonly number[]): { s: number; p: number }
   if (n < 3) return { s: 0, p: 1 }
   let s = 0
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) s += Math.sign((values[j] as number) - (values[i] as number))
-  const counts = new Map<number, number>()
-  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1)
-  let ties = 0
-  for (const t of counts.values()) ties += t * (t - 1) * (2 * t + 5)
-  const variance = (n * (n - 1) * (2 * n + 5) - ties) / 18
+  const variance = (n * (n - 1) * (2 * n + 5) - tieTerm(values)) / 18
   if (variance <= 0) return { s, p: 1 }
   const z = s > 0 ? (s - 1) / Math.sqrt(variance) : s < 0 ? (s + 1) / Math.sqrt(variance) : 0
   return { s, p: 2 * normalUpperTail(Math.abs(z)) }
@@ -112,6 +129,8 @@ export interface TrendOptions {
    * not a leak. A real leak outgrows this as the soak gets longer.
    */
   minChange?: number
+  /** the smallest change over the span, in the series' unit, that counts as a trend (0: none) */
+  minAbsoluteChange?: number
 }
 
 /**
@@ -125,7 +144,7 @@ export function trendOf(points: readonly Point[], options: TrendOptions = {}): T
   const alpha = options.alpha ?? 0.01
   const span = (envelope[envelope.length - 1]?.t ?? 0) - (envelope[0]?.t ?? 0)
   const level = Math.abs(quantileSorted(envelope.map((p) => p.value).sort((a, b) => a - b), 0.5))
-  const material = Math.abs(fit.slope * span) >= (options.minChange ?? 0.05) * level
+  const material = Math.abs(fit.slope * span) >= Math.max((options.minChange ?? 0.05) * level, options.minAbsoluteChange ?? 0)
   const significant = mk.p < alpha && (fit.low > 0 || fit.high < 0) && material
   const verdict = !significant ? 'flat' : fit.slope > 0 ? 'rising' : 'falling'
   let hours: number | null = null

@@ -99,6 +99,7 @@ export function loadSchema() {
     scenarios: withDefault(list(str({ nonEmpty: true, fix: 'a built-in scenario (booking, support, faq) or a YAML file' }), { min: 1, fix: 'list scenarios: built-in names or YAML files' }), [...L.scenarios]),
     seed: withDefault(int({ min: 0, max: 2 ** 31 - 1 }), L.seed),
     stop_on_breach: withDefault(bool(), L.stop_on_breach),
+    min_turns_per_step: withDefault(int({ min: 0, max: 1_000_000 }), L.min_turns_per_step),
     slo: obj({
       response_p95_ms: withDefault(num({ min: 1, max: 600_000 }), L.slo.response_p95_ms),
       success_min: withDefault(num({ min: 0, max: 1 }), L.slo.success_min),

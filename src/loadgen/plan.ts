@@ -51,5 +51,6 @@ export async function planFromConfig(load: LoadConfig, run: { runId: string; tar
     maxConcurrency: load.max_concurrency,
     models: load.models,
     connectionsPerOrigin: load.connections_per_upstream,
+    minTurnsPerStep: load.min_turns_per_step,
   }
 }

@@ -9,34 +9,43 @@ export function renderTable(a: Analysis): string {
   let out = `${a.verdict}\n\nrun ${a.run.run_id}${a.run.name !== '' ? ` (${a.run.name})` : ''}\n\n`
   out += 'Callers, per step (response = user stops speaking → first agent audio):\n'
   out += table(
-    ['step', 'load', 'turns', 'p50', 'p95', 'p99', 'success', 'interrupted', 'hung up', 'WER', '<0.5 s', '0.5–1', '1–2', '2–3', '>3 s', ''],
+    ['step', 'load', 'turns', 'p50', 'p95', 'p99', 'success', 'interrupted', 'hung up', 'censored', 'WER', '<0.5 s', '0.5–1', '1–2', '2–3', '>3 s', 'evidence'],
     a.steps.map((s) => {
       const t = s.turns
       const n = t?.turns ?? 0
-      return [String(s.step), String(s.load), String(n), ms(t?.p50_ms), ms(t?.p95_ms), ms(t?.p99_ms), pct(t?.success ?? 0, n), pct(t?.interrupted ?? 0, n), pct(t?.hung_up ?? 0, n), t !== undefined ? t.wer.toFixed(3) : '-', ...(t?.bands ?? [0, 0, 0, 0, 0]).map((b) => pct(b, n)), s.generator_limited ? 'generator limited' : '']
+      return [String(s.step), String(s.load), String(n), ms(t?.p50_ms), ms(t?.p95_ms), ms(t?.p99_ms), pct(t?.success ?? 0, n), pct(t?.interrupted ?? 0, n), pct(t?.hung_up ?? 0, n), pct(t?.censored ?? 0, n), t !== undefined ? t.wer.toFixed(3) : '-', ...(t?.bands ?? [0, 0, 0, 0, 0]).map((b) => pct(b, n)), evidence(a, s)]
     }),
   )
   const components = [...new Set(a.steps.flatMap((s) => Object.keys(s.components)))].sort()
-  out += '\nComponent p95 per step (▲ degraded, · blip, ? too few samples) and error rate:\n'
+  out += '\nComponent p95 per step (▲ degraded, · blip, ? too few samples, ✗ invalid step), error rate, and the share of latencies that are lower bounds (cut short):\n'
   out += table(
-    ['step', 'load', ...components.flatMap((c) => [`${c} p95`, 'err']), 'network p95'],
+    ['step', 'load', ...components.flatMap((c) => [`${c} p95`, 'err', 'cens']), 'network p95'],
     a.steps.map((s) => [
       String(s.step),
       String(s.load),
       ...components.flatMap((c) => {
         const x = s.components[c]
-        if (x === undefined) return ['-', '-']
-        const mark = x.status === 'degraded' ? ' ▲' : x.status === 'blip' ? ' ·' : x.status === 'too_few' ? ' ?' : ''
-        return [`${ms(x.p95_ms)}${mark}`, `${(x.error_rate * 100).toFixed(1)} %`]
+        if (x === undefined) return ['-', '-', '-']
+        const mark = x.status === 'degraded' ? ' ▲' : x.status === 'blip' ? ' ·' : x.status === 'too_few' ? ' ?' : x.status === 'invalid' ? ' ✗' : ''
+        return [`${ms(x.p95_ms)}${mark}`, `${(x.error_rate * 100).toFixed(1)} %`, `${(x.censored_share * 100).toFixed(1)} %`]
       }),
       ms(s.network_p95_ms ?? undefined),
     ]),
   )
-  out += '\nDegradation (first step where p95 rose > 20 % above the baseline, significantly, and stayed up):\n'
+  const baselineAt = a.baseline === null ? 'no baseline' : `the baseline, step${a.baseline.steps.length > 1 ? 's' : ''} ${a.baseline.steps.join(' and ')}`
+  out += `\nDegradation (first step where p95 rose at least max(20 %, 50 ms) over ${baselineAt}, significantly with Holm's adjustment over every step and series, and the next step confirms it):\n`
   out += table(
-    ['', 'degraded at', 'p95', '× baseline', 'p'],
-    [...Object.entries(a.degraded_at), ['response', a.turn_degraded_at] as const].map(([name, d]) => [name, d === null ? 'not degraded' : `step ${d.step} (${d.load})`, d === null ? '-' : ms(d.p95_ms), d === null ? '-' : d.ratio.toFixed(2), d === null ? '-' : d.p < 0.0001 ? '<0.0001' : d.p.toFixed(4)]),
+    ['', 'degraded at', 'p95', '× baseline', 'rise (95 % interval)', 'p (Holm)'],
+    [...Object.entries(a.degraded_at), ['response', a.turn_degraded_at] as const].map(([name, d]) => [
+      name,
+      d === null ? 'not degraded' : `step ${d.step} (${d.load})`,
+      d === null ? '-' : ms(d.p95_ms),
+      d === null ? '-' : d.ratio.toFixed(2),
+      d === null ? '-' : `+${d.rise_ms.toFixed(0)} ms (${d.interval_ms[0].toFixed(0)} to ${d.interval_ms[1].toFixed(0)})`,
+      d === null ? '-' : d.p < 0.0001 ? '<0.0001' : d.p.toFixed(4),
+    ]),
   )
+  if (a.invalid_steps.length > 0) out += `\nnot evidence: ${a.invalid_steps.map((s) => `step ${s.step} (${s.load}): ${s.reason}`).join('; ')}\n`
   if (a.attribution !== null) {
     const at = a.attribution
     out += `\nWhere the response time went (mean ${at.baseline_ms.toFixed(0)} ms at steps ${at.baseline_steps.join(', ')} → ${at.degraded_ms.toFixed(0)} ms at steps ${at.degraded_steps.join(', ')}; per-turn critical paths of ${at.turns.baseline} + ${at.turns.degraded} turns):\n`
@@ -58,6 +67,14 @@ export function renderTable(a: Analysis): string {
 }
 
 const MB = 1024 * 1024
+
+/** A step's standing as evidence: invalid and why, too few turns for a p95, or valid. */
+function evidence(a: Analysis, s: Analysis['steps'][number]): string {
+  if (s.invalid !== undefined) return `✗ ${s.invalid}`
+  if (a.baseline?.steps.includes(s.step) === true) return 'baseline'
+  const statuses = Object.values(s.components).map((c) => c.status)
+  return statuses.length > 0 && statuses.every((x) => x === 'too_few') ? 'too few turns' : 'valid'
+}
 
 /** Per sampled target: memory, fds and threads with their trends, the most CPU used, and the headroom breaches. */
 function renderResources(a: Analysis): string {

@@ -2,8 +2,10 @@
  * The analyzer's SQL: aggregation happens in ClickHouse (exact percentiles per step × component, error counts,
  * turn outcomes) and Node receives aggregates plus a bounded, uniform sample per step for the rank tests, so memory
  * stays flat however many hops a run has. Every statement runs on Debian's 18.16 server as on the embedded engine:
- * literals are quoted client-side, joins are `ALL INNER JOIN … USING` (turns are unique per key; `ANY` means a semi-join on newer servers), sampling is `LIMIT n BY` over a hash order.
+ * percentiles are type 7 (src/percentile.ts) over sorted arrays, literals are quoted client-side, joins are `ALL INNER JOIN … USING` (turns are unique per key; `ANY` means a semi-join on newer servers), sampling is `LIMIT n BY` over a hash order.
  */
+import { componentLatencySql } from '../latency.js'
+import { type7QuantilesSql } from '../percentile.js'
 import { quoteString } from './sql.js'
 
 /** Runs one statement and yields its rows as JSON lines: the store directly, or through the owning process's admin API. */
@@ -15,16 +17,11 @@ async function rows<T>(query: QueryLines, sql: string): Promise<T[]> {
   return out
 }
 
-/**
- * A hop's component latency in µs as DESIGN.md defines it (the same as src/latency.ts), −1 when the hop lacks the
- * moments: stt final − end of audio; llm, tts first payload − start; s2s first payload − end of audio (or start);
- * backend and router the whole hop.
- */
-const COMPONENT_LATENCY_US = `multiIf(
-  component = 'stt', if(request_end_us > 0 AND final_us > 0, final_us - request_end_us, -1),
-  component IN ('llm', 'tts'), if(first_payload_us > 0, first_payload_us - start_us, -1),
-  component = 's2s', if(first_payload_us > 0, first_payload_us - if(request_end_us > 0, request_end_us, start_us), -1),
-  if(end_us > 0, end_us - start_us, -1))`
+/** A hop's component latency in µs (−1 when none) and whether it is a lower bound: src/latency.ts's one definition. */
+const LATENCY = componentLatencySql()
+
+/** A conversation as a number, the cluster key the bootstrap resamples by (a UInt32 hash: small, and a plain JSON number). */
+const CLUSTER = 'toUInt32(cityHash64(conversation_id) % 4294967291)'
 
 /** What a turn's caller experienced, µs: to the first audio, or (none came) the silence sat through — a lower bound. */
 const EXPERIENCED_US = 'if(first_audio_us > 0, first_audio_us - user_end_us, end_us - user_end_us)'
@@ -74,6 +71,10 @@ export interface StepRow {
   generator_cpu: number
   /** conversations started in the step (all shards) */
   started: number
+  /** why the step's measurement is no evidence ('' when it is valid): every shard's reasons */
+  invalid_reason: string
+  /** the host's busy CPU share over the step (0–1), the highest a shard saw */
+  host_cpu: number
 }
 
 /** Each step once (shards of one run add their targets and achieved loads; the generator is limited if any shard was). */
@@ -82,7 +83,8 @@ export function steps(query: QueryLines, db: string, runId: string): Promise<Ste
     query,
     `SELECT step, any(phase) AS phase, any(load_model) AS load_model, sum(target_load) AS target_load, sum(achieved_load) AS achieved_load,
             min(start_us) AS start_us, max(end_us) AS end_us, max(generator_limited) AS generator_limited,
-            max(generator_lag_p99_ms) AS generator_lag_p99_ms, max(generator_cpu) AS generator_cpu, sum(started) AS started
+            max(generator_lag_p99_ms) AS generator_lag_p99_ms, max(generator_cpu) AS generator_cpu, sum(started) AS started,
+            arrayStringConcat(arrayFilter(x -> x != '', groupArray(invalid_reason)), '; ') AS invalid_reason, max(host_cpu) AS host_cpu
      FROM ${db}.steps WHERE run_id = ${quoteString(runId)} GROUP BY step ORDER BY step`,
   )
 }
@@ -97,7 +99,7 @@ export function observedStep(query: QueryLines, db: string, runId: string): Prom
     query,
     `SELECT 0 AS step, 'observed' AS phase, 'observed' AS load_model,
             round(sum(e - s) / greatest(max(e) - min(s), 1)) AS target_load, round(sum(e - s) / greatest(max(e) - min(s), 1), 1) AS achieved_load,
-            min(s) AS start_us, max(e) AS end_us, 0 AS generator_limited, 0 AS generator_lag_p99_ms, 0 AS generator_cpu, count() AS started
+            min(s) AS start_us, max(e) AS end_us, 0 AS generator_limited, 0 AS generator_lag_p99_ms, 0 AS generator_cpu, count() AS started, '' AS invalid_reason, 0 AS host_cpu
      FROM (SELECT conversation_id, min(user_start_us) AS s, max(end_us) AS e FROM ${db}.turns WHERE run_id = ${quoteString(runId)} GROUP BY conversation_id)
      HAVING count() > 0`,
   )
@@ -113,40 +115,45 @@ export interface ComponentStepRow {
   step: number
   component: string
   hops: number
-  /** hops with a latency (no error, the moments seen) */
+  /** hops with a latency: measured, or a lower bound (censored) */
   n: number
+  /** of those, lower bounds: hops cut short by a timeout, a caller's abort, a reset or the run's end */
+  censored: number
   p50_ms: number
   p95_ms: number
   p99_ms: number
   errors: number
 }
 
-/** Per step × component: hop count, exact p50/p95/p99 of the component latency, errors (a caller's own abort is not one). */
+/** Per step × component: hop count, p50/p95/p99 of the component latency (censored hops as their lower bounds), errors (a caller's own abort is not one). */
 export async function componentSteps(query: QueryLines, db: string, runId: string): Promise<ComponentStepRow[]> {
-  const raw = await rows<{ step: number; component: string; hops: number; n: number; q: number[]; errors: number }>(
+  const raw = await rows<{ step: number; component: string; hops: number; n: number; censored: number; q: number[]; errors: number }>(
     query,
-    `SELECT step, component, count() AS hops, countIf(latency_us >= 0 AND error_kind = '') AS n,
-            quantilesExactIf(0.5, 0.95, 0.99)(latency_us, latency_us >= 0 AND error_kind = '') AS q,
+    `SELECT step, component, count() AS hops, countIf(latency_us >= 0) AS n, countIf(latency_us >= 0 AND censored = 1) AS censored,
+            arraySort(groupArrayIf(latency_us, latency_us >= 0)) AS sorted, ${type7QuantilesSql('sorted', [0.5, 0.95, 0.99])} AS q,
             countIf(error_kind != '' AND error_kind != 'client_abort') AS errors
-     FROM ${hopsWithStep(db, runId, `component, error_kind, ${COMPONENT_LATENCY_US} AS latency_us`)}
+     FROM ${hopsWithStep(db, runId, `component, error_kind, ${LATENCY.latencyUs} AS latency_us, ${LATENCY.censored} AS censored`)}
      GROUP BY step, component ORDER BY step, component`,
   )
-  return raw.map((r) => ({ step: r.step, component: r.component, hops: r.hops, n: r.n, p50_ms: (r.q[0] ?? 0) / 1000, p95_ms: (r.q[1] ?? 0) / 1000, p99_ms: (r.q[2] ?? 0) / 1000, errors: r.errors }))
+  return raw.map((r) => ({ step: r.step, component: r.component, hops: r.hops, n: r.n, censored: r.censored, p50_ms: (r.q[0] ?? 0) / 1000, p95_ms: (r.q[1] ?? 0) / 1000, p99_ms: (r.q[2] ?? 0) / 1000, errors: r.errors }))
 }
 
 export interface ErrorKindRow {
   step: number
   component: string
   error_kind: string
+  /** the upstream's status for `upstream_status` errors (503 sheds load, 500 fails), else 0 */
+  status: number
   n: number
 }
 
-/** Errors per step × component × kind (`client_abort`, the callers' own interruptions, left out). */
+/** Errors per step × component × kind (and status, for answered errors; `client_abort`, the callers' own interruptions, left out). */
 export function hopErrors(query: QueryLines, db: string, runId: string): Promise<ErrorKindRow[]> {
   return rows<ErrorKindRow>(
     query,
-    `SELECT step, component, error_kind, count() AS n FROM ${hopsWithStep(db, runId, 'component, error_kind')}
-     WHERE error_kind != '' AND error_kind != 'client_abort' GROUP BY step, component, error_kind ORDER BY step, component, error_kind`,
+    `SELECT step, component, error_kind, if(error_kind = 'upstream_status', toUInt16(status), toUInt16(0)) AS status, count() AS n
+     FROM ${hopsWithStep(db, runId, 'component, error_kind, status')}
+     WHERE error_kind != '' AND error_kind != 'client_abort' GROUP BY step, component, error_kind, status ORDER BY step, component, error_kind, status`,
   )
 }
 
@@ -154,6 +161,8 @@ export interface TurnStepRow {
   step: number
   turns: number
   answered: number
+  /** turns whose response latency is a lower bound: no audio came before the caller talked over it, hung up or it failed */
+  censored: number
   p50_ms: number
   p95_ms: number
   p99_ms: number
@@ -167,46 +176,61 @@ export interface TurnStepRow {
   errors: number
 }
 
-/** Per step: turn count, exact percentiles of the experienced response latency, outcomes, WER and the latency bands. */
+/** Per step: turn count, p50/p95/p99 of the experienced response latency, outcomes, WER and the latency bands. */
 export async function turnSteps(query: QueryLines, db: string, runId: string): Promise<TurnStepRow[]> {
   const raw = await rows<Omit<TurnStepRow, 'p50_ms' | 'p95_ms' | 'p99_ms'> & { q: number[] }>(
     query,
-    `SELECT step, count() AS turns, countIf(first_audio_us > 0) AS answered,
-            quantilesExactIf(0.5, 0.95, 0.99)(${EXPERIENCED_US}, user_end_us > 0) AS q,
+    `SELECT step, count() AS turns, countIf(first_audio_us > 0) AS answered, countIf(user_end_us > 0 AND first_audio_us = 0) AS censored,
+            arraySort(groupArrayIf(lat, user_end_us > 0)) AS sorted, ${type7QuantilesSql('sorted', [0.5, 0.95, 0.99])} AS q,
             sum(success) AS success, sum(interrupted) AS interrupted, sum(hung_up) AS hung_up,
             avgIf(wer, transcript != '') AS wer,
-            [countIf(lat < 500000), countIf(lat >= 500000 AND lat < 1000000), countIf(lat >= 1000000 AND lat < 2000000),
+            [countIf(lat >= 0 AND lat < 500000), countIf(lat >= 500000 AND lat < 1000000), countIf(lat >= 1000000 AND lat < 2000000),
              countIf(lat >= 2000000 AND lat < 3000000), countIf(lat >= 3000000)] AS bands,
             uniqExact(conversation_id) AS conversations, countIf(error_kind != '') AS errors
      FROM (SELECT *, if(user_end_us > 0, ${EXPERIENCED_US}, -1) AS lat FROM ${db}.turns WHERE run_id = ${quoteString(runId)})
      GROUP BY step ORDER BY step`,
   )
-  return raw.map(({ q, ...r }) => ({ ...r, wer: Number.isFinite(r.wer) ? r.wer : 0, p50_ms: (q[0] ?? 0) / 1000, p95_ms: (q[1] ?? 0) / 1000, p99_ms: (q[2] ?? 0) / 1000 }))
+  return raw.map(({ q, sorted: _, ...r }: typeof raw[number] & { sorted?: unknown }) => ({ ...r, wer: Number.isFinite(r.wer) ? r.wer : 0, p50_ms: (q[0] ?? 0) / 1000, p95_ms: (q[1] ?? 0) / 1000, p99_ms: (q[2] ?? 0) / 1000 }))
 }
 
-/** A uniform sample (by a hash, so reproducible) of at most `perStep` latencies (ms) per step × component. */
-export async function componentSamples(query: QueryLines, db: string, runId: string, perStep: number): Promise<Map<string, number[]>> {
-  const raw = await rows<{ step: number; component: string; samples: number[] }>(
+/** Samples of one series per step: values in the order they happened, each with its conversation (the cluster key). */
+export interface StepSeries {
+  values: number[]
+  clusters: number[]
+}
+
+/** Zips the arrays a sample query returns into a series in time order. */
+function inTimeOrder(at: readonly number[], values: readonly number[], clusters: readonly number[], scale: number): StepSeries {
+  const order = at.map((_, i) => i).sort((a, b) => (at[a] as number) - (at[b] as number))
+  return { values: order.map((i) => (values[i] as number) / scale), clusters: order.map((i) => clusters[i] as number) }
+}
+
+/**
+ * A uniform sample (by a hash, so reproducible) of at most `perStep` latencies (ms) per step × component, lower
+ * bounds included, in time order with their conversations.
+ */
+export async function componentSamples(query: QueryLines, db: string, runId: string, perStep: number): Promise<Map<string, StepSeries>> {
+  const raw = await rows<{ step: number; component: string; at: number[]; v: number[]; c: number[] }>(
     query,
-    `SELECT step, component, groupArray(latency_us) AS samples FROM (
-       SELECT step, component, latency_us FROM ${hopsWithStep(db, runId, `component, error_kind, start_us, ${COMPONENT_LATENCY_US} AS latency_us`)}
-       WHERE latency_us >= 0 AND error_kind = ''
+    `SELECT step, component, groupArray(start_us) AS at, groupArray(latency_us) AS v, groupArray(cluster) AS c FROM (
+       SELECT step, component, start_us, latency_us, cluster FROM ${hopsWithStep(db, runId, `component, start_us, ${CLUSTER} AS cluster, ${LATENCY.latencyUs} AS latency_us`)}
+       WHERE latency_us >= 0
        ORDER BY cityHash64(conversation_id, turn, component, start_us) LIMIT ${Math.floor(perStep)} BY step, component)
      GROUP BY step, component`,
   )
-  return new Map(raw.map((r) => [`${r.component}#${r.step}`, r.samples.map((us) => us / 1000)]))
+  return new Map(raw.map((r) => [`${r.component}#${r.step}`, inTimeOrder(r.at, r.v, r.c, 1000)]))
 }
 
-/** A uniform sample of at most `perStep` experienced response latencies (ms) per step. */
-export async function turnSamples(query: QueryLines, db: string, runId: string, perStep: number): Promise<Map<number, number[]>> {
-  const raw = await rows<{ step: number; samples: number[] }>(
+/** A uniform sample of at most `perStep` experienced response latencies (ms) per step (lower bounds included), in time order with their conversations. */
+export async function turnSamples(query: QueryLines, db: string, runId: string, perStep: number): Promise<Map<number, StepSeries>> {
+  const raw = await rows<{ step: number; at: number[]; v: number[]; c: number[] }>(
     query,
-    `SELECT step, groupArray(lat) AS samples FROM (
-       SELECT step, ${EXPERIENCED_US} AS lat FROM ${db}.turns WHERE run_id = ${quoteString(runId)} AND user_end_us > 0
+    `SELECT step, groupArray(user_end_us) AS at, groupArray(lat) AS v, groupArray(cluster) AS c FROM (
+       SELECT step, user_end_us, ${EXPERIENCED_US} AS lat, ${CLUSTER} AS cluster FROM ${db}.turns WHERE run_id = ${quoteString(runId)} AND user_end_us > 0
        ORDER BY cityHash64(conversation_id, turn) LIMIT ${Math.floor(perStep)} BY step)
      GROUP BY step`,
   )
-  return new Map(raw.map((r) => [r.step, r.samples.map((us) => us / 1000)]))
+  return new Map(raw.map((r) => [r.step, inTimeOrder(r.at, r.v, r.c, 1000)]))
 }
 
 export interface TurnPathRow {
@@ -237,16 +261,16 @@ export async function turnPaths(query: QueryLines, db: string, runId: string, pe
   }))
 }
 
-/** A uniform sample of at most `perStep` per-turn word error rates per step (turns with a transcript). */
-export async function werSamples(query: QueryLines, db: string, runId: string, perStep: number): Promise<Map<number, number[]>> {
-  const raw = await rows<{ step: number; samples: number[] }>(
+/** A uniform sample of at most `perStep` per-turn word error rates per step (turns with a transcript), in time order with their conversations. */
+export async function werSamples(query: QueryLines, db: string, runId: string, perStep: number): Promise<Map<number, StepSeries>> {
+  const raw = await rows<{ step: number; at: number[]; v: number[]; c: number[] }>(
     query,
-    `SELECT step, groupArray(wer) AS samples FROM (
-       SELECT step, wer FROM ${db}.turns WHERE run_id = ${quoteString(runId)} AND transcript != ''
+    `SELECT step, groupArray(user_end_us) AS at, groupArray(wer) AS v, groupArray(cluster) AS c FROM (
+       SELECT step, user_end_us, wer, ${CLUSTER} AS cluster FROM ${db}.turns WHERE run_id = ${quoteString(runId)} AND transcript != ''
        ORDER BY cityHash64(conversation_id, turn) LIMIT ${Math.floor(perStep)} BY step)
      GROUP BY step`,
   )
-  return new Map(raw.map((r) => [r.step, r.samples]))
+  return new Map(raw.map((r) => [r.step, inTimeOrder(r.at, r.v, r.c, 1)]))
 }
 
 export interface RecoveryBucketRow {
@@ -262,14 +286,14 @@ export interface RecoveryBucketRow {
  */
 export async function stepTimeline(query: QueryLines, db: string, runId: string, step: { step: number; start_us: number; end_us: number }, buckets: number): Promise<RecoveryBucketRow[]> {
   const width = Math.max(1, Math.floor((step.end_us - step.start_us) / buckets))
-  const raw = await rows<{ bucket: number; turns: number; q: number; failed: number }>(
+  const raw = await rows<{ bucket: number; turns: number; q: number[]; failed: number }>(
     query,
     `SELECT intDiv(user_end_us - ${Math.floor(step.start_us)}, ${width}) AS bucket, count() AS turns,
-            quantileExact(0.95)(${EXPERIENCED_US}) AS q, countIf(error_kind != '' OR hung_up = 1) AS failed
+            arraySort(groupArray(${EXPERIENCED_US})) AS sorted, ${type7QuantilesSql('sorted', [0.95])} AS q, countIf(error_kind != '' OR hung_up = 1) AS failed
      FROM ${db}.turns WHERE run_id = ${quoteString(runId)} AND step = ${Math.floor(step.step)} AND user_end_us > 0
      GROUP BY bucket ORDER BY bucket`,
   )
-  return raw.filter((r) => r.bucket >= 0 && r.bucket < buckets).map((r) => ({ bucket: r.bucket, turns: r.turns, p95_ms: r.q / 1000, failed: r.failed }))
+  return raw.filter((r) => r.bucket >= 0 && r.bucket < buckets).map((r) => ({ bucket: r.bucket, turns: r.turns, p95_ms: (r.q[0] ?? 0) / 1000, failed: r.failed }))
 }
 
 export interface ResourceSeriesRow {

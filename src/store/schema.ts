@@ -77,6 +77,8 @@ export const TABLES: readonly Table[] = [
       ['shard', 'Label', 2], ['started', 'UInt32', 2], ['late_starts', 'UInt32', 2], ['dropped_starts', 'UInt32', 2],
       ['lateness_p99_ms', 'Float64', 2], ['generator_lag_p99_ms', 'Float64', 2], ['generator_cpu', 'Float64', 2],
       ['generator_limited', 'UInt8', 2],
+      // whether the step is evidence: '' when valid, else why not (the generator or the host was the limit)
+      ['invalid_reason', 'String', 4], ['host_cpu', 'Float64', 4],
     ],
     timeColumn: 'start_us',
     orderBy: '(run_id, step)',
@@ -153,6 +155,11 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
     version: 3,
     description: 'spans: what agents send to the OTLP receiver',
     statements: (db, caps) => TABLES.filter((t) => t.since === 3).map((t) => createTableSql(db, t, caps)),
+  },
+  {
+    version: 4,
+    description: 'steps: whether each step is valid evidence, and the host\'s CPU',
+    statements: (db, caps) => addedColumns(db, caps, 4),
   },
 ]
 

@@ -17,8 +17,13 @@ test('a system still slow at the end of the run has not recovered', () => {
 })
 
 test('a spike met with rejections degrades gracefully; one that drops the calls it had, catastrophically', () => {
-  const graceful = spikeFindings({ baseline: { p95_ms: 800, turns: 10, failed: 0 }, spike: { hung_up: 2, errors: { llm_rate_limited: 40, backend_status: 5 } }, recovery: [], bucketS: 10 })
+  const graceful = spikeFindings({ baseline: { p95_ms: 800, turns: 10, failed: 0 }, spike: { hung_up: 2, errors: { llm_rate_limited: 40, backend_upstream_status_503: 5 } }, recovery: [], bucketS: 10 })
   assert.deepEqual([graceful.degraded, graceful.rejections, graceful.drops], ['gracefully', 45, 2])
+})
+
+test('only 429 and 503 are graceful: a spike answered with 500s (or 502, 504) fails the calls it took', () => {
+  const failing = spikeFindings({ baseline: { p95_ms: 800, turns: 10, failed: 0 }, spike: { hung_up: 0, errors: { llm_upstream_status_500: 40, llm_upstream_status_502: 3, backend_upstream_status_504: 3, llm_rate_limited: 5 } }, recovery: [], bucketS: 10 })
+  assert.deepEqual([failing.degraded, failing.rejections, failing.drops], ['catastrophically', 5, 46])
   const catastrophic = spikeFindings({ baseline: { p95_ms: 800, turns: 10, failed: 0 }, spike: { hung_up: 30, errors: { llm_reset: 10, llm_rate_limited: 3 } }, recovery: [], bucketS: 10 })
   assert.deepEqual([catastrophic.degraded, catastrophic.rejections, catastrophic.drops], ['catastrophically', 3, 40])
 })

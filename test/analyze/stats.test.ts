@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { bootstrapQuantileDifference, normalUpperTail, quantile, rankTest } from '../../src/analyze/stats.js'
+import { clusterBootstrapDifference, clustersOf, holmAdjust, normalUpperTail, quantile, quantileInPlace, quantileStatistic, rankTest, serialInflation } from '../../src/analyze/stats.js'
 import { Rng } from '../../src/sim/random.js'
 
 const near = (a: number, b: number, eps: number) => Math.abs(a - b) <= eps
@@ -44,10 +44,50 @@ test('the rank test finds no shift between samples of one distribution, and a cl
   assert.ok(rankTest(draw(50, 300), draw(50, 450)).p < 0.001)
 })
 
-test('the bootstrap interval of a p95 difference covers the true shift and excludes 0 when the shift is real', () => {
+test('selection gives the same type-7 quantile as sorting, for every q and size', () => {
+  const rng = new Rng(4, 'select')
+  for (const n of [1, 2, 3, 10, 99, 200, 1001]) {
+    const values = Array.from({ length: n }, () => Math.round(rng.next() * 50))
+    for (const q of [0, 0.05, 0.5, 0.9, 0.95, 0.99, 1]) assert.equal(quantileInPlace(Float64Array.from(values), n, q), quantile(values, q), `n ${n} q ${q}`)
+  }
+})
+
+test('the cluster bootstrap\'s standard error of a p95 grows when the samples come in correlated clusters', () => {
   const rng = new Rng(3, 'boot')
+  // 50 clusters of 8 identical values against 400 independent ones: the same spread, an eighth of the information
+  const independent = Array.from({ length: 400 }, () => rng.latencyMs({ median_ms: 200, p95_ms: 400 }))
+  const clustered = Array.from({ length: 50 }, () => rng.latencyMs({ median_ms: 200, p95_ms: 400 })).flatMap((v) => new Array<number>(8).fill(v))
+  const keys = clustered.map((_, i) => Math.floor(i / 8))
+  const p95 = quantileStatistic(0.95)
+  const alone = clusterBootstrapDifference(clustersOf(independent), clustersOf(independent), p95, new Rng(1, 'a'), 400)
+  const together = clusterBootstrapDifference(clustersOf(clustered, keys), clustersOf(clustered, keys), p95, new Rng(1, 'b'), 400)
+  const naive = clusterBootstrapDifference(clustersOf(clustered), clustersOf(clustered), p95, new Rng(1, 'c'), 400)
+  assert.ok(together.seLater > 1.8 * naive.seLater, `clustered ${together.seLater.toFixed(1)} vs resampled one by one ${naive.seLater.toFixed(1)}`)
+  assert.ok(alone.seLater > 0 && alone.difference === 0)
+})
+
+test('the bootstrap difference of a shifted sample is the shift, and its standard error is the spread of each side', () => {
+  const rng = new Rng(3, 'shift')
   const baseline = Array.from({ length: 400 }, () => rng.latencyMs({ median_ms: 200, p95_ms: 400 }))
   const later = baseline.map((v) => v + 150)
-  const ci = bootstrapQuantileDifference(baseline, later, 0.95, new Rng(1, 'b'), { iterations: 500 })
-  assert.ok(ci.low > 0 && ci.low <= 150 && ci.high >= 150, `[${ci.low.toFixed(1)}, ${ci.high.toFixed(1)}]`)
+  const boot = clusterBootstrapDifference(clustersOf(baseline), clustersOf(later), quantileStatistic(0.95), new Rng(1, 'b'), 500)
+  assert.ok(Math.abs(boot.difference - 150) < 1e-9)
+  // a shift leaves the spread alone: both sides' standard errors agree within bootstrap noise
+  assert.ok(Math.abs(boot.seLater / boot.seBaseline - 1) < 0.3, `${boot.seLater} vs ${boot.seBaseline}`)
+})
+
+test('Holm\'s adjustment multiplies the i-th smallest p by (m − i + 1), keeps the order, and caps at 1', () => {
+  // by hand: sorted 0.01, 0.02, 0.03, 0.5 → 0.04, 0.06, 0.06 (monotone), 0.5
+  assert.deepEqual(holmAdjust([0.03, 0.5, 0.01, 0.02]).map((p) => Number(p.toFixed(10))), [0.06, 0.5, 0.04, 0.06])
+  assert.deepEqual(holmAdjust([0.4, 0.9]), [0.8, 0.9])
+  assert.deepEqual(holmAdjust([Number.NaN, 0.01]), [1, 0.02])
+})
+
+test('serial inflation is 1 for independent samples and (1 + ρ)/(1 − ρ) for a series that runs in streaks', () => {
+  const rng = new Rng(8, 'serial')
+  const independent = Array.from({ length: 2000 }, () => rng.next())
+  assert.ok(serialInflation(independent) < 1.2, String(serialInflation(independent)))
+  // streaks of 10: above/below the median changes once per 10 values, ρ ≈ 0.9 → capped at 0.8 → 9
+  const streaky = Array.from({ length: 2000 }, (_, i) => (Math.floor(i / 10) % 2) + rng.next() * 0.1)
+  assert.ok(Math.abs(serialInflation(streaky) - 9) < 1e-9, String(serialInflation(streaky)))
 })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { analyzeStoredRun, type Analysis } from '../../src/analyze/index.js'
+import { analyzeStoredRun, quantile, type Analysis } from '../../src/analyze/index.js'
 import { queryJsonLines, type Store } from '../../src/store/index.js'
 import type { StepRecord, TurnRecord } from '../../src/types.js'
 import { ENGINES, type EngineUnderTest } from '../support/engines.js'
@@ -9,7 +9,8 @@ import { hopRow } from '../support/rows.js'
 /** LLM time to first token per step (ms): flat, then a planted rise from step 3; STT flat at 200 ms throughout. */
 const LLM_MS = [300, 300, 300, 600, 900, 1300]
 const STT_MS = 200
-const TURNS_PER_STEP = 40
+/** enough for a p95 (the analyzer judges no step with fewer than 100) */
+const TURNS_PER_STEP = 120
 const LOADS = [10, 13, 16, 20, 25, 31]
 
 async function plantRun(store: Store, runId: string): Promise<void> {
@@ -19,19 +20,21 @@ async function plantRun(store: Store, runId: string): Promise<void> {
   const t0 = 1_790_000_000_000_000
   let i = 0
   LLM_MS.forEach((llmMs, step) => {
-    steps.push({ run_id: runId, step, phase: 'ramp', load_model: 'closed', target_load: LOADS[step]!, achieved_load: LOADS[step]!, start_us: t0 + step * 60e6, end_us: t0 + (step + 1) * 60e6, shard: '1/1', started: TURNS_PER_STEP, late_starts: 0, dropped_starts: 0, lateness_p99_ms: 1, generator_lag_p99_ms: 10, generator_cpu: 0.2, generator_limited: 0 })
+    steps.push({ run_id: runId, step, phase: 'ramp', load_model: 'closed', target_load: LOADS[step]!, achieved_load: LOADS[step]!, start_us: t0 + step * 60e6, end_us: t0 + (step + 1) * 60e6, shard: '1/1', started: TURNS_PER_STEP, late_starts: 0, dropped_starts: 0, lateness_p99_ms: 1, generator_lag_p99_ms: 10, generator_cpu: 0.2, generator_limited: 0, invalid_reason: '', host_cpu: 0.5 })
     for (let k = 0; k < TURNS_PER_STEP; k++, i++) {
       // a little spread, so percentiles and ranks are not degenerate
       const jitter = (k % 5) * 1000
-      const userEnd = t0 + step * 60e6 + k * 1e6
+      const userEnd = t0 + step * 60e6 + k * 0.45e6
       const sttUs = STT_MS * 1000 + jitter
       const llmUs = llmMs * 1000 + jitter
       const conversation = `c-${step}-${k}`
       // at the last load half the turns fail: the LLM answers 500
       const failed = step === 5 && k % 2 === 0
+      // and at step 4 every 40th LLM call times out at the proxy 1.2 s in: censored, a lower bound of 1.2 s
+      const timedOut = step === 4 && k % 40 === 39
       hops.push(hopRow(i, { run_id: runId, conversation_id: conversation, turn: 1, hop_id: `s${i}`, component: 'stt', upstream: 'stt', start_us: userEnd - 2e6, request_end_us: userEnd, final_us: userEnd + sttUs, end_us: userEnd + sttUs }))
       const llmStart = userEnd + sttUs
-      hops.push(hopRow(i, { run_id: runId, conversation_id: conversation, turn: 1, hop_id: `l${i}`, component: 'llm', upstream: 'llm', start_us: llmStart, request_end_us: llmStart + 100, first_payload_us: llmStart + llmUs, end_us: llmStart + llmUs + 500_000, ...(failed ? { status: 500, error_kind: 'upstream_status' } : {}) }))
+      hops.push(hopRow(i, { run_id: runId, conversation_id: conversation, turn: 1, hop_id: `l${i}`, component: 'llm', upstream: 'llm', start_us: llmStart, request_end_us: llmStart + 100, first_payload_us: timedOut ? 0 : llmStart + llmUs, end_us: timedOut ? llmStart + 1.2e6 : llmStart + llmUs + 500_000, ...(failed ? { status: 500, error_kind: 'upstream_status' } : timedOut ? { status: 0, error_kind: 'timeout' } : {}) }))
       turns.push({ run_id: runId, conversation_id: conversation, turn: 1, scenario: 'faq', step, architecture: 'cascaded', user_start_us: userEnd - 2e6, user_end_us: userEnd, first_audio_us: llmStart + llmUs, end_us: llmStart + llmUs + 3e6, success: failed ? 0 : 1, interrupted: 0, hung_up: 0, wer: 0.05, error_kind: failed ? 'llm_status' : '', hop_count: 2, late_us: 0, persona: 'typical', transcript: 'what time do you open' })
     }
   })
@@ -84,11 +87,17 @@ for (const makeEngine of ENGINES) {
       const analysis = await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', undefined)
       assert.ok(analysis !== undefined)
       assert.equal(analysis.run.run_id, 'run-planted')
-      assert.deepEqual(analysis.first_degraded, { component: 'llm', step: 3, load: 20, signal: 'latency' })
+      assert.deepEqual({ ...analysis.first_degraded, rise_ms: undefined, interval_ms: undefined, p: undefined, ratio: undefined }, { component: 'llm', step: 3, load: 20, signal: 'latency', rise_ms: undefined, interval_ms: undefined, p: undefined, ratio: undefined })
+      // the rise is the planted 300 ms, inside its interval, and significant after Holm
+      assert.ok(Math.abs((analysis.first_degraded?.rise_ms ?? 0) - 300) < 5, String(analysis.first_degraded?.rise_ms))
+      assert.ok((analysis.first_degraded?.interval_ms?.[0] ?? 0) > 0)
+      assert.ok((analysis.first_degraded?.p ?? 1) < 0.05)
+      assert.equal(analysis.confidence, 'supported')
+      assert.deepEqual(analysis.baseline, { steps: [0, 1], load: 10 })
       assert.equal(analysis.wer_degraded_at, null)
       assert.equal(analysis.degraded_at.stt, null)
       assert.equal(analysis.turn_degraded_at?.step, 3)
-      assert.match(analysis.verdict, /^The system handles 25 concurrent conversations .*LLM degrades first, at 20 \(100 % of the response-time growth\); at 31 response p95 and success break their SLOs; at 31 it fails \(50 % of turns fail: llm_upstream_status\); agent's CPU is at 93 % of its 1 core at 31\.$/)
+      assert.match(analysis.verdict, /^The system handles 25 concurrent conversations .*LLM degrades first, at 20: p95 \+30\d ms \(95 % interval \+\d+ ms to \+\d+ ms\) against the baseline at 10 and 13, p < 0\.0001; 100 % of the response-time growth; at 31 response p95 and success break their SLOs; at 31 it fails \(50 % of turns fail: llm_upstream_status_500\); agent's CPU is at 93 % of its 1 core at 31\.$/)
       // every planted turn's critical path is STT then LLM, back to back: the growth is all the LLM's
       assert.deepEqual(analysis.attribution?.baseline_steps, [0, 1])
       assert.deepEqual(analysis.attribution?.degraded_steps, [3, 4, 5])
@@ -102,21 +111,25 @@ for (const makeEngine of ENGINES) {
       assert.equal(analysis.steps.length, 6)
       for (const [step, llmMs] of LLM_MS.entries()) {
         const s: Analysis['steps'][number] = analysis.steps[step]!
-        // each step's latencies are the planted value plus 0–4 ms
-        assert.ok(s.components.llm!.p95_ms >= llmMs && s.components.llm!.p95_ms <= llmMs + 4, `llm p95 at ${step}: ${s.components.llm!.p95_ms}`)
+        // the table's percentiles are the verdict's (type 7): the planted values, the timed-out calls at 1.2 s (their
+        // lower bound), and nothing of the answered errors
+        const planted = Array.from({ length: TURNS_PER_STEP }, (_, k) => (step === 4 && k % 40 === 39 ? 1200 : llmMs + (k % 5))).filter((_, k) => !(step === 5 && k % 2 === 0))
+        assert.equal(s.components.llm!.p95_ms, quantile(planted, 0.95), `llm p95 at ${step}`)
+        assert.equal(s.components.llm!.p99_ms, quantile(planted, 0.99), `llm p99 at ${step}`)
+        assert.equal(s.components.llm!.censored_share, step === 4 ? 3 / 120 : 0)
         assert.ok(s.components.stt!.p50_ms >= STT_MS && s.components.stt!.p50_ms <= STT_MS + 4)
         assert.equal(s.turns?.turns, TURNS_PER_STEP)
         assert.equal(s.turns?.success, step === 5 ? TURNS_PER_STEP / 2 : TURNS_PER_STEP)
         assert.ok(Math.abs((s.turns?.wer ?? 0) - 0.05) < 1e-9)
       }
-      // 40 conversations started in each 60 s step, at time scale 1: 2400 an hour
-      assert.deepEqual(analysis.capacity, { load: 25, step: 4, limited_by: 'response p95, success', conversations_per_hour: 2400 })
+      // 120 conversations started in each 60 s step, at time scale 1: 7200 an hour
+      assert.deepEqual(analysis.capacity, { load: 25, step: 4, limited_by: 'response p95, success', conversations_per_hour: 7200 })
       assert.deepEqual(analysis.breaches.map((b) => [b.step, b.slo]), [[5, 'response p95'], [5, 'success']])
-      assert.deepEqual(analysis.failure, { step: 5, load: 31, error_rate: 0.5, hang_up_rate: 0, kinds: { llm_upstream_status: 20 } })
+      assert.deepEqual(analysis.failure, { step: 5, load: 31, error_rate: 0.5, hang_up_rate: 0, kinds: { llm_upstream_status_500: 60 } })
       assert.equal(analysis.steps[5]!.components.llm!.error_rate, 0.5)
       // bands: steps 0–2 answer in 0.5–1 s, step 5 in 1–2 s
-      assert.deepEqual(analysis.steps[0]!.turns?.bands, [0, 40, 0, 0, 0])
-      assert.deepEqual(analysis.steps[5]!.turns?.bands, [0, 0, 40, 0, 0])
+      assert.deepEqual(analysis.steps[0]!.turns?.bands, [0, 120, 0, 0, 0])
+      assert.deepEqual(analysis.steps[5]!.turns?.bands, [0, 0, 120, 0, 0])
     })
   })
 }

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises'
-import { compareSamples, levelSamples, type Comparison } from '../../analyze/index.js'
+import { compareSamples, DEGRADATION_DEFAULTS, levelSamples, type Comparison } from '../../analyze/index.js'
 import { CliError } from '../errors.js'
 import { parseFlags, stringFlag } from '../args.js'
 import { table } from '../output.js'
@@ -44,7 +44,7 @@ export async function run(args: string[]): Promise<number> {
         return 1
       }
     }
-    const comparison = compareSamples({ id: runId, samples: a }, { id: baselineId, samples: b }, { tolerance, alpha: 0.01, minSamples: 20 })
+    const comparison = compareSamples({ id: runId, samples: a }, { id: baselineId, samples: b }, { tolerance, alpha: DEGRADATION_DEFAULTS.alpha, minSamples: DEGRADATION_DEFAULTS.minSamples })
     const text = format === 'json' ? `${JSON.stringify(comparison, null, 2)}\n` : render(comparison)
     const out = stringFlag(values.out)
     if (out !== undefined) await writeFile(out, text)

@@ -1,12 +1,13 @@
 import { parseFlags } from '../args.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP } from '../store-access.js'
+import { DEGRADATION_DEFAULTS } from '../../analyze/index.js'
 import { runLoad } from './run.js'
 
 export const usage = `Usage: hopwatch demo [--store DIR] [--time-scale F] [--max N]
 
 The whole product in about a minute, on this machine alone: the simulated voice stack (preset default: the LLM
 is the first bottleneck), the proxy in front of it, cascaded callers ramping 10, 13, 16, 20, 25, 31 concurrent
-conversations (100 s steps, compressed 10×), recorded into the embedded store (./.hopwatch), then the per-step
+conversations (100 s steps, compressed 10×, each extended until 100 of its turns have ended: a p95 needs them), recorded into the embedded store (./.hopwatch), then the per-step
 table. Afterwards: hopwatch sql "SELECT … FROM hopwatch.turns" reads what it recorded.
 
   --time-scale F   compress further (default 10)
@@ -27,6 +28,6 @@ export async function run(args: string[]): Promise<number> {
     source: 'demo',
     simPreset: 'default',
     ignoreConfigFile: true,
-    defaults: { 'load.profile': 'ramp', 'load.start': 10, 'load.factor': 1.25, 'load.step_s': 100, 'load.max': 31, 'load.time_scale': 10, 'run.name': 'hopwatch demo' },
+    defaults: { 'load.profile': 'ramp', 'load.start': 10, 'load.factor': 1.25, 'load.step_s': 100, 'load.max': 31, 'load.time_scale': 10, 'load.min_turns_per_step': DEGRADATION_DEFAULTS.minSamples, 'run.name': 'hopwatch demo' },
   })
 }

@@ -30,6 +30,7 @@ export const LOAD_FLAGS = {
   'time-scale': { type: 'string' },
   scenarios: { type: 'string' },
   'stop-on-breach': { type: 'boolean' },
+  'min-turns-per-step': { type: 'string' },
   seed: { type: 'string' },
   shard: { type: 'string' },
   'run-id': { type: 'string' },
@@ -46,6 +47,8 @@ export const LOAD_FLAGS_HELP = `Load (flags override the config's load: section)
   --time-scale F         divide every duration (steps, think times, audio pacing) by F; latencies stay real
   --scenarios A,B        built-in (booking, support, faq) or YAML files (default all three)
   --stop-on-breach       stop a ramp or stress run after the first step that breaks the SLOs (load.slo)
+  --min-turns-per-step N closed model: extend each step (up to 3× its length) until N of its turns have ended, so
+                         each has enough for a p95 (the analyzer judges none with fewer than 100); 0 never (default)
   --seed N               seeds scenario choice, turn counts and arrivals
   --shard i/N            run 1/N of the profile (conversation ids disjoint), for N generators on one store
   --run-id ID --run-name NAME`
@@ -71,6 +74,7 @@ export function loadOverrides(values: Record<string, string | boolean | undefine
     'load.time_scale': numberFlag(values['time-scale'], 'time-scale'),
     'load.scenarios': stringFlag(values.scenarios)?.split(',').map((s) => s.trim()),
     'load.stop_on_breach': values['stop-on-breach'] === true ? true : undefined,
+    'load.min_turns_per_step': intFlag(values['min-turns-per-step'], 'min-turns-per-step'),
     'load.seed': intFlag(values.seed, 'seed'),
     'run.id': stringFlag(values['run-id']),
     'run.name': stringFlag(values['run-name']),
