@@ -368,8 +368,9 @@ const ms = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(0)} ms`
 function headline(a: Analysis, minSamples: number): { text: string; confidence: Analysis['confidence'] } {
   const parts: string[] = []
   const judged = a.steps.filter((s) => s.invalid === undefined && (s.turns?.turns ?? 0) >= minSamples)
-  if (judged.length === 0 || a.baseline === null) {
-    const why = a.invalid_steps.length > 0 ? invalidSummary(a.invalid_steps) : `no step had the ${minSamples} turns a p95 needs`
+  // nothing beyond the baseline was judged: there is nothing to compare it with
+  if (a.baseline === null || judged.every((s) => a.baseline?.steps.includes(s.step) === true)) {
+    const why = a.invalid_steps.length > 0 ? invalidSummary(a.invalid_steps) : `no step beyond the baseline had the ${minSamples} turns a p95 needs`
     return { text: `Cannot tell: ${why}; ${a.invalid_steps.length > 0 ? RERUN : 'run longer steps (or keep --min-turns-per-step on)'}.`, confidence: 'cannot_tell' }
   }
   const highest = judged[judged.length - 1] as Analysis['steps'][number]
@@ -396,6 +397,11 @@ function headline(a: Analysis, minSamples: number): { text: string; confidence: 
   } else if (invalidAfter.length > 0) {
     parts.push(`no component degraded up to ${highest.load} (the highest valid load); cannot tell beyond it: ${invalidSummary(invalidAfter)}; ${RERUN}`)
   } else parts.push(`no component degraded significantly up to ${highest.load} ${against}`)
+  if (f === undefined) {
+    // a component with too few samples at the valid steps was not judged there: say so rather than imply it held
+    const unjudged = [...new Set(a.steps.filter((s) => s.invalid === undefined).flatMap((s) => Object.entries(s.components).filter(([, c]) => c.status === 'too_few').map(([name]) => name)))]
+    if (unjudged.length > 0) parts.push(`cannot tell for ${unjudged.map((c) => c.toUpperCase()).join(', ')}: too few samples at some steps (${minSamples} needed for a p95; raise --min-turns-per-step)`)
+  }
   if (a.capacity?.limited_by !== undefined) {
     const next = judged.find((s) => s.step > (a.capacity?.step ?? 0))
     const slos = a.capacity.limited_by.split(', ')

@@ -34,7 +34,14 @@ export function junitXml(analysis: Analysis, slos: Slos, peak: number | undefine
     const title = `${t.target} ${t.metric} does not rise during the soak`
     cases.push(t.verdict !== 'rising' ? `    <testcase classname="hopwatch.resources" name="${escapeXml(title)}"/>` : `    <testcase classname="hopwatch.resources" name="${escapeXml(title)}">\n      <failure message="${escapeXml(`${t.target} memory is rising`)}">${escapeXml(describeTrend(t))}</failure>\n    </testcase>`)
   }
-  const failures = names.filter((n) => gated.some((b) => b.slo === n)).length + leaks(analysis.resources).length
+  // a run that is no evidence passes nothing: its SLO cases are skipped (a breach seen at a valid step still fails)
+  // and one case fails saying why
+  const noEvidence = analysis.confidence === 'cannot_tell'
+  if (noEvidence) {
+    for (let i = 0; i < cases.length; i++) cases[i] = (cases[i] as string).replace(/"\/>$/, `">\n      <skipped message="${escapeXml(analysis.verdict)}"/>\n    </testcase>`)
+    cases.push(`    <testcase classname="hopwatch.evidence" name="the run is evidence for its verdict">\n      <failure message="cannot tell">${escapeXml(analysis.verdict)}</failure>\n    </testcase>`)
+  }
+  const failures = (noEvidence ? 1 : 0) + names.filter((n) => gated.some((b) => b.slo === n)).length + leaks(analysis.resources).length
   return `<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="hopwatch" tests="${cases.length}" failures="${failures}">
   <testsuite name="${escapeXml(`hopwatch ${analysis.run.run_id}`)}" tests="${cases.length}" failures="${failures}">

