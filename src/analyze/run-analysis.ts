@@ -368,23 +368,27 @@ const ms = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(0)} ms`
 function headline(a: Analysis, minSamples: number): { text: string; confidence: Analysis['confidence'] } {
   const parts: string[] = []
   const judged = a.steps.filter((s) => s.invalid === undefined && (s.turns?.turns ?? 0) >= minSamples)
+  // one load level (a soak, an observed proxy-only run): no load axis to degrade along; its trends still speak
+  const singleLevel = new Set(a.steps.map((s) => s.load)).size <= 1
   // nothing beyond the baseline was judged: there is nothing to compare it with
-  if (a.baseline === null || judged.every((s) => a.baseline?.steps.includes(s.step) === true)) {
+  if (!singleLevel && (a.baseline === null || judged.every((s) => a.baseline?.steps.includes(s.step) === true))) {
     const why = a.invalid_steps.length > 0 ? invalidSummary(a.invalid_steps) : `no step beyond the baseline had the ${minSamples} turns a p95 needs`
     return { text: `Cannot tell: ${why}; ${a.invalid_steps.length > 0 ? RERUN : 'run longer steps (or keep --min-turns-per-step on)'}.`, confidence: 'cannot_tell' }
   }
-  const highest = judged[judged.length - 1] as Analysis['steps'][number]
+  const highest = (judged[judged.length - 1] ?? a.steps[a.steps.length - 1]) as Analysis['steps'][number]
   const invalidAfter = a.invalid_steps.filter((s) => s.step > (a.first_degraded?.step ?? highest.step))
   if (a.capacity !== undefined) {
     const held = a.steps.find((s) => s.step === a.capacity?.step)?.turns
     parts.push(`The system handles ${a.capacity.load} concurrent conversations with response p95 ${held?.p95_ms.toFixed(0) ?? '?'} ms`)
-  } else if (a.breaches.some((b) => b.step === (judged[0] as Analysis['steps'][number]).step)) {
-    parts.push(`Every SLO was already broken at the lowest valid load (${(judged[0] as Analysis['steps'][number]).load})`)
+  } else if (judged[0] !== undefined && a.breaches.some((b) => b.step === judged[0]?.step)) {
+    parts.push(`Every SLO was already broken at the lowest valid load (${judged[0].load})`)
   }
   const baselineLoads = a.steps.filter((s) => a.baseline?.steps.includes(s.step)).map((s) => s.load)
   const against = `against the baseline at ${baselineLoads.join(' and ')}`
   const f = a.first_degraded
-  if (f !== undefined) {
+  if (singleLevel) {
+    if (parts.length === 0) parts.push(`One load level (${highest.load}): no load axis to degrade along`)
+  } else if (f !== undefined) {
     const share = a.attribution?.components[f.component]?.share
     const withIt = a.degraded_together.length > 0 ? ` (${a.degraded_together.map((c) => c.toUpperCase()).join(', ')} at the same load, with a smaller rise)` : ''
     if (f.signal === 'wer' && a.wer_degraded_at !== null) parts.push(`STT degrades first, at ${f.load}: its word error rate rises from ${a.wer_degraded_at.baseline.toFixed(2)} to ${a.wer_degraded_at.wer.toFixed(2)} ${against}`)
@@ -397,7 +401,7 @@ function headline(a: Analysis, minSamples: number): { text: string; confidence: 
   } else if (invalidAfter.length > 0) {
     parts.push(`no component degraded up to ${highest.load} (the highest valid load); cannot tell beyond it: ${invalidSummary(invalidAfter)}; ${RERUN}`)
   } else parts.push(`no component degraded significantly up to ${highest.load} ${against}`)
-  if (f === undefined) {
+  if (f === undefined && !singleLevel) {
     // a component with too few samples at the valid steps was not judged there: say so rather than imply it held
     const unjudged = [...new Set(a.steps.filter((s) => s.invalid === undefined).flatMap((s) => Object.entries(s.components).filter(([, c]) => c.status === 'too_few').map(([name]) => name)))]
     if (unjudged.length > 0) parts.push(`cannot tell for ${unjudged.map((c) => c.toUpperCase()).join(', ')}: too few samples at some steps (${minSamples} needed for a p95; raise --min-turns-per-step)`)

@@ -24,7 +24,8 @@ const stack = (llmTtftMs: number) => ({
 })
 
 test('a run compared with itself has no regression; one with a slower planted LLM has one, in the LLM', async () => {
-  const plan = { steps: ramp({ start: 10, factor: 1.3, step_s: 120, max: 13 }), scenarios: await loadScenarios(['booking', 'faq']), timeScale: 30 }
+  // each step runs until 100 of its turns have ended: compare judges no p95 of fewer
+  const plan = { steps: ramp({ start: 10, factor: 1.3, step_s: 120, max: 13 }), scenarios: await loadScenarios(['booking', 'faq']), timeScale: 30, minTurnsPerStep: 100 }
   const fast = await runAndAnalyse(store, stack(150), { ...plan, runId: 'cmp-fast' })
   await runAndAnalyse(store, stack(450), { ...plan, runId: 'cmp-slow' })
   assert.equal(fast.analysis.first_degraded, undefined)

@@ -11,7 +11,9 @@ test('hopwatch demo exits 0, prints the per-step table, and leaves a store that 
   assert.equal(demo.code, 0, demo.stderr)
   assert.match(demo.stdout, /ramp over 6 steps \(10, 13, 16, 20, 25, 31\)/)
   // the verdict first: the preset's planted bottleneck is the LLM
-  assert.match(demo.stdout, /^The system handles \d+ concurrent conversations .*LLM degrades first/m)
+  // or, on a machine too busy to measure, an honest cannot-tell that names the steps and why: never another component
+  assert.match(demo.stdout, /^(The system handles \d+ concurrent conversations .*LLM degrades first|.*([Cc]annot tell|not valid))/m)
+  assert.doesNotMatch(demo.stdout, /^.*(STT|TTS|BACKEND|S2S) degrades first/m)
   assert.match(demo.stdout, /^Callers, per step/m)
   for (const target of [10, 13, 16, 20, 25, 31]) assert.match(demo.stdout, new RegExp(`^\\s+\\d\\s+${target}\\s+\\d+\\s`, 'm'))
   const sql = await hopwatch(['sql', "SELECT count() AS turns, countIf(success = 1) AS ok FROM hopwatch.turns"], dir)
@@ -23,8 +25,9 @@ test('hopwatch demo exits 0, prints the per-step table, and leaves a store that 
   // the stored run analysed again, as JSON
   const analysis = await hopwatch(['analyze', '--format', 'json'], dir)
   assert.equal(analysis.code, 0, analysis.stderr)
-  const json = JSON.parse(analysis.stdout) as { run: { run_id: string }; first_degraded: { component: string }; capacity: { load: number } | undefined; steps: unknown[]; degraded_at: Record<string, unknown> }
-  assert.equal(json.first_degraded.component, 'llm')
+  const json = JSON.parse(analysis.stdout) as { run: { run_id: string }; first_degraded: { component: string } | undefined; invalid_steps: unknown[]; capacity: { load: number } | undefined; steps: unknown[]; degraded_at: Record<string, unknown> }
+  if (json.first_degraded !== undefined) assert.equal(json.first_degraded.component, 'llm')
+  else assert.ok(json.invalid_steps.length > 0, 'named nothing although every step was valid')
   assert.equal(json.steps.length, 6)
   assert.equal(json.degraded_at.stt, null)
   // a CI gate: JUnit with a test case per SLO, and exit 1 when one breaks at or below the expected peak
