@@ -18,13 +18,28 @@ function toPoints(rows: ReadonlyArray<{ at_us: number; ms: number }>): Array<{ t
   return rows.map((r) => ({ t: (r.at_us - t0) / 1e6, value: r.ms }))
 }
 
-/** Analyses a run in the store (the latest with turns when no id is given); undefined when there is none. */
-export async function analyzeStoredRun(query: QueryLines, database: string, runId: string | undefined, slos: Slos = DEFAULT_SLOS): Promise<Analysis | undefined> {
+/** The time window a run without a load axis is judged in, by default: a minute. */
+export const DEFAULT_WINDOW_S = 60
+
+export interface StoredRunOptions {
+  slos?: Slos
+  /** seconds per window for a run with neither load steps nor turns (the proxy alone in front of real traffic) */
+  windowS?: number
+}
+
+/** Analyses a run in the store (the latest with turns or hops when no id is given); undefined when there is none. */
+export async function analyzeStoredRun(query: QueryLines, database: string, runId: string | undefined, slosOrOptions: Slos | StoredRunOptions = DEFAULT_SLOS): Promise<Analysis | undefined> {
+  const options: StoredRunOptions = 'response_p95_ms' in slosOrOptions ? { slos: slosOrOptions } : slosOrOptions
+  const slos = options.slos ?? DEFAULT_SLOS
   const run = await Q.findRun(query, database, runId)
   if (run === undefined) return undefined
   const loadSteps = await Q.steps(query, database, run.run_id)
   // no load steps: the turns came from the agent's own spans through the proxy; they are one observed step
-  const steps = loadSteps.length > 0 ? loadSteps : await Q.observedStep(query, database, run.run_id)
+  const observed = loadSteps.length > 0 ? [] : await Q.observedStep(query, database, run.run_id)
+  // neither: the proxy alone in front of real traffic; its hops are judged over time, in windows
+  const windowed = loadSteps.length === 0 && observed.length === 0 ? await Q.windowSteps(query, database, run.run_id, options.windowS ?? DEFAULT_WINDOW_S) : undefined
+  const windows = windowed?.windows
+  const steps = loadSteps.length > 0 ? loadSteps : observed.length > 0 ? observed : windowed?.steps ?? []
   // a spike run's recovery phase, in ten slices
   const recoveryStep = steps.find((s) => s.phase === 'recovery')
   const recovery =
@@ -36,13 +51,14 @@ export async function analyzeStoredRun(query: QueryLines, database: string, runI
     run,
     steps,
     ...(recovery !== undefined ? { recovery } : {}),
-    components: await Q.componentSteps(query, database, run.run_id),
-    errors: await Q.hopErrors(query, database, run.run_id),
-    turns: await Q.turnSteps(query, database, run.run_id),
-    componentSamples: await Q.componentSamples(query, database, run.run_id, SAMPLES_PER_STEP),
-    turnSamples: await Q.turnSamples(query, database, run.run_id, SAMPLES_PER_STEP),
-    paths: await Q.turnPaths(query, database, run.run_id, PATHS_PER_STEP),
-    werSamples: await Q.werSamples(query, database, run.run_id, SAMPLES_PER_STEP),
+    ...(windows !== undefined ? { windowS: windows.width_us / 1e6 } : {}),
+    components: await Q.componentSteps(query, database, run.run_id, windows),
+    errors: await Q.hopErrors(query, database, run.run_id, windows),
+    turns: windows !== undefined ? [] : await Q.turnSteps(query, database, run.run_id),
+    componentSamples: await Q.componentSamples(query, database, run.run_id, SAMPLES_PER_STEP, windows),
+    turnSamples: windows !== undefined ? new Map() : await Q.turnSamples(query, database, run.run_id, SAMPLES_PER_STEP),
+    paths: windows !== undefined ? [] : await Q.turnPaths(query, database, run.run_id, PATHS_PER_STEP),
+    ...(windows !== undefined ? {} : { werSamples: await Q.werSamples(query, database, run.run_id, SAMPLES_PER_STEP) }),
     resources: await Q.resourceSeries(query, database, run.run_id, RESOURCE_BUCKETS),
     responseOverTime: toPoints(await Q.responseOverTime(query, database, run.run_id, soakSteps, CREEP_SAMPLES)),
     alerts: await Q.alertChanges(query, database, run.run_id),

@@ -53,6 +53,8 @@ export interface RunData {
   responseOverTime?: readonly Point[]
   /** the live alerts' state changes */
   alerts?: readonly AlertChangeRow[]
+  /** a run without a load axis: its steps are time windows of this many seconds (load: hops per second) */
+  windowS?: number
 }
 
 export interface SloBreach {
@@ -86,6 +88,8 @@ export interface Analysis {
   baseline: { steps: number[]; load: number } | null
   /** steps that are no evidence, and why */
   invalid_steps: Array<{ step: number; load: number; reason: string }>
+  /** a run without a load axis (the proxy alone in front of real traffic): its steps are time windows, their load hops/s */
+  time_axis: { window_s: number; hops: number } | null
   /** the first component to degrade; `signal` says whether its latency or (STT) its word error rate gave it away */
   first_degraded: ({ component: string; step: number; load: number; signal: 'latency' | 'wer' } & Partial<Pick<DegradedAt, 'rise_ms' | 'interval_ms' | 'p' | 'ratio'>>) | undefined
   /** other components whose degradation starts at the same step as the first's */
@@ -160,11 +164,14 @@ function toStepSamples(steps: ReadonlyArray<RunData['steps'][number]>, series: (
 function breachesAt(data: RunData, step: { step: number; target_load: number }, slos: Slos, minSamples: number): SloBreach[] {
   const out: SloBreach[] = []
   const turns = data.turns.find((t) => t.step === step.step)
-  // a p95 of fewer turns than a percentile needs is not judged against an SLO either
-  if (turns === undefined || turns.turns < minSamples) return out
-  if (turns.p95_ms > slos.response_p95_ms) out.push({ step: step.step, load: step.target_load, slo: 'response p95', value: turns.p95_ms, limit: slos.response_p95_ms })
-  const success = turns.success / turns.turns
-  if (success < slos.success_min) out.push({ step: step.step, load: step.target_load, slo: 'success', value: success, limit: slos.success_min })
+  // a p95 of fewer turns than a percentile needs is not judged against an SLO either; a run without turns (time
+  // windows of the proxy's hops) is judged on its components alone
+  if (data.windowS === undefined && (turns === undefined || turns.turns < minSamples)) return out
+  if (turns !== undefined && turns.turns >= minSamples) {
+    if (turns.p95_ms > slos.response_p95_ms) out.push({ step: step.step, load: step.target_load, slo: 'response p95', value: turns.p95_ms, limit: slos.response_p95_ms })
+    const success = turns.success / turns.turns
+    if (success < slos.success_min) out.push({ step: step.step, load: step.target_load, slo: 'success', value: success, limit: slos.success_min })
+  }
   for (const [component, limit] of Object.entries(slos.components_p95_ms)) {
     if (component === 'network') continue
     const c = data.components.find((x) => x.step === step.step && x.component === component)
@@ -281,6 +288,7 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
     confidence: 'supported',
     baseline: baseline === undefined ? null : { steps: baseline.steps, load: baseline.load },
     invalid_steps: steps.filter((s) => invalid.has(s.step)).map((s) => ({ step: s.step, load: s.target_load, reason: invalid.get(s.step) as string })),
+    time_axis: data.windowS === undefined ? null : { window_s: data.windowS, hops: data.components.reduce((sum, c) => sum + c.hops, 0) },
     first_degraded: first,
     degraded_together: together,
     degraded_at: Object.fromEntries(components.map((c) => [c, verdictOf(degradations.get(c) as Degradation)])),
@@ -364,12 +372,40 @@ function invalidSummary(invalid: Analysis['invalid_steps']): string {
 
 const ms = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(0)} ms`
 
+/** mm:ss from the run's first hop to a window's start. */
+function clockOf(a: Analysis, step: number): string {
+  const s = Math.round(step * (a.time_axis?.window_s ?? 0))
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`
+}
+
+/** The headline of a run with no load axis: how each component's latency moved over time, against its first windows. */
+function windowHeadline(a: Analysis, minSamples: number): { text: string; confidence: Analysis['confidence'] } {
+  const axis = a.time_axis as NonNullable<Analysis['time_axis']>
+  const intro = `No load axis: the proxy recorded ${axis.hops} hops without a load generator, judged over time in ${a.steps.length} windows of ${axis.window_s} s against the first`
+  const judged = a.steps.filter((s) => Object.values(s.components).some((c) => c.status === 'ok' || c.status === 'degraded' || c.status === 'blip'))
+  if (a.baseline === null || judged.length === 0) {
+    return { text: `${intro}; cannot tell how latency changed: no later window had the ${minSamples} hops of one component a p95 needs (use a longer --window, or record longer).`, confidence: 'cannot_tell' }
+  }
+  const parts = [intro]
+  const f = a.first_degraded
+  if (f !== undefined) {
+    const window = a.steps.find((s) => s.step === f.step)
+    parts.push(`${f.component.toUpperCase()} degrades first, from ${clockOf(a, f.step)} after the first hop (${window?.load ?? '?'} hops/s): p95 ${ms(f.rise_ms ?? 0)} (95 % interval ${ms(f.interval_ms?.[0] ?? 0)} to ${ms(f.interval_ms?.[1] ?? 0)}) against ${clockOf(a, a.baseline.steps[0] ?? 0)}–${clockOf(a, (a.baseline.steps[a.baseline.steps.length - 1] ?? 0) + 1)}, p ${(f.p ?? 1) < 0.0001 ? '< 0.0001' : (f.p ?? 1).toFixed(4)}`)
+  } else parts.push('no component degraded over time')
+  const firstBreach = a.breaches[0]
+  if (firstBreach !== undefined) parts.push(`${firstBreach.slo} breaks its SLO from ${clockOf(a, firstBreach.step)} (${firstBreach.value.toFixed(0)} ms > ${firstBreach.limit} ms)`)
+  const unjudged = [...new Set(a.steps.flatMap((s) => Object.entries(s.components).filter(([, c]) => c.status === 'too_few').map(([name]) => name)))]
+  if (unjudged.length > 0) parts.push(`too few hops to judge ${unjudged.map((c) => c.toUpperCase()).join(', ')} in some windows`)
+  return { text: `${parts.join('; ')}.`, confidence: unjudged.length > 0 ? 'partial' : 'supported' }
+}
+
 /** The headline, built from the evidence: what held, what degraded first and how surely, or that it cannot tell and why. */
 function headline(a: Analysis, minSamples: number): { text: string; confidence: Analysis['confidence'] } {
+  if (a.time_axis !== null) return windowHeadline(a, minSamples)
   const parts: string[] = []
   const judged = a.steps.filter((s) => s.invalid === undefined && (s.turns?.turns ?? 0) >= minSamples)
   // one load level (a soak, an observed proxy-only run): no load axis to degrade along; its trends still speak
-  const singleLevel = new Set(a.steps.map((s) => s.load)).size <= 1
+  const singleLevel = a.steps.length > 0 && new Set(a.steps.map((s) => s.load)).size === 1
   // nothing beyond the baseline was judged: there is nothing to compare it with
   if (!singleLevel && (a.baseline === null || judged.every((s) => a.baseline?.steps.includes(s.step) === true))) {
     const why = a.invalid_steps.length > 0 ? invalidSummary(a.invalid_steps) : `no step beyond the baseline had the ${minSamples} turns a p95 needs`

@@ -36,10 +36,10 @@ export interface RunInfo {
   time_scale: number
 }
 
-/** The run by id, or the latest one that has turns. */
+/** The run by id, or the latest one that has turns or, failing those, hops (the proxy alone in front of real traffic). */
 export async function findRun(query: QueryLines, database: string, runId: string | undefined): Promise<RunInfo | undefined> {
   const db = database
-  const where = runId !== undefined ? `run_id = ${quoteString(runId)}` : `run_id IN (SELECT DISTINCT run_id FROM ${db}.turns)`
+  const where = runId !== undefined ? `run_id = ${quoteString(runId)}` : `run_id IN (SELECT DISTINCT run_id FROM ${db}.turns) OR run_id IN (SELECT DISTINCT run_id FROM ${db}.hops)`
   const [run] = await rows<Omit<RunInfo, 'time_scale'> & { config_json: string }>(
     query,
     `SELECT run_id, argMax(name, updated_us) AS name, argMax(source, updated_us) AS source, min(started_us) AS started_us, max(ended_us) AS ended_us,
@@ -105,10 +105,41 @@ export function observedStep(query: QueryLines, db: string, runId: string): Prom
   )
 }
 
-/** Hops of the run with their turn's step (hops join turns on conversation and turn). */
-function hopsWithStep(db: string, runId: string, columns: string): string {
+/**
+ * A run without a load axis (the proxy in front of real traffic, no generator, no turns) is judged over time: its hops
+ * fall into windows of `width_us` from `t0_us`, and each window stands where a load step would.
+ */
+export interface TimeWindows {
+  t0_us: number
+  width_us: number
+}
+
+/** Hops of the run with their step: their turn's (hops join turns on conversation and turn), or their time window's. */
+function hopsWithStep(db: string, runId: string, columns: string, windows?: TimeWindows): string {
+  if (windows !== undefined) {
+    return `(SELECT conversation_id, turn, intDiv(start_us - ${Math.floor(windows.t0_us)}, ${Math.max(1, Math.floor(windows.width_us))}) AS step, ${columns}
+      FROM ${db}.hops WHERE run_id = ${quoteString(runId)} AND start_us >= ${Math.floor(windows.t0_us)})`
+  }
   return `(SELECT conversation_id, turn, ${columns} FROM ${db}.hops WHERE run_id = ${quoteString(runId)}) AS h
     ALL INNER JOIN (SELECT conversation_id, turn, step FROM ${db}.turns WHERE run_id = ${quoteString(runId)}) AS t USING (conversation_id, turn)`
+}
+
+/**
+ * The time windows of a run's hops as steps: per window, its hops per second as the load (what the traffic carried),
+ * its span, and the conversations seen in it as `started`. Empty when the run has no hops.
+ */
+export async function windowSteps(query: QueryLines, db: string, runId: string, widthS: number): Promise<{ steps: StepRow[]; windows: TimeWindows | undefined }> {
+  const [span] = await rows<{ first: number; n: number }>(query, `SELECT min(start_us) AS first, count() AS n FROM ${db}.hops WHERE run_id = ${quoteString(runId)}`)
+  if (span === undefined || span.n === 0) return { steps: [], windows: undefined }
+  const windows = { t0_us: span.first, width_us: Math.round(widthS * 1e6) }
+  const steps = await rows<StepRow>(
+    query,
+    `SELECT step, 'window' AS phase, 'observed' AS load_model, round(count() / ${widthS}, 2) AS target_load, round(count() / ${widthS}, 2) AS achieved_load,
+            ${Math.floor(windows.t0_us)} + step * ${windows.width_us} AS start_us, ${Math.floor(windows.t0_us)} + (step + 1) * ${windows.width_us} AS end_us,
+            0 AS generator_limited, 0 AS generator_lag_p99_ms, 0 AS generator_cpu, uniqExact(conversation_id) AS started, '' AS invalid_reason, 0 AS host_cpu
+     FROM ${hopsWithStep(db, runId, 'start_us', windows)} GROUP BY step ORDER BY step`,
+  )
+  return { steps, windows }
 }
 
 export interface ComponentStepRow {
@@ -126,13 +157,13 @@ export interface ComponentStepRow {
 }
 
 /** Per step × component: hop count, p50/p95/p99 of the component latency (censored hops as their lower bounds), errors (a caller's own abort is not one). */
-export async function componentSteps(query: QueryLines, db: string, runId: string): Promise<ComponentStepRow[]> {
+export async function componentSteps(query: QueryLines, db: string, runId: string, windows?: TimeWindows): Promise<ComponentStepRow[]> {
   const raw = await rows<{ step: number; component: string; hops: number; n: number; censored: number; q: number[]; errors: number }>(
     query,
     `SELECT step, component, count() AS hops, countIf(latency_us >= 0) AS n, countIf(latency_us >= 0 AND censored = 1) AS censored,
             arraySort(groupArrayIf(latency_us, latency_us >= 0)) AS sorted, ${type7QuantilesSql('sorted', [0.5, 0.95, 0.99])} AS q,
             countIf(error_kind != '' AND error_kind != 'client_abort') AS errors
-     FROM ${hopsWithStep(db, runId, `component, error_kind, ${LATENCY.latencyUs} AS latency_us, ${LATENCY.censored} AS censored`)}
+     FROM ${hopsWithStep(db, runId, `component, error_kind, ${LATENCY.latencyUs} AS latency_us, ${LATENCY.censored} AS censored`, windows)}
      GROUP BY step, component ORDER BY step, component`,
   )
   return raw.map((r) => ({ step: r.step, component: r.component, hops: r.hops, n: r.n, censored: r.censored, p50_ms: (r.q[0] ?? 0) / 1000, p95_ms: (r.q[1] ?? 0) / 1000, p99_ms: (r.q[2] ?? 0) / 1000, errors: r.errors }))
@@ -148,11 +179,11 @@ export interface ErrorKindRow {
 }
 
 /** Errors per step × component × kind (and status, for answered errors; `client_abort`, the callers' own interruptions, left out). */
-export function hopErrors(query: QueryLines, db: string, runId: string): Promise<ErrorKindRow[]> {
+export function hopErrors(query: QueryLines, db: string, runId: string, windows?: TimeWindows): Promise<ErrorKindRow[]> {
   return rows<ErrorKindRow>(
     query,
     `SELECT step, component, error_kind, if(error_kind = 'upstream_status', toUInt16(status), toUInt16(0)) AS status, count() AS n
-     FROM ${hopsWithStep(db, runId, 'component, error_kind, status')}
+     FROM ${hopsWithStep(db, runId, 'component, error_kind, status', windows)}
      WHERE error_kind != '' AND error_kind != 'client_abort' GROUP BY step, component, error_kind, status ORDER BY step, component, error_kind, status`,
   )
 }
@@ -209,11 +240,11 @@ function inTimeOrder(at: readonly number[], values: readonly number[], clusters:
  * A uniform sample (by a hash, so reproducible) of at most `perStep` latencies (ms) per step × component, lower
  * bounds included, in time order with their conversations.
  */
-export async function componentSamples(query: QueryLines, db: string, runId: string, perStep: number): Promise<Map<string, StepSeries>> {
+export async function componentSamples(query: QueryLines, db: string, runId: string, perStep: number, windows?: TimeWindows): Promise<Map<string, StepSeries>> {
   const raw = await rows<{ step: number; component: string; at: number[]; v: number[]; c: number[] }>(
     query,
     `SELECT step, component, groupArray(start_us) AS at, groupArray(latency_us) AS v, groupArray(cluster) AS c FROM (
-       SELECT step, component, start_us, latency_us, cluster FROM ${hopsWithStep(db, runId, `component, start_us, ${CLUSTER} AS cluster, ${LATENCY.latencyUs} AS latency_us`)}
+       SELECT step, component, start_us, latency_us, cluster FROM ${hopsWithStep(db, runId, `component, start_us, ${CLUSTER} AS cluster, ${LATENCY.latencyUs} AS latency_us`, windows)}
        WHERE latency_us >= 0
        ORDER BY cityHash64(conversation_id, turn, component, start_us) LIMIT ${Math.floor(perStep)} BY step, component)
      GROUP BY step, component`,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { analyzeStoredRun, type Analysis } from '../../src/analyze/index.js'
+import { analyzeStoredRun, DEFAULT_SLOS, quantile, type Analysis } from '../../src/analyze/index.js'
 import { queryJsonLines, type Store } from '../../src/store/index.js'
 import { embeddedEngine, type EngineUnderTest } from '../support/engines.js'
 import { seededRun, type SeededRun, type ServiceModel } from '../support/seeded-runs.js'
@@ -103,7 +103,6 @@ test('a recorded run whose higher steps were not valid evidence: cannot tell bey
 
 test('JUnit of a run that is no evidence fails one case saying why and skips the SLO cases, never passes them', async () => {
   const { junitXml } = await import('../../src/report/junit.js')
-  const { DEFAULT_SLOS } = await import('../../src/analyze/index.js')
   const analysis = (await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', 'rec-saturated'))!
   const xml = junitXml(analysis, DEFAULT_SLOS, undefined)
   const breached = new Set(analysis.breaches.map((b) => b.slo)).size
@@ -112,4 +111,30 @@ test('JUnit of a run that is no evidence fails one case saying why and skips the
   const sloCases = xml.match(/classname="hopwatch.slo"[^]*?<\/testcase>/g) ?? []
   // each SLO case is skipped, or failed by a breach at a valid step: none passes
   assert.ok(sloCases.length >= 5 && sloCases.every((c) => c.includes('<skipped') || c.includes('<failure')), xml)
+})
+
+test('a run of the proxy alone (hops, no generator, no turns) is judged over time in windows: the LLM that slows is named, with when', async () => {
+  const rows = seededRun({ ...planted({ llm: { workers: 6, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200 } }), runId: 'rec-proxy-only', seed: 4 })
+  await store.client.insert({ table: 'hopwatch.hops', values: rows.hops as unknown as Array<Record<string, unknown>>, format: 'JSONEachRow' })
+  const first = Math.min(...rows.hops.map((h) => h.start_us))
+  await store.client.insert({ table: 'hopwatch.runs', values: [{ run_id: 'rec-proxy-only', name: 'proxy', source: 'proxy', started_us: first, ended_us: first, hopwatch_version: 'test', config_json: '{}', updated_us: first }], format: 'JSONEachRow' })
+  // the model's steps are 120 s long: windows of 120 s line up with its load levels
+  const analysis = (await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', 'rec-proxy-only', { windowS: 120 }))!
+  assert.deepEqual(analysis.time_axis, { window_s: 120, hops: rows.hops.length })
+  // the ramp's steps, and the hops of the drain after it in one more
+  assert.ok(analysis.steps.length >= RAMP.length, String(analysis.steps.length))
+  assert.equal(analysis.first_degraded?.component, 'llm', analysis.verdict)
+  assert.match(analysis.verdict, /^No load axis: the proxy recorded \d+ hops without a load generator, judged over time in \d+ windows of 120 s against the first; LLM degrades first, from \d\d:\d\d after the first hop \([\d.]+ hops\/s\): p95 \+\d+ ms/)
+  // the same windows' p95 as the table computes from the hops directly
+  const llmWindow3 = rows.hops.filter((h) => h.component === 'llm' && h.error_kind === '' && Math.floor((h.start_us - first) / 120e6) === 3).map((h) => (h.first_payload_us - h.start_us) / 1000)
+  assert.equal(analysis.steps[3]?.components.llm?.p95_ms, quantile(llmWindow3, 0.95))
+})
+
+test('a run with nothing recorded is no evidence: cannot tell, and JUnit does not pass it', async () => {
+  await store.client.insert({ table: 'hopwatch.runs', values: [{ run_id: 'rec-empty', name: 'empty', source: 'proxy', started_us: 5, ended_us: 5, hopwatch_version: 'test', config_json: '{}', updated_us: 5 }], format: 'JSONEachRow' })
+  const analysis = (await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', 'rec-empty'))!
+  assert.equal(analysis.confidence, 'cannot_tell')
+  assert.match(analysis.verdict, /^Cannot tell/)
+  const { junitXml } = await import('../../src/report/junit.js')
+  assert.match(junitXml(analysis, DEFAULT_SLOS, undefined), /failures="1"/)
 })

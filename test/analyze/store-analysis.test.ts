@@ -39,6 +39,9 @@ async function plantRun(store: Store, runId: string): Promise<void> {
     }
   })
   await store.client.insert({ table: 'hopwatch.hops', values: hops, format: 'JSONEachRow' })
+  // the same hops as the proxy alone would record them: no generator, no turns, no steps
+  await store.client.insert({ table: 'hopwatch.hops', values: hops.map((h) => ({ ...h, run_id: `${runId}-hops-only` })), format: 'JSONEachRow' })
+  await store.client.insert({ table: 'hopwatch.runs', values: [{ run_id: `${runId}-hops-only`, name: 'proxy', source: 'proxy', started_us: t0 - 1, ended_us: t0, hopwatch_version: 'test', config_json: '{}', updated_us: t0 }], format: 'JSONEachRow' })
   await store.client.insert({ table: 'hopwatch.turns', values: turns, format: 'JSONEachRow' })
   await store.client.insert({ table: 'hopwatch.steps', values: steps, format: 'JSONEachRow' })
   // the agent leaks 100 MB over the six minutes under a 20 MB GC sawtooth, sampled every 2 s; its CPU grows with load
@@ -103,6 +106,17 @@ for (const makeEngine of ENGINES) {
       assert.deepEqual(analysis.attribution?.degraded_steps, [3, 4, 5])
       assert.ok(Math.abs((analysis.attribution?.components.llm?.share ?? 0) - 1) < 1e-6)
       assert.ok(Math.abs(analysis.attribution?.components.stt?.growth_ms ?? 1) < 1e-6)
+    })
+
+    test('judges a run of the proxy alone over time windows: the LLM that slowed, from when', async () => {
+      // windows of 60 s from the first hop: the planted steps are 60 s long, their first hop 2 s into the step
+      const analysis = await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', 'run-planted-hops-only', { windowS: 60 })
+      assert.ok(analysis !== undefined)
+      assert.equal(analysis.time_axis?.window_s, 60)
+      assert.equal(analysis.steps.length, 6)
+      assert.equal(analysis.first_degraded?.component, 'llm', analysis.verdict)
+      assert.equal(analysis.first_degraded?.step, 3, analysis.verdict)
+      assert.match(analysis.verdict, /^No load axis: .* LLM degrades first, from 03:00 after the first hop/)
     })
 
     test('aggregates per step in ClickHouse: exact percentiles, turn outcomes and the capacity', async () => {

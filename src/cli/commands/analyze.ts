@@ -6,7 +6,7 @@ import { CliError } from '../errors.js'
 import { parseFlags, stringFlag } from '../args.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeQuery } from '../store-access.js'
 
-export const usage = `Usage: hopwatch analyze [--run ID] [--slo FILE] [--format table|json|junit] [--out FILE]
+export const usage = `Usage: hopwatch analyze [--run ID] [--slo FILE] [--window S] [--format table|json|junit] [--out FILE]
                         [--fail-on-breach [--expected-peak N]] [--config hopwatch.yaml] [store flags]
 
 Analyses a run (the latest with turns by default): per step, the callers' response latency and outcomes and each
@@ -15,7 +15,9 @@ at least max(20 %, 50 ms) on the two lowest valid loads, a cluster bootstrap wit
 degrade and how much of the response-time growth each component explains (per-turn critical paths), SLO
 breaches (response p95 1.5 s, STT 800 ms, LLM 1.5 s, TTS 600 ms, network 300 ms, success 95 %) and the capacity.
 
-  --run ID            the run to analyse
+  --run ID            the run to analyse (default: the latest with turns or hops)
+  --window S          a run with neither load steps nor turns (the proxy alone in front of real traffic) is judged
+                      over time in windows of S seconds (default 60), against its first two
   --slo FILE          SLOs in YAML (response_p95_ms, success_min, components_p95_ms: {stt, llm, tts, network, …});
                       what it leaves out keeps the default
   --format FORMAT     table (default), json, or junit (a test case per SLO, failed when broken up to the peak)
@@ -27,7 +29,7 @@ ${STORE_FLAGS_HELP}
 
 Exit codes: 0 analysed; 1 no such run, the store failed, or (with --fail-on-breach) an SLO broke; 2 bad flags.`
 
-const FLAGS = { config: { type: 'string' }, run: { type: 'string' }, slo: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, 'fail-on-breach': { type: 'boolean' }, 'expected-peak': { type: 'string' }, ...STORE_FLAGS } as const
+const FLAGS = { config: { type: 'string' }, run: { type: 'string' }, window: { type: 'string' }, slo: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, 'fail-on-breach': { type: 'boolean' }, 'expected-peak': { type: 'string' }, ...STORE_FLAGS } as const
 
 /** `hopwatch analyze` */
 export async function run(args: string[]): Promise<number> {
@@ -40,11 +42,13 @@ export async function run(args: string[]): Promise<number> {
   if (format !== 'table' && format !== 'json' && format !== 'junit') throw new CliError('HW_CLI_USAGE', `--format is table, json or junit, not ${JSON.stringify(format)}`)
   const peak = values['expected-peak'] === undefined ? undefined : Number(values['expected-peak'])
   if (peak !== undefined && !(peak > 0)) throw new CliError('HW_CLI_USAGE', `--expected-peak takes a positive load, got ${JSON.stringify(values['expected-peak'])}`)
+  const windowS = values.window === undefined ? undefined : Number(values.window)
+  if (windowS !== undefined && !(windowS > 0 && Number.isFinite(windowS))) throw new CliError('HW_CLI_USAGE', `--window takes seconds (a positive number), got ${JSON.stringify(values.window)}`)
   const sloPath = stringFlag(values.slo)
   const slos = sloPath !== undefined ? await loadSlos(sloPath) : DEFAULT_SLOS
   const { query, database: db, close } = await storeQuery(values)
   try {
-    const analysis = await analyzeStoredRun(query, db, stringFlag(values.run), slos)
+    const analysis = await analyzeStoredRun(query, db, stringFlag(values.run), { slos, ...(windowS !== undefined ? { windowS } : {}) })
     if (analysis === undefined) {
       process.stderr.write(`hopwatch: no ${values.run !== undefined ? `run ${String(values.run)}` : 'run with turns'} in the store\n`)
       return 1
