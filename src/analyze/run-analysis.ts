@@ -406,46 +406,48 @@ function headline(a: Analysis, minSamples: number): { text: string; confidence: 
   const judged = a.steps.filter((s) => s.invalid === undefined && (s.turns?.turns ?? 0) >= minSamples)
   // one load level (a soak, an observed proxy-only run): no load axis to degrade along; its trends still speak
   const singleLevel = a.steps.length > 0 && new Set(a.steps.map((s) => s.load)).size === 1
-  // nothing beyond the baseline was judged: there is nothing to compare it with
-  if (!singleLevel && (a.baseline === null || judged.every((s) => a.baseline?.steps.includes(s.step) === true))) {
+  // nothing beyond the baseline was judged: there is nothing to compare it with (what else the run shows still follows)
+  const cannotTell = !singleLevel && (a.baseline === null || judged.every((s) => a.baseline?.steps.includes(s.step) === true))
+  if (cannotTell) {
     const why = a.invalid_steps.length > 0 ? invalidSummary(a.invalid_steps) : `no step beyond the baseline had the ${minSamples} turns a p95 needs`
-    return { text: `Cannot tell: ${why}; ${a.invalid_steps.length > 0 ? RERUN : 'run longer steps (or keep --min-turns-per-step on)'}.`, confidence: 'cannot_tell' }
-  }
-  const highest = (judged[judged.length - 1] ?? a.steps[a.steps.length - 1]) as Analysis['steps'][number]
-  const invalidAfter = a.invalid_steps.filter((s) => s.step > (a.first_degraded?.step ?? highest.step))
-  if (a.capacity !== undefined) {
-    const held = a.steps.find((s) => s.step === a.capacity?.step)?.turns
-    parts.push(`The system handles ${a.capacity.load} concurrent conversations with response p95 ${held?.p95_ms.toFixed(0) ?? '?'} ms`)
-  } else if (judged[0] !== undefined && a.breaches.some((b) => b.step === judged[0]?.step)) {
-    parts.push(`Every SLO was already broken at the lowest valid load (${judged[0].load})`)
-  }
-  const baselineLoads = a.steps.filter((s) => a.baseline?.steps.includes(s.step)).map((s) => s.load)
-  const against = `against the baseline at ${baselineLoads.join(' and ')}`
-  const f = a.first_degraded
-  if (singleLevel) {
-    if (parts.length === 0) parts.push(`One load level (${highest.load}): no load axis to degrade along`)
-  } else if (f !== undefined) {
-    const share = a.attribution?.components[f.component]?.share
-    const withIt = a.degraded_together.length > 0 ? ` (${a.degraded_together.map((c) => c.toUpperCase()).join(', ')} at the same load, with a smaller rise)` : ''
-    if (f.signal === 'wer' && a.wer_degraded_at !== null) parts.push(`STT degrades first, at ${f.load}: its word error rate rises from ${a.wer_degraded_at.baseline.toFixed(2)} to ${a.wer_degraded_at.wer.toFixed(2)} ${against}`)
-    else
-      parts.push(
-        `${f.component.toUpperCase()} degrades first, at ${f.load}${withIt}: p95 ${ms(f.rise_ms ?? 0)} (95 % interval ${ms(f.interval_ms?.[0] ?? 0)} to ${ms(f.interval_ms?.[1] ?? 0)}) ${against}, p ${(f.p ?? 1) < 0.0001 ? '< 0.0001' : (f.p ?? 1).toFixed(4)}${share !== undefined && a.attribution !== null && a.attribution.growth_ms > 0 ? `; ${Math.round(share * 100)} % of the response-time growth` : ''}`,
-      )
-    const before = a.invalid_steps.filter((s) => s.step < f.step)
-    if (before.length > 0) parts.push(`it may have begun earlier: ${invalidSummary(before)}`)
-  } else if (invalidAfter.length > 0) {
-    parts.push(`no component degraded up to ${highest.load} (the highest valid load); cannot tell beyond it: ${invalidSummary(invalidAfter)}; ${RERUN}`)
-  } else parts.push(`no component degraded significantly up to ${highest.load} ${against}`)
-  if (f === undefined && !singleLevel) {
-    // a component with too few samples at the valid steps was not judged there: say so rather than imply it held
-    const unjudged = [...new Set(a.steps.filter((s) => s.invalid === undefined).flatMap((s) => Object.entries(s.components).filter(([, c]) => c.status === 'too_few').map(([name]) => name)))]
-    if (unjudged.length > 0) parts.push(`cannot tell for ${unjudged.map((c) => c.toUpperCase()).join(', ')}: too few samples at some steps (${minSamples} needed for a p95; raise --min-turns-per-step)`)
-  }
-  if (a.capacity?.limited_by !== undefined) {
-    const next = judged.find((s) => s.step > (a.capacity?.step ?? 0))
-    const slos = a.capacity.limited_by.split(', ')
-    parts.push(`at ${next?.load ?? '?'} ${slos.length > 1 ? `${slos.join(' and ')} break their SLOs` : `${slos[0] ?? ''} breaks its SLO`}`)
+    parts.push(`Cannot tell: ${why}; ${a.invalid_steps.length > 0 ? RERUN : 'run longer steps (or keep --min-turns-per-step on)'}`)
+  } else {
+    const highest = (judged[judged.length - 1] ?? a.steps[a.steps.length - 1]) as Analysis['steps'][number]
+    const invalidAfter = a.invalid_steps.filter((s) => s.step > (a.first_degraded?.step ?? highest.step))
+    if (a.capacity !== undefined) {
+      const held = a.steps.find((s) => s.step === a.capacity?.step)?.turns
+      parts.push(`The system handles ${a.capacity.load} concurrent conversations with response p95 ${held?.p95_ms.toFixed(0) ?? '?'} ms`)
+    } else if (judged[0] !== undefined && a.breaches.some((b) => b.step === judged[0]?.step)) {
+      parts.push(`Every SLO was already broken at the lowest valid load (${judged[0].load})`)
+    }
+    const baselineLoads = a.steps.filter((s) => a.baseline?.steps.includes(s.step)).map((s) => s.load)
+    const against = `against the baseline at ${baselineLoads.join(' and ')}`
+    const f = a.first_degraded
+    if (singleLevel) {
+      if (parts.length === 0) parts.push(`One load level (${highest.load}): no load axis to degrade along`)
+    } else if (f !== undefined) {
+      const share = a.attribution?.components[f.component]?.share
+      const withIt = a.degraded_together.length > 0 ? ` (${a.degraded_together.map((c) => c.toUpperCase()).join(', ')} at the same load, with a smaller rise)` : ''
+      if (f.signal === 'wer' && a.wer_degraded_at !== null) parts.push(`STT degrades first, at ${f.load}: its word error rate rises from ${a.wer_degraded_at.baseline.toFixed(2)} to ${a.wer_degraded_at.wer.toFixed(2)} ${against}`)
+      else
+        parts.push(
+          `${f.component.toUpperCase()} degrades first, at ${f.load}${withIt}: p95 ${ms(f.rise_ms ?? 0)} (95 % interval ${ms(f.interval_ms?.[0] ?? 0)} to ${ms(f.interval_ms?.[1] ?? 0)}) ${against}, p ${(f.p ?? 1) < 0.0001 ? '< 0.0001' : (f.p ?? 1).toFixed(4)}${share !== undefined && a.attribution !== null && a.attribution.growth_ms > 0 ? `; ${Math.round(share * 100)} % of the response-time growth` : ''}`,
+        )
+      const before = a.invalid_steps.filter((s) => s.step < f.step)
+      if (before.length > 0) parts.push(`it may have begun earlier: ${invalidSummary(before)}`)
+    } else if (invalidAfter.length > 0) {
+      parts.push(`no component degraded up to ${highest.load} (the highest valid load); cannot tell beyond it: ${invalidSummary(invalidAfter)}; ${RERUN}`)
+    } else parts.push(`no component degraded significantly up to ${highest.load} ${against}`)
+    if (f === undefined && !singleLevel) {
+      // a component with too few samples at the valid steps was not judged there: say so rather than imply it held
+      const unjudged = [...new Set(a.steps.filter((s) => s.invalid === undefined).flatMap((s) => Object.entries(s.components).filter(([, c]) => c.status === 'too_few').map(([name]) => name)))]
+      if (unjudged.length > 0) parts.push(`cannot tell for ${unjudged.map((c) => c.toUpperCase()).join(', ')}: too few samples at some steps (${minSamples} needed for a p95; raise --min-turns-per-step)`)
+    }
+    if (a.capacity?.limited_by !== undefined) {
+      const next = judged.find((s) => s.step > (a.capacity?.step ?? 0))
+      const slos = a.capacity.limited_by.split(', ')
+      parts.push(`at ${next?.load ?? '?'} ${slos.length > 1 ? `${slos.join(' and ')} break their SLOs` : `${slos[0] ?? ''} breaks its SLO`}`)
+    }
   }
   if (a.spike !== null) parts.push(`after the spike it degraded ${a.spike.degraded}${a.spike.recovery_s !== null ? ` and recovered in ${Math.round(a.spike.recovery_s)} s` : ' and had not recovered by the end of the run'}`)
   if (a.failure !== null) {
@@ -456,6 +458,6 @@ function headline(a: Analysis, minSamples: number): { text: string; confidence: 
   const cpu = a.resources?.saturation.find((x) => x.resource === 'cpu')
   if (cpu !== undefined) parts.push(`${cpu.target}'s CPU is at ${Math.round(cpu.share * 100)} % of its ${cpu.limit} core${cpu.limit === 1 ? '' : 's'} at ${cpu.load}`)
   if (a.latency_creep?.verdict === 'rising') parts.push(`response latency creeps up ${a.latency_creep.slope_per_hour.toFixed(0)} ms/h over the soak`)
-  const confidence = a.invalid_steps.length > 0 ? 'partial' : 'supported'
+  const confidence = cannotTell ? 'cannot_tell' : a.invalid_steps.length > 0 ? 'partial' : 'supported'
   return { text: `${parts.join('; ')}.`, confidence }
 }

@@ -9,6 +9,7 @@ export const PROXY_ERRORS = {
   HW_PROXY_UPSTREAM_RESET: { meaning: 'the upstream closed the connection before its response was complete (502)', fix: 'look at the upstream: it crashed, restarted, or dropped the connection' },
   HW_PROXY_ADMIN_FORBIDDEN: { meaning: 'the admin API (/_hopwatch/*) only answers loopback callers (403)', fix: 'call it from the proxy host, or set proxy.admin_remote: true' },
   HW_PROXY_ADMIN_NO_STORE: { meaning: 'this proxy runs without a store, so it cannot answer SQL (503)', fix: 'start the proxy with a store (the default) or query the ClickHouse server directly' },
+  HW_PROXY_BAD_TARGET: { meaning: 'the request target is not a plain "/path?query" inside the upstream (an absolute URL, "//", a fragment, "..", encoded slashes) (400); nothing was forwarded', fix: 'send an origin-form path under the upstream\'s prefix or port' },
   HW_PROXY_BAD_REQUEST: { meaning: 'the request could not be understood (400)', fix: 'read the message; for /_hopwatch/sql, send the SQL as the request body' },
   HW_PROXY_LISTEN: { meaning: 'the proxy could not listen on a configured port', fix: 'pick a free port (proxy.port, upstreams[i].port) or stop what is using it' },
 } as const satisfies Record<string, ErrorCodeDoc>

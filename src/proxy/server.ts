@@ -12,6 +12,7 @@ import { Hop } from './hop.js'
 import { forwardHttp, type ForwardLimits } from './http-forward.js'
 import { Upstream } from './upstream.js'
 import { relayWebSocket } from './ws-relay.js'
+import { checkRequestTarget } from './request-target.js'
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 /** How long close() lets in-flight hops finish before cutting them. */
@@ -40,14 +41,18 @@ interface Route {
   /** path and query as the upstream gets them (after the prefix) */
   upstreamPath: string
   info: RequestInfo
+  /** why the target is refused (absolute-form, traversal, …): answered 400, nothing forwarded */
+  refused?: string
 }
 
 type Resolver = (url: string, req: IncomingMessage) => Route | undefined
 
 function routeFor(upstream: Upstream, rest: string, req: IncomingMessage): Route {
-  const q = rest.indexOf('?')
-  const path = q === -1 ? rest : rest.slice(0, q)
-  return { upstream, upstreamPath: rest === '' ? '/' : rest, info: { method: req.method ?? 'GET', path: path === '' ? '/' : path, query: q === -1 ? '' : rest.slice(q + 1), headers: req.headers } }
+  const upstreamPath = rest === '' ? '/' : rest
+  const q = upstreamPath.indexOf('?')
+  const path = q === -1 ? upstreamPath : upstreamPath.slice(0, q)
+  const check = checkRequestTarget(upstreamPath)
+  return { upstream, upstreamPath, info: { method: req.method ?? 'GET', path, query: q === -1 ? '' : upstreamPath.slice(q + 1), headers: req.headers }, ...(check.ok ? {} : { refused: check.reason }) }
 }
 
 /** Longest prefix first, matching whole path segments only: /llm serves /llm and /llm/…, never /llmx. */
@@ -93,7 +98,8 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, otlp
       createServer((req, res) => {
         if (otlp !== undefined && (req.url === '/v1/traces' || req.url?.startsWith('/v1/traces?') === true)) return otlp.handle(req, res)
         const route = resolve(req.url ?? '/', req)
-        if (route !== undefined) forwardRoute(route, req, res, runId, limits)
+        if (route?.refused !== undefined) sendProxyError(res, 400, 'HW_PROXY_BAD_TARGET', route.refused)
+        else if (route !== undefined) forwardRoute(route, req, res, runId, limits)
         else fastifyHandler(req, res)
       }),
   })
@@ -122,6 +128,7 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, otlp
     scope.addHook('onRequest', async (request, reply) => {
       if (request.headers.upgrade === undefined) return
       const route = resolve(request.raw.url ?? '/', request.raw)
+      if (route?.refused !== undefined) return reply.code(400).header('x-hopwatch-error', 'HW_PROXY_BAD_TARGET').send(proxyErrorBody('HW_PROXY_BAD_TARGET', route.refused))
       if (route !== undefined) {
         upgrades.set(request.raw, route)
         return

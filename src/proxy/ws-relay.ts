@@ -1,3 +1,4 @@
+import { upstreamUrl } from './request-target.js'
 import type { IncomingMessage } from 'node:http'
 import { WebSocket, type RawData } from 'ws'
 import type { ErrorKind } from '../types.js'
@@ -119,7 +120,15 @@ export function relayWebSocket(client: WebSocket, req: IncomingMessage, upstream
   }
 
   const protocols = typeof req.headers['sec-websocket-protocol'] === 'string' ? req.headers['sec-websocket-protocol'].split(',').map((p) => p.trim()) : []
-  const target = `${upstream.wsOrigin}${upstream.basePath}${request.path}${request.query === '' ? '' : `?${request.query}`}`
+  // parsed against the upstream's origin (never concatenated into a host): a target that would leave it was refused
+  // before the upgrade, and upstreamUrl refuses it again here
+  let target: string
+  try {
+    target = upstreamUrl(upstream.wsOrigin, upstream.basePath, `${request.path}${request.query === '' ? '' : `?${request.query}`}`).href
+  } catch {
+    client.close(1008, 'bad request target')
+    return
+  }
   const headers = headerObject(requestHeadersToForward(req.rawHeaders, undefined, true))
   const peer = new WebSocket(target, protocols, {
     headers,
