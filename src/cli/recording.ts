@@ -69,16 +69,16 @@ export class Recording {
     return (async () => (this.store ??= await openStore(target, this.config.store.database)))()
   }
 
-  /** The admin API's SQL hook: queries go to the store this process owns. */
-  sql(statement: string): AsyncIterable<string> {
+  /** The admin API's SQL hook: queries go to the store this process owns, cancelled by the signal. */
+  sql(statement: string, signal?: AbortSignal): AsyncIterable<string> {
     const ensure = () => this.ensureStore()
-    return { [Symbol.asyncIterator]: async function* () { yield* queryJsonLines(await ensure(), statement) } }
+    return { [Symbol.asyncIterator]: async function* () { yield* queryJsonLines(await ensure(), statement, signal) } }
   }
 
-  /** Marks an embedded store as owned by this process, so `hopwatch sql` reaches it through `adminUrl`. */
-  async own(adminUrl: string): Promise<void> {
+  /** Marks an embedded store as owned by this process, so `hopwatch sql` reaches it through its admin API and token. */
+  async own(admin: { adminUrl: string; adminToken: string }): Promise<void> {
     const target = storeTarget(this.config.store)
-    if (target.kind === 'embedded') await writeOwner(target.dir, { pid: process.pid, admin_url: adminUrl, started_us: this.run.started_us })
+    if (target.kind === 'embedded') await writeOwner(target.dir, { pid: process.pid, admin_url: admin.adminUrl, admin_token: admin.adminToken, started_us: this.run.started_us })
   }
 
   describe(): string {

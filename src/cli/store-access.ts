@@ -65,7 +65,7 @@ export async function storeQuery(values: Record<string, string | boolean | undef
     const answering = owner !== undefined && (await fetch(`${owner.admin_url}/healthz`).then((r) => r.ok, () => false))
     if (owner !== undefined && answering) {
       const query: QueryLines = async function* (sql) {
-        const res = await fetch(`${owner.admin_url}/_hopwatch/sql`, { method: 'POST', body: sql, headers: { 'content-type': 'text/plain' } })
+        const res = await fetch(`${owner.admin_url}/_hopwatch/sql`, { method: 'POST', body: JSON.stringify({ sql }), headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.admin_token}` } })
         if (!res.ok) {
           const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } }
           throw new StoreError('HW_STORE_QUERY', body.error?.message ?? `${res.status} ${res.statusText}`)

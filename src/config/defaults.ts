@@ -23,6 +23,9 @@ export const DEFAULTS = {
     },
     /** serve /_hopwatch/sql to callers other than loopback (off: it can read and change the store) */
     admin_remote: false,
+    /** the admin API's own listener (POST /_hopwatch/sql, GET /_hopwatch/stats); 0: any free port, found through the store's owner file */
+    admin_host: '127.0.0.1',
+    admin_port: 0,
   },
   store: {
     /** the embedded engine's directory; ignored when clickhouse.url is set */

@@ -69,6 +69,8 @@ export function configSchema(adapters: readonly string[]) {
       connections_per_upstream: withDefault(int({ min: 1, max: 100_000 }), D.proxy.connections_per_upstream),
       timeouts: timeouts(D.proxy.timeouts),
       admin_remote: withDefault(bool(), D.proxy.admin_remote),
+      admin_host: withDefault(str({ nonEmpty: true, fix: 'an address to listen on, e.g. 127.0.0.1' }), D.proxy.admin_host),
+      admin_port: withDefault(int({ min: 0, max: 65535 }), D.proxy.admin_port),
     }),
     upstreams: list(upstream(adapters), { min: 1, fix: 'list the services the proxy fronts under upstreams:, each with name, component, adapter, target and prefix or port' }),
     store: storeSchema(),

@@ -1,18 +1,40 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { FastifyInstance } from 'fastify'
-import { sendProxyError } from './errors.js'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { readOnlyStatement, ReadOnlySqlError } from '../store/read-only-sql.js'
+import { ProxyError, sendProxyError } from './errors.js'
 
 /** What the admin endpoints serve; every part is optional so a proxy can run with or without a store. */
 export interface AdminHooks {
-  /** runs one SQL statement on the store, yielding JSON lines */
-  sql?: (statement: string) => AsyncIterable<string>
+  /** runs one SQL statement on the store, yielding JSON lines; the signal aborts it when the caller goes away */
+  sql?: (statement: string, signal: AbortSignal) => AsyncIterable<string>
   /** Prometheus exposition text and its content type */
   metrics?: () => Promise<{ contentType: string; text: string }>
   /** the recorder's counters and anything else worth a look */
   stats?: () => unknown
 }
 
+export interface AdminOptions {
+  host: string
+  port: number
+  /** answer callers other than loopback (still with the token) */
+  allowRemote: boolean
+  /** the bearer token every /_hopwatch call must carry; made at start when not given */
+  token?: string
+}
+
+export interface RunningAdmin {
+  url: string
+  token: string
+  close(): Promise<void>
+}
+
 const MAX_SQL_BYTES = 1024 * 1024
+
+/** A token for one proxy's life: 256 bits, URL-safe. */
+export function newAdminToken(): string {
+  return randomBytes(32).toString('base64url')
+}
 
 function isLoopback(address: string | undefined): boolean {
   return address !== undefined && (address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.'))
@@ -29,21 +51,67 @@ async function readText(req: IncomingMessage, maxBytes: number): Promise<string 
   return Buffer.concat(chunks).toString('utf8')
 }
 
+function sameToken(given: string, token: string): boolean {
+  const a = Buffer.from(given)
+  const b = Buffer.from(token)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/**
+ * Why a request may not use the admin API, or undefined when it may. A web page in the user's browser can send a
+ * "simple" cross-site POST without any CORS permission (mode: 'no-cors'); browsers mark every such request with
+ * Origin and Sec-Fetch-Site, which hopwatch's own clients never send, and cannot attach an Authorization header or a
+ * JSON content type without a preflight this API never grants.
+ */
+function refusal(req: IncomingMessage, options: AdminOptions, token: string): { status: number; code: 'HW_PROXY_ADMIN_FORBIDDEN' | 'HW_PROXY_ADMIN_CROSS_SITE' | 'HW_PROXY_ADMIN_TOKEN'; message: string } | undefined {
+  if (!options.allowRemote && !isLoopback(req.socket.remoteAddress)) return { status: 403, code: 'HW_PROXY_ADMIN_FORBIDDEN', message: 'the admin API answers loopback callers only (proxy.admin_remote)' }
+  const site = req.headers['sec-fetch-site']
+  if (req.headers.origin !== undefined || (site !== undefined && site !== 'none' && site !== 'same-origin')) {
+    return { status: 403, code: 'HW_PROXY_ADMIN_CROSS_SITE', message: 'the admin API does not answer requests from web pages (Origin or Sec-Fetch-Site present)' }
+  }
+  const auth = req.headers.authorization ?? ''
+  const given = auth.startsWith('Bearer ') ? auth.slice(7).trim() : ''
+  if (!sameToken(given, token)) return { status: 401, code: 'HW_PROXY_ADMIN_TOKEN', message: 'send the admin token as Authorization: Bearer <token> (hopwatch commands read it from the store\'s owner file)' }
+  return undefined
+}
+
 async function serveSql(hooks: AdminHooks, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (hooks.sql === undefined) return sendProxyError(res, 503, 'HW_PROXY_ADMIN_NO_STORE', 'this proxy has no store')
-  const statement = await readText(req, MAX_SQL_BYTES)
-  if (statement === undefined || statement.trim() === '') {
-    return sendProxyError(res, 400, 'HW_PROXY_BAD_REQUEST', `send one SQL statement (at most ${MAX_SQL_BYTES} bytes) as the POST body`)
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase()
+  if (type !== 'application/json') return sendProxyError(res, 415, 'HW_PROXY_BAD_REQUEST', 'send the statement as JSON: Content-Type: application/json, {"sql": "SELECT …"}')
+  const text = await readText(req, MAX_SQL_BYTES)
+  let statement: unknown
+  try {
+    statement = text === undefined ? undefined : (JSON.parse(text) as { sql?: unknown }).sql
+  } catch {
+    statement = undefined
   }
-  const lines = hooks.sql(statement)[Symbol.asyncIterator]()
+  if (typeof statement !== 'string' || statement.trim() === '') {
+    return sendProxyError(res, 400, 'HW_PROXY_BAD_REQUEST', `send {"sql": "<one statement>"} (at most ${MAX_SQL_BYTES} bytes) as the POST body`)
+  }
+  let readOnly: string
+  try {
+    readOnly = readOnlyStatement(statement)
+  } catch (err) {
+    if (err instanceof ReadOnlySqlError) return sendProxyError(res, 400, 'HW_PROXY_ADMIN_READ_ONLY', err.message)
+    throw err
+  }
+  // a caller that goes away cancels its query: it must not run on for minutes beside the recording
+  const abort = new AbortController()
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort()
+  })
+  const lines = hooks.sql(readOnly, abort.signal)[Symbol.asyncIterator]()
   let first: IteratorResult<string>
   try {
     first = await lines.next() // errors surface before the 200 is sent
   } catch (err) {
     const code = (err as { code?: string }).code ?? 'HW_STORE_QUERY'
     const body = JSON.stringify({ error: { type: 'hopwatch_store_error', code, message: (err as Error).message } })
-    res.writeHead(400, { 'content-type': 'application/json', 'x-hopwatch-error': code })
-    res.end(body)
+    if (!res.destroyed) {
+      res.writeHead(400, { 'content-type': 'application/json', 'x-hopwatch-error': code })
+      res.end(body)
+    }
     return
   }
   res.writeHead(200, { 'content-type': 'application/x-ndjson' })
@@ -57,35 +125,56 @@ async function serveSql(hooks: AdminHooks, req: IncomingMessage, res: ServerResp
   }
 }
 
-/** Registers /healthz, /metrics and /_hopwatch/{sql,stats} on the main port. */
-export function registerAdmin(app: FastifyInstance, hooks: AdminHooks, allowRemote: boolean): void {
-  app.get('/healthz', async () => ({ status: 'ok' }))
-  app.get('/metrics', async (_request, reply) => {
-    if (hooks.metrics === undefined) return reply.code(404).send('metrics are not enabled\n')
-    const { contentType, text } = await hooks.metrics()
-    return reply.type(contentType).send(text)
+/**
+ * The admin API on a listener of its own (like Envoy's admin port, default 127.0.0.1 and a free port), never mixed
+ * with proxied traffic: GET /healthz (open, for liveness), and with the token POST /_hopwatch/sql (one read-only
+ * statement, JSON in, JSON lines out) and GET /_hopwatch/stats.
+ */
+export async function startAdmin(hooks: AdminHooks, options: AdminOptions): Promise<RunningAdmin> {
+  const token = options.token ?? newAdminToken()
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0]
+    if (path === '/healthz' && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{"status":"ok"}')
+      return
+    }
+    const refused = refusal(req, options, token)
+    if (refused !== undefined) {
+      req.resume()
+      return sendProxyError(res, refused.status, refused.code, refused.message)
+    }
+    if (path === '/_hopwatch/sql' && req.method === 'POST') {
+      serveSql(hooks, req, res).catch(() => res.destroy())
+      return
+    }
+    if (path === '/_hopwatch/stats' && req.method === 'GET') {
+      const body = JSON.stringify(hooks.stats?.() ?? {})
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(body)
+      return
+    }
+    req.resume()
+    sendProxyError(res, 404, 'HW_PROXY_NO_ROUTE', `no admin endpoint ${req.method ?? ''} ${path ?? ''}; there are POST /_hopwatch/sql and GET /_hopwatch/stats`)
   })
-  app.route({
-    method: ['GET', 'POST'],
-    url: '/_hopwatch/*',
-    handler(request, reply) {
-      reply.hijack()
-      const res = reply.raw
-      if (!allowRemote && !isLoopback(request.raw.socket.remoteAddress)) {
-        return sendProxyError(res, 403, 'HW_PROXY_ADMIN_FORBIDDEN', 'the admin API answers loopback callers only (proxy.admin_remote)')
-      }
-      const path = (request.raw.url ?? '').split('?')[0]
-      if (path === '/_hopwatch/sql' && request.method === 'POST') {
-        serveSql(hooks, request.raw, res).catch(() => res.destroy())
-        return
-      }
-      if (path === '/_hopwatch/stats') {
-        const body = JSON.stringify(hooks.stats?.() ?? {})
-        res.writeHead(200, { 'content-type': 'application/json' })
-        res.end(body)
-        return
-      }
-      sendProxyError(res, 404, 'HW_PROXY_NO_ROUTE', `no admin endpoint ${request.method} ${path}; there are POST /_hopwatch/sql and GET /_hopwatch/stats`)
-    },
-  })
+  server.headersTimeout = 10_000
+  server.requestTimeout = 60_000
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(options.port, options.host, () => resolve())
+    })
+  } catch (err) {
+    throw new ProxyError('HW_PROXY_LISTEN', `cannot listen on ${options.host}:${options.port} (proxy.admin_port): ${(err as Error).message}`, { cause: err })
+  }
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    token,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
 }

@@ -3,7 +3,7 @@ import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import type { HopwatchConfig } from '../config/index.js'
-import { registerAdmin, type AdminHooks } from './admin.js'
+import { startAdmin, type AdminHooks, type RunningAdmin } from './admin.js'
 import { firstByteObserver } from './adapters/http.js'
 import type { HttpObserver, RequestInfo } from './adapters/types.js'
 import { correlate, nextTurnOnConnection } from './correlation.js'
@@ -23,6 +23,8 @@ export interface ProxyOptions {
   /** the run for hops whose caller names none */
   runId: string
   admin?: AdminHooks
+  /** the admin API's bearer token (made at start when not given) */
+  adminToken?: string
   /** the OTLP/HTTP trace receiver, served at /v1/traces on the main port */
   otlp?: { handle(req: IncomingMessage, res: ServerResponse): void }
 }
@@ -33,6 +35,9 @@ export interface RunningProxy {
   /** each upstream's base URL as a caller should use it (main URL + prefix, or its own port) */
   readonly upstreamUrls: ReadonlyMap<string, string>
   readonly upstreams: readonly Upstream[]
+  /** the admin API's own listener (POST /_hopwatch/sql, GET /_hopwatch/stats), and the token it requires */
+  readonly adminUrl: string
+  readonly adminToken: string
   close(): Promise<void>
 }
 
@@ -142,6 +147,27 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, otlp
   return app
 }
 
+/**
+ * What the main port serves besides upstreams: /healthz and /metrics (read-only, for probes and scrapes). The admin
+ * API is on its own listener; a call for it here is told where it went.
+ */
+function registerOpen(app: FastifyInstance, hooks: AdminHooks): void {
+  app.get('/healthz', async () => ({ status: 'ok' }))
+  app.get('/metrics', async (_request, reply) => {
+    if (hooks.metrics === undefined) return reply.code(404).send('metrics are not enabled\n')
+    const { contentType, text } = await hooks.metrics()
+    return reply.type(contentType).send(text)
+  })
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/_hopwatch/*',
+    handler(request, reply) {
+      reply.hijack()
+      sendProxyError(reply.raw, 404, 'HW_PROXY_NO_ROUTE', 'the admin API is on its own listener (proxy.admin_host:proxy.admin_port), not on the proxy port')
+    },
+  })
+}
+
 async function listen(app: FastifyInstance, host: string, port: number, what: string): Promise<string> {
   try {
     await app.listen({ host, port })
@@ -159,7 +185,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const upstreams = config.upstreams.map((u) => new Upstream(u, config.proxy))
   const apps: FastifyInstance[] = []
   const upstreamUrls = new Map<string, string>()
+  let admin: RunningAdmin | undefined
   const closeAll = async () => {
+    await admin?.close()
     const timer = setTimeout(() => {
       for (const app of apps) app.server.closeAllConnections()
     }, DRAIN_MS)
@@ -170,8 +198,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   }
   try {
     const main = buildApp(config, options.runId, prefixResolver(upstreams), options.otlp)
-    registerAdmin(main, options.admin ?? {}, config.proxy.admin_remote)
+    registerOpen(main, options.admin ?? {})
     apps.push(main)
+    admin = await startAdmin(options.admin ?? {}, { host: config.proxy.admin_host, port: config.proxy.admin_port, allowRemote: config.proxy.admin_remote, ...(options.adminToken !== undefined ? { token: options.adminToken } : {}) })
     const url = await listen(main, config.proxy.host, config.proxy.port, 'proxy.port')
     for (const upstream of upstreams) {
       if (upstream.config.prefix !== undefined) {
@@ -182,7 +211,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       apps.push(own)
       upstreamUrls.set(upstream.name, await listen(own, config.proxy.host, upstream.config.port ?? 0, `upstreams ${upstream.name}.port`))
     }
-    return { url, upstreamUrls, upstreams, close: closeAll }
+    return { url, upstreamUrls, upstreams, adminUrl: admin.url, adminToken: admin.token, close: closeAll }
   } catch (err) {
     await closeAll().catch(() => {})
     throw err

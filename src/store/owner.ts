@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /** Written into an embedded store directory by the process that owns it, so other commands go through it. */
@@ -6,13 +6,18 @@ export interface StoreOwner {
   pid: number
   /** base URL of the owner's admin API (POST /_hopwatch/sql) */
   admin_url: string
+  /** the bearer token the admin API requires: whoever can read this file (mode 0600) may query the store */
+  admin_token: string
   started_us: number
 }
 
 const FILE = 'hopwatch-owner.json'
 
 export async function writeOwner(dir: string, owner: StoreOwner): Promise<void> {
-  await writeFile(join(dir, FILE), `${JSON.stringify(owner)}\n`)
+  const path = join(dir, FILE)
+  // the token in it is a credential: only the owner's user may read it (the mode of a file that existed is reset)
+  await writeFile(path, `${JSON.stringify(owner)}\n`, { mode: 0o600 })
+  await chmod(path, 0o600)
 }
 
 export async function removeOwner(dir: string): Promise<void> {

@@ -60,14 +60,14 @@ export async function run(args: string[]): Promise<number> {
     ...(agentTraces !== undefined ? { otlp: agentTraces } : {}),
     runId,
     admin: {
-      sql: (statement) => recording.sql(statement),
+      sql: (statement, signal) => recording.sql(statement, signal),
       metrics: () => metrics.render(),
       stats: () => ({ run_id: runId, store: recording.writer.stats(), upstreams: proxy?.upstreams.map((u) => ({ name: u.name, in_flight: u.inFlight })), ...watching.stats(), agent_spans: agentTraces?.stats() }),
     },
   })
-  await recording.own(proxy.url)
+  await recording.own(proxy)
 
-  process.stdout.write(`hopwatch proxy ${VERSION} listening on ${proxy.url}  (/healthz, /metrics, /_hopwatch/sql${agentTraces !== undefined ? ', OTLP/HTTP traces at /v1/traces' : ''})\n`)
+  process.stdout.write(`hopwatch proxy ${VERSION} listening on ${proxy.url}  (/healthz, /metrics${agentTraces !== undefined ? ', OTLP/HTTP traces at /v1/traces' : ''}); admin API on ${proxy.adminUrl} (its token is in an embedded store's hopwatch-owner.json)\n`)
   process.stdout.write(
     table(
       ['upstream', 'component', 'adapter', 'callers use', 'forwards to'],

@@ -214,12 +214,12 @@ export async function runLoad(options: RunOptions): Promise<number> {
       { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: () => agentTraces?.stats() },
     )
     stops.push(async () => metrics.dispose())
-    proxy = await startProxy({ config, runId, ...(agentTraces !== undefined ? { otlp: agentTraces } : {}), admin: { sql: (s) => recording.sql(s), metrics: () => metrics.render(), stats: () => ({ run_id: runId, store: recording.writer.stats(), ...watching.stats(), agent_spans: agentTraces?.stats() }) } })
+    proxy = await startProxy({ config, runId, ...(agentTraces !== undefined ? { otlp: agentTraces } : {}), admin: { sql: (s, signal) => recording.sql(s, signal), metrics: () => metrics.render(), stats: () => ({ run_id: runId, store: recording.writer.stats(), ...watching.stats(), agent_spans: agentTraces?.stats() }) } })
     stops.push(async () => {
       await (proxy as RunningProxy).close()
       agentTraces?.close()
     })
-    await recording.own(proxy.url)
+    await recording.own(proxy)
     if (sim !== undefined && simConfig !== undefined) await pointRoutersAtProxy(simConfig, sim, proxy)
 
     const { targets, problems } = targetsFromUpstreams(config.upstreams, (name) => proxy?.upstreamUrls.get(name) ?? '')
