@@ -1,7 +1,12 @@
 import type { HopwatchConfig } from '../config/index.js'
 import { AgentTraces } from '../telemetry/otlp/index.js'
 import { Tracing, type TraceCounts } from '../telemetry/tracing/index.js'
+import { CliError } from './errors.js'
 import { VERSION } from './version.js'
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
+}
 import type { Recording } from './recording.js'
 
 /**
@@ -12,7 +17,13 @@ import type { Recording } from './recording.js'
 export function agentTracesFor(config: HopwatchConfig, recording: Recording, callers: boolean): AgentTraces | undefined {
   const r = config.telemetry.receiver
   if (!r.enabled) return undefined
+  const token = process.env[r.token_env]
+  // without a token only callers on this host may send: a receiver open beyond loopback is a write path for anyone
+  if ((token === undefined || token === '') && !isLoopbackHost(config.proxy.host)) {
+    throw new CliError('HW_CLI_USAGE', `the OTLP receiver would take spans from anyone on the network (proxy.host ${config.proxy.host}): set ${r.token_env} to a secret token (senders add OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer <token>"), or telemetry.receiver.enabled: false`)
+  }
   return new AgentTraces({
+    guard: { token: token === '' ? undefined : token, requestsPerS: r.max_requests_per_s, bytesPerS: r.max_bytes_per_s },
     runId: recording.runId,
     maxBodyBytes: r.max_body_bytes,
     holdS: r.hold_s,

@@ -96,6 +96,16 @@ export const DEFAULTS = {
   },
   telemetry: {
     otlp: { max_queue: 8192, max_batch: 512, timeout_ms: 10_000 },
-    receiver: { enabled: true, max_body_bytes: 8 * 1024 * 1024, hold_s: 30, keep_content: false },
+    receiver: {
+      enabled: true,
+      max_body_bytes: 8 * 1024 * 1024,
+      hold_s: 30,
+      keep_content: false,
+      /** the environment variable holding the bearer token senders must present (a secret never sits in the config, which is stored with the run) */
+      token_env: 'HOPWATCH_RECEIVER_TOKEN',
+      /** per source address: requests a second (twice that as a burst) and body bytes a second */
+      max_requests_per_s: 50,
+      max_bytes_per_s: 16 * 1024 * 1024,
+    },
   },
 } as const

@@ -1,5 +1,5 @@
 import { DEFAULTS } from './defaults.js'
-import { bool, int, num, obj, optional, url, withDefault } from './validate.js'
+import { bool, int, num, obj, optional, str, url, withDefault } from './validate.js'
 
 const T = DEFAULTS.telemetry
 
@@ -24,6 +24,10 @@ export function telemetrySchema() {
       hold_s: withDefault(num({ min: 0, max: 3600, fix: 'seconds, e.g. 30' }), T.receiver.hold_s),
       /** keep prompts, transcripts and answers found in span attributes (off: they are never stored) */
       keep_content: withDefault(bool(), T.receiver.keep_content),
+      /** the environment variable with the bearer token; when it is unset the receiver takes spans on loopback only */
+      token_env: withDefault(str({ pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, fix: 'an environment variable name, e.g. HOPWATCH_RECEIVER_TOKEN' }), T.receiver.token_env),
+      max_requests_per_s: withDefault(num({ min: 0.1, max: 1_000_000, fix: 'requests a second per source, e.g. 50' }), T.receiver.max_requests_per_s),
+      max_bytes_per_s: withDefault(int({ min: 1024, max: 1 << 40, fix: 'bytes a second per source, e.g. 16777216' }), T.receiver.max_bytes_per_s),
     }),
   })
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { hopEnded } from '../../events.js'
 import type { HopRecord } from '../../types.js'
 import { AgentSpanAssembler, RecentHops, type AssemblerOptions } from './assembler.js'
+import { ReceiverGuard, type GuardOptions } from './guard.js'
 import { OtlpReceiver, type ReceiverStats } from './receiver.js'
 
 export interface AgentTracesOptions {
@@ -11,6 +12,8 @@ export interface AgentTracesOptions {
   keepContent: boolean
   recordTurns: boolean
   row: AssemblerOptions['row']
+  /** token and per-source rates (the body limit is maxBodyBytes) */
+  guard?: Omit<GuardOptions, 'maxBodyBytes'>
 }
 
 /**
@@ -19,6 +22,7 @@ export interface AgentTracesOptions {
  */
 export class AgentTraces {
   readonly receiver: OtlpReceiver
+  readonly guard: ReceiverGuard | undefined
   readonly assembler: AgentSpanAssembler
   private readonly recent = new RecentHops()
   private readonly listener = (message: unknown) => this.recent.add(message as HopRecord)
@@ -26,7 +30,8 @@ export class AgentTraces {
 
   constructor(options: AgentTracesOptions) {
     this.assembler = new AgentSpanAssembler({ runId: options.runId, keepContent: options.keepContent, holdMs: options.holdS * 1000, maxHeld: 10_000, recordTurns: options.recordTurns, row: options.row }, this.recent)
-    this.receiver = new OtlpReceiver({ maxBodyBytes: options.maxBodyBytes, accept: (spans) => this.assembler.ingest(spans) })
+    this.guard = options.guard !== undefined ? new ReceiverGuard({ ...options.guard, maxBodyBytes: options.maxBodyBytes }) : undefined
+    this.receiver = new OtlpReceiver({ maxBodyBytes: options.maxBodyBytes, accept: (spans) => this.assembler.ingest(spans), ...(this.guard !== undefined ? { guard: this.guard } : {}) })
     hopEnded.subscribe(this.listener)
     this.timer = setInterval(() => this.assembler.expire(), Math.max(250, Math.min(5000, options.holdS * 250)))
     this.timer.unref()
@@ -36,8 +41,8 @@ export class AgentTraces {
     this.receiver.handle(req, res)
   }
 
-  stats(): ReceiverStats & { held: number } & AgentSpanAssembler['stats'] {
-    return { ...this.receiver.stats, ...this.assembler.stats, held: this.assembler.heldCount }
+  stats(): ReceiverStats & { held: number } & AgentSpanAssembler['stats'] & Partial<ReceiverGuard['stats']> {
+    return { ...this.receiver.stats, ...this.assembler.stats, ...this.guard?.stats, held: this.assembler.heldCount }
   }
 
   /** Writes what is still held; call after the proxy stopped taking requests. */

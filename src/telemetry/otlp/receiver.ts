@@ -2,10 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createGunzip } from 'node:zlib'
 import { decodeJson, decodeProtobuf, OtlpDecodeError, type OtlpSpan } from './decode.js'
 import { WireWriter } from './wire.js'
+import type { ReceiverGuard } from './guard.js'
 
 /** google.rpc.Code values the OTLP/HTTP spec uses in its error bodies. */
 const INVALID_ARGUMENT = 3
 const RESOURCE_EXHAUSTED = 8
+const PERMISSION_DENIED = 7
+const UNAUTHENTICATED = 16
 const INTERNAL = 13
 
 export interface ReceiverStats {
@@ -24,6 +27,8 @@ export interface ReceiverOptions {
   maxBodyBytes: number
   /** called with every decoded request's spans; throws nothing */
   accept: (spans: OtlpSpan[]) => void
+  /** who may send, and how much (token, no web pages, per-source rates); absent: anyone */
+  guard?: ReceiverGuard
 }
 
 type Encoding = 'protobuf' | 'json'
@@ -45,6 +50,11 @@ export class OtlpReceiver {
     const encoding: Encoding | undefined = type === 'application/x-protobuf' || type === 'application/protobuf' ? 'protobuf' : type === 'application/json' ? 'json' : undefined
     if (req.method !== 'POST') return this.fail(req, res, 405, 'json', INVALID_ARGUMENT, `${req.method} is not accepted on /v1/traces: POST an ExportTraceServiceRequest`, false)
     if (encoding === undefined) return this.fail(req, res, 415, 'json', INVALID_ARGUMENT, `content-type ${type || '(none)'} is not accepted: send application/x-protobuf or application/json`, false)
+    const admitted = this.options.guard?.admit(req) ?? { ok: true }
+    if (!admitted.ok) {
+      if (admitted.retryAfterS !== undefined) res.setHeader('retry-after', String(admitted.retryAfterS))
+      return this.fail(req, res, admitted.status, encoding, admitted.status === 429 ? RESOURCE_EXHAUSTED : admitted.status === 401 ? UNAUTHENTICATED : PERMISSION_DENIED, admitted.reason, true)
+    }
     const declared = Number(req.headers['content-length'] ?? Number.NaN)
     if (declared > this.options.maxBodyBytes) return this.tooLarge(req, res, encoding)
     const gzip = (req.headers['content-encoding'] ?? '').toLowerCase()
@@ -61,6 +71,11 @@ export class OtlpReceiver {
     source.on('data', (chunk: Buffer) => {
       if (done) return
       size += chunk.length
+      if (this.options.guard !== undefined && !this.options.guard.charge(req, chunk.length)) {
+        finish(() => this.fail(req, res, 429, encoding, RESOURCE_EXHAUSTED, 'this source sends more bytes a second than telemetry.receiver.max_bytes_per_s', true))
+        if (source !== req) source.destroy()
+        return
+      }
       if (size > this.options.maxBodyBytes) {
         finish(() => this.tooLarge(req, res, encoding))
         if (source !== req) source.destroy()
