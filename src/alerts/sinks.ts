@@ -1,3 +1,4 @@
+import { redactUrl } from '../redact.js'
 import type { AlertNotice } from './notice.js'
 
 /** Where alert state changes go: one call per change (and per repeat of a firing alert). */
@@ -32,7 +33,7 @@ export function logSink(write: (line: string) => void = (l) => process.stderr.wr
  */
 export function webhookSink(url: string, timeoutMs: number): AlertSink {
   return {
-    name: `webhook ${url}`,
+    name: `webhook ${redactUrl(url, { path: true })}`,
     send: (n) =>
       post(url, {
         version: '4',
@@ -76,7 +77,7 @@ export function alertmanagerSink(baseUrl: string, timeoutMs: number, resendMs = 
   const sentAt = new Map<string, number>()
   const body = (n: AlertNotice, endsUs: number) => [{ labels: labelsOf(n), annotations: annotationsOf(n), startsAt: iso(n.since_us), endsAt: iso(endsUs), generatorURL: 'http://hopwatch.invalid/alerts' }]
   return {
-    name: `alertmanager ${baseUrl}`,
+    name: `alertmanager ${redactUrl(baseUrl, { path: true })}`,
     async send(n) {
       const key = fingerprint(n)
       if (n.state === 'resolved') sentAt.delete(key)

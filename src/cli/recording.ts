@@ -1,3 +1,4 @@
+import { redactUrl } from '../redact.js'
 import type { HopwatchConfig } from '../config/index.js'
 import { BatchWriter, ClickHouseSink, openStore, queryJsonLines, recordHops, recordLoad, removeOwner, runRow, Spill, writeOwner, type Store } from '../store/index.js'
 import type { RunRecord } from '../types.js'
@@ -108,8 +109,10 @@ export class Recording {
   }
 }
 
-/** The config as stored in `runs`: without the ClickHouse password. */
-function redacted(config: HopwatchConfig): unknown {
-  if (config.store.clickhouse === undefined) return config
-  return { ...config, store: { ...config.store, clickhouse: { ...config.store.clickhouse, password: config.store.clickhouse.password === '' ? '' : '(redacted)' } } }
+/** The config as stored in `runs`: without the ClickHouse password, and with the alert sinks' URLs (often tokens themselves) redacted. */
+export function redacted(config: HopwatchConfig): unknown {
+  const sinks = config.alerts.sinks
+  const alerts = { ...config.alerts, sinks: { ...sinks, webhooks: sinks.webhooks.map((u) => redactUrl(u, { path: true })), alertmanagers: sinks.alertmanagers.map((u) => redactUrl(u, { path: true })) } }
+  const store = config.store.clickhouse === undefined ? config.store : { ...config.store, clickhouse: { ...config.store.clickhouse, password: config.store.clickhouse.password === '' ? '' : '(redacted)' } }
+  return { ...config, alerts, store }
 }

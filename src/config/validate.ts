@@ -1,3 +1,4 @@
+import { redactUrl } from '../redact.js'
 import { editDistance } from '../edit-distance.js'
 
 /**
@@ -115,12 +116,14 @@ export function url(opts: { protocols: readonly string[]; example: string }): Va
       problem(ctx, path, value, 'is not a valid absolute URL', fix)
       return opts.example
     }
+    // the value is shown in the message: never with the secrets a URL can carry
+    const shown = redactUrl(value)
     if (!opts.protocols.includes(parsed.protocol.slice(0, -1))) {
-      problem(ctx, path, value, `must use ${opts.protocols.map((p) => `${p}://`).join(' or ')}`, fix)
+      problem(ctx, path, shown, `must use ${opts.protocols.map((p) => `${p}://`).join(' or ')}`, fix)
     } else if (parsed.username !== '' || parsed.password !== '') {
-      problem(ctx, path, value, 'must not carry credentials', 'remove user:password@ from the URL; callers send their own credentials in headers, which the proxy forwards and never stores')
+      problem(ctx, path, shown, 'must not carry credentials', 'remove user:password@ from the URL; callers send their own credentials in headers, which the proxy forwards and never stores')
     } else if (parsed.search !== '' || parsed.hash !== '') {
-      problem(ctx, path, value, 'must not have a query string or fragment', 'keep only scheme, host, port and an optional base path')
+      problem(ctx, path, shown, 'must not have a query string or fragment', 'keep only scheme, host, port and an optional base path')
     }
     return value
   }
