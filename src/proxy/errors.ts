@@ -14,6 +14,7 @@ export const PROXY_ERRORS = {
   HW_PROXY_ADMIN_NO_STORE: { meaning: 'this proxy runs without a store, so it cannot answer SQL (503)', fix: 'start the proxy with a store (the default) or query the ClickHouse server directly' },
   HW_PROXY_BAD_TARGET: { meaning: 'the request target is not a plain "/path?query" inside the upstream (an absolute URL, "//", a fragment, "..", encoded slashes) (400); nothing was forwarded', fix: 'send an origin-form path under the upstream\'s prefix or port' },
   HW_PROXY_BAD_REQUEST: { meaning: 'the request could not be understood (400)', fix: 'read the message; for /_hopwatch/sql, send {"sql": "…"} as application/json' },
+  HW_PROXY_LOOP: { meaning: 'an upstream leads back to this proxy (its target is one of the proxy\'s own ports, or a request arrived carrying this proxy\'s Via) (508, or at start)', fix: 'point the upstream at the real service, not at the proxy or a proxy in front of it' },
   HW_PROXY_LISTEN: { meaning: 'the proxy could not listen on a configured port', fix: 'pick a free port (proxy.port, upstreams[i].port) or stop what is using it' },
 } as const satisfies Record<string, ErrorCodeDoc>
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and those the proxy sets itself; never forwarded. */
@@ -19,6 +20,17 @@ function listedInConnection(connection: string | undefined): Set<string> | undef
 }
 
 /** The caller's headers as the upstream should get them, as a flat [name, value, …] list (raw case kept). */
+/**
+ * This proxy process's name in Via (RFC 9110 §7.6.3): every request it forwards carries it, and a request that already
+ * does has come round a loop (an upstream that is this proxy, or proxies pointing at each other) and is refused.
+ */
+export const PROXY_VIA = `hopwatch-${randomBytes(6).toString('hex')}`
+
+/** Whether a request has passed through this proxy before. */
+export function cameThroughHere(via: string | string[] | undefined): boolean {
+  return via !== undefined && (Array.isArray(via) ? via.join(',') : via).includes(PROXY_VIA)
+}
+
 export function requestHeadersToForward(rawHeaders: readonly string[], connection: string | undefined, websocket = false): string[] {
   const listed = listedInConnection(connection)
   const out: string[] = []
@@ -29,6 +41,7 @@ export function requestHeadersToForward(rawHeaders: readonly string[], connectio
     if (websocket && WS_HANDSHAKE.has(lower)) continue
     out.push(name, rawHeaders[i + 1] as string)
   }
+  out.push('via', `1.1 ${PROXY_VIA}`)
   return out
 }
 

@@ -13,6 +13,7 @@ import { forwardHttp, type ForwardLimits } from './http-forward.js'
 import { Upstream } from './upstream.js'
 import { relayWebSocket } from './ws-relay.js'
 import { checkRequestTarget } from './request-target.js'
+import { cameThroughHere, PROXY_VIA } from './headers.js'
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 /** How long close() lets in-flight hops finish before cutting them. */
@@ -76,6 +77,7 @@ function prefixResolver(upstreams: readonly Upstream[]): Resolver {
 
 /** Forwards one routed HTTP request: correlation, a hop, the adapter's observer, then the stream. */
 function forwardRoute(route: Route, req: IncomingMessage, res: ServerResponse, runId: string, limits: ForwardLimits): void {
+  if (cameThroughHere(req.headers.via)) return sendProxyError(res, 508, 'HW_PROXY_LOOP', `this request already passed through this proxy (Via ${PROXY_VIA}): upstream ${route.upstream.name} leads back to it`)
   const correlation = correlate(req.headers, req.socket, runId)
   const hop = new Hop(route.upstream, correlation, correlation.turn ?? nextTurnOnConnection(req.socket), 'http', route.info.method, route.info.path)
   let observer: HttpObserver | undefined
@@ -134,6 +136,7 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, otlp
       if (request.headers.upgrade === undefined) return
       const route = resolve(request.raw.url ?? '/', request.raw)
       if (route?.refused !== undefined) return reply.code(400).header('x-hopwatch-error', 'HW_PROXY_BAD_TARGET').send(proxyErrorBody('HW_PROXY_BAD_TARGET', route.refused))
+      if (route !== undefined && cameThroughHere(request.headers.via)) return reply.code(508).header('x-hopwatch-error', 'HW_PROXY_LOOP').send(proxyErrorBody('HW_PROXY_LOOP', `this upgrade already passed through this proxy: upstream ${route.upstream.name} leads back to it`))
       if (route !== undefined) {
         upgrades.set(request.raw, route)
         return
@@ -166,6 +169,17 @@ function registerOpen(app: FastifyInstance, hooks: AdminHooks): void {
       sendProxyError(reply.raw, 404, 'HW_PROXY_NO_ROUTE', 'the admin API is on its own listener (proxy.admin_host:proxy.admin_port), not on the proxy port')
     },
   })
+}
+
+/** An upstream whose target is one of this proxy's own listeners would send every request round forever. */
+function refuseSelfTargets(upstreams: readonly Upstream[], own: readonly string[]): void {
+  const local = (host: string) => host === 'localhost' || host === '0.0.0.0' || host === '[::]' || host === '[::1]' || host.startsWith('127.')
+  const ownPorts = new Set(own.map((u) => new URL(u).port))
+  for (const u of upstreams) {
+    const target = new URL(u.config.target)
+    const port = target.port !== '' ? target.port : target.protocol === 'https:' || target.protocol === 'wss:' ? '443' : '80'
+    if (local(target.hostname) && ownPorts.has(port)) throw new ProxyError('HW_PROXY_LOOP', `upstreams ${u.name}.target ${u.config.target} is this proxy itself: every request would come round again; point it at the real service`)
+  }
 }
 
 async function listen(app: FastifyInstance, host: string, port: number, what: string): Promise<string> {
@@ -211,6 +225,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       apps.push(own)
       upstreamUrls.set(upstream.name, await listen(own, config.proxy.host, upstream.config.port ?? 0, `upstreams ${upstream.name}.port`))
     }
+    refuseSelfTargets(upstreams, [url, ...upstreamUrls.values(), admin.url])
     return { url, upstreamUrls, upstreams, adminUrl: admin.url, adminToken: admin.token, close: closeAll }
   } catch (err) {
     await closeAll().catch(() => {})
