@@ -1,4 +1,5 @@
 import type { HopwatchConfig } from '../config/index.js'
+import { coerceRow, type TableName } from '../store/index.js'
 import { AgentTraces } from '../telemetry/otlp/index.js'
 import { Tracing, type TraceCounts } from '../telemetry/tracing/index.js'
 import { CliError } from './errors.js'
@@ -29,7 +30,12 @@ export function agentTracesFor(config: HopwatchConfig, recording: Recording, cal
     holdS: r.hold_s,
     keepContent: r.keep_content,
     recordTurns: !callers,
-    row: (table, row) => recording.writer.push(table, row),
+    // an agent's spans are outside input: each row is made to fit its columns first, so one absurd value cannot
+    // fail every batch it lands in
+    row: (table, row) => {
+      coerceRow(table as TableName, row as unknown as Record<string, unknown>)
+      recording.writer.push(table, row)
+    },
   })
 }
 
