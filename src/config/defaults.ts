@@ -21,6 +21,11 @@ export const DEFAULTS = {
       /** longest silence inside a streamed response body */
       idle_ms: 120_000,
     },
+    /**
+     * The callers' side of every listener: time to send a request's headers (a slowloris client is closed after it),
+     * to send a whole request (bodies included), an idle keep-alive connection's life, and connections at once.
+     */
+    clients: { headers_timeout_ms: 30_000, request_timeout_ms: 300_000, keep_alive_ms: 72_000, max_connections: 20_000 },
     /** serve /_hopwatch/sql to callers other than loopback (off: it can read and change the store) */
     admin_remote: false,
     /** the admin API's own listener (POST /_hopwatch/sql, GET /_hopwatch/stats); 0: any free port, found through the store's owner file */

@@ -68,6 +68,12 @@ export function configSchema(adapters: readonly string[]) {
       ws_high_water_bytes: withDefault(int({ min: 16 * 1024, max: 1024 * MIB }), D.proxy.ws_high_water_bytes),
       connections_per_upstream: withDefault(int({ min: 1, max: 100_000 }), D.proxy.connections_per_upstream),
       timeouts: timeouts(D.proxy.timeouts),
+      clients: obj({
+        headers_timeout_ms: withDefault(int({ min: 100, max: 3_600_000 }), D.proxy.clients.headers_timeout_ms),
+        request_timeout_ms: withDefault(int({ min: 0, max: 86_400_000 }), D.proxy.clients.request_timeout_ms),
+        keep_alive_ms: withDefault(int({ min: 0, max: 3_600_000 }), D.proxy.clients.keep_alive_ms),
+        max_connections: withDefault(int({ min: 1, max: 10_000_000 }), D.proxy.clients.max_connections),
+      }),
       admin_remote: withDefault(bool(), D.proxy.admin_remote),
       admin_host: withDefault(str({ nonEmpty: true, fix: 'an address to listen on, e.g. 127.0.0.1' }), D.proxy.admin_host),
       admin_port: withDefault(int({ min: 0, max: 65535 }), D.proxy.admin_port),

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
@@ -16,6 +16,18 @@ import { checkRequestTarget } from './request-target.js'
 import { cameThroughHere, PROXY_VIA } from './headers.js'
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+/** How often Node checks connections against the headers and request timeouts (its default, 30 s, lets a slowloris linger). */
+const CONNECTIONS_CHECK_MS = 1000
+
+/** The callers' side of a listener: headers and request deadlines, keep-alive life, a connection cap. */
+function clientLimits(server: Server, clients: HopwatchConfig['proxy']['clients']): Server {
+  server.headersTimeout = clients.headers_timeout_ms
+  server.requestTimeout = clients.request_timeout_ms
+  server.keepAliveTimeout = clients.keep_alive_ms
+  server.maxConnections = clients.max_connections
+  return server
+}
+
 /** How long close() lets in-flight hops finish before cutting them. */
 const DRAIN_MS = 10_000
 
@@ -95,20 +107,19 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, otlp
   const app = Fastify({
     logger: false,
     forceCloseConnections: 'idle',
-    requestTimeout: 0,
-    keepAliveTimeout: 72_000,
     return503OnClosing: true,
     // Proxied requests go straight to the forwarder: fastify's per-request lifecycle (request and reply objects,
     // hooks, content-type parsing) would only add CPU to every hop. Fastify keeps the server, the admin routes, the
     // 404s and the WebSocket upgrades (which arrive as 'upgrade' events, never here).
+    // fastify applies none of its own timeouts to a server from a factory: they are set on it here
     serverFactory: (fastifyHandler) =>
-      createServer((req, res) => {
+      clientLimits(createServer({ connectionsCheckingInterval: CONNECTIONS_CHECK_MS }, (req, res) => {
         if (otlp !== undefined && (req.url === '/v1/traces' || req.url?.startsWith('/v1/traces?') === true)) return otlp.handle(req, res)
         const route = resolve(req.url ?? '/', req)
         if (route?.refused !== undefined) sendProxyError(res, 400, 'HW_PROXY_BAD_TARGET', route.refused)
         else if (route !== undefined) forwardRoute(route, req, res, runId, limits)
         else fastifyHandler(req, res)
-      }),
+      }), proxy.clients),
   })
   // bodies stream to the upstream untouched: no parser reads them
   app.removeAllContentTypeParsers()
