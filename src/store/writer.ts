@@ -14,7 +14,7 @@ export interface WriterOptions {
   retryMs: number
 }
 
-export type DropReason = 'queue_full' | 'spill_full' | 'spill_error' | 'spill_corrupt'
+export type DropReason = 'queue_full' | 'spill_full' | 'spill_error' | 'spill_corrupt' | 'spill_vanished'
 
 export interface TableCounts {
   /** rows accepted by push() */
@@ -165,7 +165,29 @@ export class BatchWriter {
     }
   }
 
+  /**
+   * Rows this process spilled that are neither replayed nor counted lost, when the spill directory itself is gone
+   * (deleted under the running process): they are lost, and said so, never promised to a later replay. (A file gone
+   * from a directory that is still there may have been replayed by another process sharing it: not counted.)
+   */
+  private async countVanished(): Promise<void> {
+    if (await this.spill.present()) return
+    this.countLost()
+    await this.spill.recount()
+  }
+
+  private countLost(): void {
+    for (const [table, c] of this.counts) {
+      const outstanding = c.spilled - c.replayed - c.dropped.spill_corrupt - c.dropped.spill_vanished
+      if (outstanding > 0) {
+        this.lastError = `spill: the spill directory ${this.spill.dir} vanished with ${outstanding} ${table} rows`
+        this.drop(table, 'spill_vanished', outstanding)
+      }
+    }
+  }
+
   private async replaySpills(): Promise<void> {
+    await this.countVanished()
     for (const table of await this.spill.tables()) {
       try {
         const { replayed, corrupt } = await this.spill.replay(table, this.options.batchRows, async (rows) => {
@@ -196,7 +218,9 @@ export class BatchWriter {
 
   private async spillRows(table: string, rows: object[]): Promise<void> {
     try {
-      const { kept, dropped } = await this.spill.append(table, rows)
+      const { kept, dropped, recreated } = await this.spill.append(table, rows)
+      // the directory had to be made again: what was spilled into it before is gone
+      if (recreated) this.countLost()
       this.countsOf(table).spilled += kept
       if (dropped > 0) this.drop(table, 'spill_full', dropped)
     } catch (err) {
@@ -220,7 +244,7 @@ export class BatchWriter {
   private countsOf(table: string): TableCounts {
     let counts = this.counts.get(table)
     if (counts === undefined) {
-      counts = { pushed: 0, written: 0, spilled: 0, replayed: 0, dropped: { queue_full: 0, spill_full: 0, spill_error: 0, spill_corrupt: 0 } }
+      counts = { pushed: 0, written: 0, spilled: 0, replayed: 0, dropped: { queue_full: 0, spill_full: 0, spill_error: 0, spill_corrupt: 0, spill_vanished: 0 } }
       this.counts.set(table, counts)
     }
     return counts

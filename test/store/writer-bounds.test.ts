@@ -110,3 +110,36 @@ test('closing while the store is failing spills what is left after the first fai
   assert.equal(calls, 1)
   assert.equal(writer.stats().tables.hops?.spilled, 35)
 })
+
+test('a spill directory deleted under the writer: its rows are counted lost with the reason, later rows spill again and replay', async () => {
+  const { rm } = await import('node:fs/promises')
+  const sink = new MemorySink()
+  sink.down = true
+  const spill = await spillIn()
+  const writer = new BatchWriter(sink, spill, { queueRows: 1000, batchRows: 10, flushMs: 10_000, retryMs: 0 })
+  for (let i = 0; i < 40; i++) writer.push('hops', hopRow(i))
+  await writer.flush()
+  assert.equal(writer.stats().tables.hops?.spilled, 40)
+  await rm(spill.dir, { recursive: true, force: true })
+  // still down: the next rows spill into the directory made again
+  for (let i = 40; i < 55; i++) writer.push('hops', hopRow(i))
+  await writer.flush()
+  sink.down = false
+  await writer.flush()
+  const hops = writer.stats().tables.hops!
+  assert.equal(hops.dropped.spill_vanished, 40, JSON.stringify(hops))
+  assert.equal(hops.replayed, 15)
+  assert.equal(sink.rows.get('hops')?.length, 15)
+  assert.equal(spill.bytes, 0)
+})
+
+test('replaying a spill file with a 40 MB line that has no newline costs linear time: the line is counted corrupt, the rows around it replayed', async () => {
+  const sink = new MemorySink()
+  const spill = await spillIn()
+  await appendFile(join(spill.dir, 'hops.jsonl'), `${JSON.stringify(hopRow(1))}\n${'x'.repeat(40 * 1024 * 1024)}`)
+  await spill.init()
+  const writer = new BatchWriter(sink, spill, { queueRows: 1000, batchRows: 10, flushMs: 10_000, retryMs: 0 })
+  await writer.flush()
+  assert.equal(sink.rows.get('hops')?.length, 1)
+  assert.equal(writer.stats().tables.hops?.dropped.spill_corrupt, 1)
+})
