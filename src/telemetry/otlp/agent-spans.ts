@@ -1,3 +1,4 @@
+import { redactUrl } from '../../redact.js'
 import type { Component } from '../../types.js'
 import type { AttrValue, Attributes, OtlpSpan } from './decode.js'
 
@@ -113,12 +114,53 @@ export function nodeLatencyUs(parent: OtlpSpan): number | undefined {
 const SECRET = /(^|[._-])(authorization|cookie|set-cookie|api[._-]?key|x-api-key|secret|password|passwd|credential|bearer|token)($|[._-])/i
 const CONTENT = /(^|\.)pii\.|^(input|output|text|transcript|text_output|tools|gen_ai\.(input|output)\.messages|gen_ai\.system_instructions|gen_ai\.prompt.*|gen_ai\.completion.*|gen_ai\.tool\.call\.(arguments|result)|tool\.(arguments|result)|lk\.user_transcript)$/
 
+/** A string attribute kept at most this long; a span's stored attributes at most this many bytes of JSON. */
+export const ATTRIBUTE_LIMITS = { valueBytes: 4096, spanBytes: 64 * 1024, events: 128 } as const
+
+/** `accessToken`, `apiKey`, `X-Api-Key` read as their words, so the secret-name test sees `access_token`, `api_key`. */
+function words(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+}
+
+const BEARER = /\b(Bearer|Basic|Token|Digest)\s+[A-Za-z0-9._~+/=:-]{6,}/gi
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi
+const KEY_LIKE = /\b(sk|pk|rk|xox[abprs]|ghp|gho|glpat|AKIA)[-_][A-Za-z0-9_-]{8,}/g
+
+/** A string as stored: credentials in URLs, bearer tokens and key-shaped words replaced, and cut to the value limit. */
+export function storableText(text: string): string {
+  let out = text.replace(URL_IN_TEXT, (u) => redactUrl(u)).replace(BEARER, '$1 ***').replace(KEY_LIKE, '$1-***')
+  if (Buffer.byteLength(out) > ATTRIBUTE_LIMITS.valueBytes) out = `${out.slice(0, ATTRIBUTE_LIMITS.valueBytes)}…(cut at ${ATTRIBUTE_LIMITS.valueBytes} bytes)`
+  return out
+}
+
+function storableValue(v: AttrValue, keepContent: boolean): AttrValue | undefined {
+  if (typeof v === 'string') return storableText(v)
+  if (Array.isArray(v)) return v.map((x) => storableValue(x, keepContent)).filter((x): x is AttrValue => x !== undefined)
+  if (v !== null && typeof v === 'object') return storableAttributes(v, keepContent)
+  return v
+}
+
+/**
+ * What of a span's attributes may be stored: no key that names a credential (in any case or nesting: `authorization`,
+ * `accessToken`, `x-api-key`, `http.request.header.cookie`), no content unless asked for, and in what is kept, no
+ * credential inside a value (a URL's user:password or query, a bearer token, a key-shaped word); strings cut at
+ * ATTRIBUTE_LIMITS.valueBytes and a span's attributes at ATTRIBUTE_LIMITS.spanBytes.
+ */
 export function storableAttributes(attrs: Attributes, keepContent: boolean): Attributes {
   const out: Attributes = {}
+  let bytes = 2
   for (const [k, v] of Object.entries(attrs)) {
-    if (SECRET.test(k)) continue
+    if (SECRET.test(words(k))) continue
     if (!keepContent && CONTENT.test(k)) continue
-    out[k] = v
+    const kept = storableValue(v, keepContent)
+    if (kept === undefined) continue
+    const size = Buffer.byteLength(JSON.stringify(kept)) + Buffer.byteLength(k) + 4
+    if (bytes + size > ATTRIBUTE_LIMITS.spanBytes) {
+      out['hopwatch.attributes_cut'] = true
+      break
+    }
+    bytes += size
+    out[k] = kept
   }
   return out
 }

@@ -1,5 +1,5 @@
 import type { HopRecord, TurnRecord } from '../../types.js'
-import { classify, nodeLatencyUs, storableAttributes, type AgentSpanRole, type Framework } from './agent-spans.js'
+import { ATTRIBUTE_LIMITS, classify, nodeLatencyUs, storableAttributes, storableText, type AgentSpanRole, type Framework } from './agent-spans.js'
 import type { OtlpSpan } from './decode.js'
 
 /** A row of `spans`: a span an agent sent, as received (credentials never, content only when asked). */
@@ -301,16 +301,16 @@ export class AgentSpanAssembler {
       trace_id: span.traceId,
       span_id: span.spanId,
       parent_span_id: span.parentSpanId,
-      name: span.name.slice(0, 256),
+      name: storableText(span.name).slice(0, 256),
       kind: span.kind,
       service: typeof span.resource['service.name'] === 'string' ? span.resource['service.name'] : '',
       scope: span.scope,
       start_us: span.startUs,
       end_us: span.endUs,
       status_code: span.statusCode,
-      status_message: span.statusMessage.slice(0, 1024),
+      status_message: storableText(span.statusMessage).slice(0, 1024),
       attributes: JSON.stringify(storableAttributes(span.attributes, this.options.keepContent)),
-      events: JSON.stringify(span.events.map((e) => ({ at_us: e.atUs, name: e.name, attributes: storableAttributes(e.attributes, this.options.keepContent) }))),
+      events: JSON.stringify(span.events.slice(0, ATTRIBUTE_LIMITS.events).map((e) => ({ at_us: e.atUs, name: e.name, attributes: storableAttributes(e.attributes, this.options.keepContent) }))),
       framework,
       role,
       component,
