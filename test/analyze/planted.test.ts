@@ -35,6 +35,8 @@ const plan = async (seed = 1) => ({ steps: STEPS, scenarios: await loadScenarios
  * (on a busy machine the host saturates at the higher loads): never a wrong component, never nothing without a reason.
  */
 function rightOrCannotTell(analysis: Analysis, component: string | undefined): void {
+  // the verdict, for the tallies of repeated runs
+  process.stdout.write(`# verdict (${component ?? 'none'} planted): ${analysis.verdict}\n`)
   const named = analysis.first_degraded?.component
   if (named !== undefined) {
     assert.equal(named, component, `named the wrong component: ${analysis.verdict}`)
