@@ -21,17 +21,23 @@ function listedInConnection(connection: string | undefined): Set<string> | undef
 
 /** The caller's headers as the upstream should get them, as a flat [name, value, …] list (raw case kept). */
 /**
- * This proxy process's name in Via (RFC 9110 §7.6.3): every request it forwards carries it, and a request that already
- * does has come round a loop (an upstream that is this proxy, or proxies pointing at each other) and is refused.
+ * This proxy process's name in Via (RFC 9110 §7.6.3), with the upstream a request was forwarded to: a request that
+ * arrives for that same upstream already carrying it has come round a loop (an upstream that is this proxy, or
+ * proxies pointing at each other) and is refused. Passing through for another upstream is no loop: a router behind
+ * the proxy calls its models through the same proxy.
  */
 export const PROXY_VIA = `hopwatch-${randomBytes(6).toString('hex')}`
 
-/** Whether a request has passed through this proxy before. */
-export function cameThroughHere(via: string | string[] | undefined): boolean {
-  return via !== undefined && (Array.isArray(via) ? via.join(',') : via).includes(PROXY_VIA)
+const viaFor = (upstream: string) => `${PROXY_VIA}.${upstream.replace(/[^A-Za-z0-9_-]/g, '_')}`
+
+/** Whether a request for this upstream has passed through this proxy to it before. */
+export function cameThroughHere(via: string | string[] | undefined, upstream: string): boolean {
+  if (via === undefined) return false
+  const token = viaFor(upstream)
+  return (Array.isArray(via) ? via.join(',') : via).split(',').some((hop) => hop.trim().split(/\s+/)[1] === token)
 }
 
-export function requestHeadersToForward(rawHeaders: readonly string[], connection: string | undefined, websocket = false): string[] {
+export function requestHeadersToForward(rawHeaders: readonly string[], connection: string | undefined, upstream: string, websocket = false): string[] {
   const listed = listedInConnection(connection)
   const out: string[] = []
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -41,7 +47,7 @@ export function requestHeadersToForward(rawHeaders: readonly string[], connectio
     if (websocket && WS_HANDSHAKE.has(lower)) continue
     out.push(name, rawHeaders[i + 1] as string)
   }
-  out.push('via', `1.1 ${PROXY_VIA}`)
+  out.push('via', `1.1 ${viaFor(upstream)}`)
   return out
 }
 

@@ -144,7 +144,7 @@ export function forwardHttp(upstream: Upstream, req: IncomingMessage, res: Serve
       {
         path: upstream.basePath + upstreamPath,
         method: req.method as Dispatcher.HttpMethod,
-        headers: requestHeadersToForward(req.rawHeaders, typeof headers.connection === 'string' ? headers.connection : undefined),
+        headers: requestHeadersToForward(req.rawHeaders, typeof headers.connection === 'string' ? headers.connection : undefined, upstream.name),
         // undici's core takes async iterables as bodies (its types list only Readable)
         body: hasBody ? (requestBody(req, hop, observer, limits.maxBodyBytes) as unknown as Readable) : null,
         headersTimeout: upstream.timeouts.headers_ms,

@@ -89,7 +89,7 @@ function prefixResolver(upstreams: readonly Upstream[]): Resolver {
 
 /** Forwards one routed HTTP request: correlation, a hop, the adapter's observer, then the stream. */
 function forwardRoute(route: Route, req: IncomingMessage, res: ServerResponse, runId: string, limits: ForwardLimits): void {
-  if (cameThroughHere(req.headers.via)) return sendProxyError(res, 508, 'HW_PROXY_LOOP', `this request already passed through this proxy (Via ${PROXY_VIA}): upstream ${route.upstream.name} leads back to it`)
+  if (cameThroughHere(req.headers.via, route.upstream.name)) return sendProxyError(res, 508, 'HW_PROXY_LOOP', `this request already passed through this proxy (Via ${PROXY_VIA}): upstream ${route.upstream.name} leads back to it`)
   const correlation = correlate(req.headers, req.socket, runId)
   const hop = new Hop(route.upstream, correlation, correlation.turn ?? nextTurnOnConnection(req.socket), 'http', route.info.method, route.info.path)
   let observer: HttpObserver | undefined
@@ -147,7 +147,7 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, otlp
       if (request.headers.upgrade === undefined) return
       const route = resolve(request.raw.url ?? '/', request.raw)
       if (route?.refused !== undefined) return reply.code(400).header('x-hopwatch-error', 'HW_PROXY_BAD_TARGET').send(proxyErrorBody('HW_PROXY_BAD_TARGET', route.refused))
-      if (route !== undefined && cameThroughHere(request.headers.via)) return reply.code(508).header('x-hopwatch-error', 'HW_PROXY_LOOP').send(proxyErrorBody('HW_PROXY_LOOP', `this upgrade already passed through this proxy: upstream ${route.upstream.name} leads back to it`))
+      if (route !== undefined && cameThroughHere(request.headers.via, route.upstream.name)) return reply.code(508).header('x-hopwatch-error', 'HW_PROXY_LOOP').send(proxyErrorBody('HW_PROXY_LOOP', `this upgrade already passed through this proxy: upstream ${route.upstream.name} leads back to it`))
       if (route !== undefined) {
         upgrades.set(request.raw, route)
         return

@@ -129,7 +129,7 @@ export function relayWebSocket(client: WebSocket, req: IncomingMessage, upstream
     client.close(1008, 'bad request target')
     return
   }
-  const headers = headerObject(requestHeadersToForward(req.rawHeaders, undefined, true))
+  const headers = headerObject(requestHeadersToForward(req.rawHeaders, undefined, upstream.name, true))
   const peer = new WebSocket(target, protocols, {
     headers,
     maxPayload: limits.maxFrameBytes,

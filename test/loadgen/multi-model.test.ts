@@ -16,9 +16,13 @@ test('multi-model callers ask a router, which splits requests by weight over two
         { name: 'backend', kind: 'backend', latency: { median_ms: 5 } },
       ],
     },
-    { architecture: 'multi-model', steps: stages({ stages: [{ target: 6, duration_s: 60 }] }), scenarios: await loadScenarios(['booking', 'faq']) },
+    // the step goes on until a dozen turns have ended, however busy the machine
+    { architecture: 'multi-model', steps: stages({ stages: [{ target: 6, duration_s: 60 }] }), scenarios: await loadScenarios(['booking', 'faq']), minTurnsPerStep: 12 },
   )
-  assert.ok(result.turns.length >= 10 && result.turns.every((t) => t.success === 1 && t.architecture === 'multi-model'))
+  assert.ok(result.turns.length >= 10 && result.turns.every((t) => t.architecture === 'multi-model' && t.error_kind === ''), `${result.turns.length} turns`)
+  // callers lose patience only when the machine itself is too busy to answer in time, and the step says so
+  const impatient = result.turns.filter((t) => t.success !== 1)
+  assert.ok(impatient.length === 0 || result.steps.every((s) => s.invalid_reason !== ''), `${impatient.length} turns unsuccessful on a valid step: ${JSON.stringify(impatient.slice(0, 3).map((t) => [t.hung_up, t.interrupted]))}`)
   const count = (upstream: string) => result.hops.filter((h) => h.upstream === upstream).length
   const routed = count('router')
   assert.equal(count('llm-fast') + count('llm-large'), routed, 'each routed request reached one LLM through the proxy')
