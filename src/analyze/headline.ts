@@ -58,7 +58,9 @@ function windowHeadline(a: Analysis, minSamples: number): { text: string; confid
 export function headline(a: Analysis, minSamples: number): { text: string; confidence: Analysis['confidence'] } {
   if (a.time_axis !== null) return windowHeadline(a, minSamples)
   const parts: string[] = []
-  const judged = a.steps.filter((s) => s.invalid === undefined && (s.turns?.turns ?? 0) >= minSamples)
+  // a step is judged when its turns or any component had the samples a p95 needs (a component can be judged on its
+  // hops where the turns alone are too few: a slow TTS makes long turns)
+  const judged = a.steps.filter((s) => s.invalid === undefined && ((s.turns?.turns ?? 0) >= minSamples || Object.values(s.components).some((c) => c.status === 'ok' || c.status === 'degraded' || c.status === 'blip')))
   // one load level (a soak, an observed proxy-only run): no load axis to degrade along; its trends still speak
   const singleLevel = a.steps.length > 0 && new Set(a.steps.map((s) => s.load)).size === 1
   // nothing beyond the baseline was judged: there is nothing to compare it with (what else the run shows still follows)
