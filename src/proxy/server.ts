@@ -69,7 +69,8 @@ function routeFor(upstream: Upstream, rest: string, req: IncomingMessage): Route
   const upstreamPath = rest === '' ? '/' : rest
   const q = upstreamPath.indexOf('?')
   const path = q === -1 ? upstreamPath : upstreamPath.slice(0, q)
-  const check = checkRequestTarget(upstreamPath)
+  // the prefix itself with a query (/api?x=1) is the upstream's base path with that query: checked as "/?x=1"
+  const check = checkRequestTarget(upstreamPath.startsWith('?') ? `/${upstreamPath}` : upstreamPath)
   return { upstream, upstreamPath, info: { method: req.method ?? 'GET', path, query: q === -1 ? '' : upstreamPath.slice(q + 1), headers: req.headers }, ...(check.ok ? {} : { refused: check.reason }) }
 }
 

@@ -102,8 +102,10 @@ describe('the relay never leaves its configured upstream', () => {
     assert.equal(trap.connections, 0)
   })
 
-  test('a plain path still reaches the upstream under its base path', async () => {
+  test('a plain path still reaches the upstream under its base path, and so does the prefix itself with a query', async () => {
     const res = await fetch(`${proxy.upstreamUrls.get('api-own')}/v1/ok?x=1`)
     assert.equal(await res.text(), 'upstream saw /base/v1/ok?x=1')
+    const bare = await fetch(`${proxy.url}/api?x=2`)
+    assert.equal(await bare.text(), 'upstream saw /base?x=2')
   })
 })
