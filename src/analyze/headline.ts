@@ -77,9 +77,11 @@ export function headline(a: Analysis, minSamples: number): { text: string; confi
     } else if (judged[0] !== undefined && a.breaches.some((b) => b.step === judged[0]?.step)) {
       parts.push(`Every SLO was already broken at the lowest valid load (${judged[0].load})`)
     }
-    const baselineLoads = a.steps.filter((s) => a.baseline?.steps.includes(s.step)).map((s) => s.load)
-    const against = `against the baseline at ${baselineLoads.join(' and ')}`
     const f = a.first_degraded
+    // the baseline the named series was judged against: its own (a component's samples can make a baseline where the
+    // turns were too few), else the run's
+    const baselineSteps = f !== undefined && f.baseline_steps.length > 0 ? f.baseline_steps : (a.baseline?.steps ?? [])
+    const against = `against the baseline at ${a.steps.filter((s) => baselineSteps.includes(s.step)).map((s) => s.load).join(' and ')}`
     if (singleLevel) {
       if (parts.length === 0) parts.push(`One load level (${highest.load}): no load axis to degrade along`)
     } else if (f !== undefined) {

@@ -92,7 +92,8 @@ export interface Analysis {
   /** a run without a load axis (the proxy alone in front of real traffic): its steps are time windows, their load hops/s */
   time_axis: { window_s: number; hops: number } | null
   /** the first component to degrade; `signal` says whether its latency or (STT) its word error rate gave it away */
-  first_degraded: ({ component: string; step: number; load: number; signal: 'latency' | 'wer' } & Partial<Pick<DegradedAt, 'rise_ms' | 'interval_ms' | 'p' | 'ratio'>>) | undefined
+  /** `baseline_steps`: the steps its own series was judged against (a component can have samples where turns had too few) */
+  first_degraded: ({ component: string; step: number; load: number; signal: 'latency' | 'wer'; baseline_steps: number[] } & Partial<Pick<DegradedAt, 'rise_ms' | 'interval_ms' | 'p' | 'ratio'>>) | undefined
   /** other components whose degradation starts at the same step as the first's */
   degraded_together: string[]
   /** where the STT's word error rate degraded (mean up more than 0.05, significantly, sustained) */
@@ -220,13 +221,13 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
     const at = d.degradedAt
     if (at === undefined) continue
     if (first === undefined || at.step < first.step || (at.step === first.step && at.ratio > (firstVerdict?.ratio ?? 0))) {
-      first = { component, step: at.step, load: at.load, signal: 'latency', ratio: at.ratio, rise_ms: at.difference, interval_ms: at.interval, p: at.p_adjusted }
+      first = { component, step: at.step, load: at.load, signal: 'latency', baseline_steps: d.baseline?.steps ?? [], ratio: at.ratio, rise_ms: at.difference, interval_ms: at.interval, p: at.p_adjusted }
       firstVerdict = at
     }
   }
   // the STT can degrade in quality before (or without) latency: a word error rate that climbs with load
   const werAt = werDegradation?.degradedAt
-  if (werAt !== undefined && (first === undefined || werAt.step < first.step)) first = { component: 'stt', step: werAt.step, load: werAt.load, signal: 'wer', p: werAt.p_adjusted }
+  if (werAt !== undefined && (first === undefined || werAt.step < first.step)) first = { component: 'stt', step: werAt.step, load: werAt.load, signal: 'wer', baseline_steps: werDegradation?.baseline?.steps ?? [], p: werAt.p_adjusted }
   const together = first === undefined ? [] : [...degradations].filter(([c, d]) => c !== first?.component && d.degradedAt?.step === first?.step).map(([c]) => c)
 
   const breaches = steps.filter((s) => !invalid.has(s.step)).flatMap((s) => breachesAt(data, s, slos, options.minSamples))

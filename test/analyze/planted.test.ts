@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { loadScenarios, ramp, spike } from '../../src/loadgen/index.js'
+import { loadScenarios, ramp, spike, validateScenarios } from '../../src/loadgen/index.js'
 import type { Analysis } from '../../src/analyze/index.js'
 import type { Store } from '../../src/store/index.js'
 import type { HopRecord } from '../../src/types.js'
@@ -55,8 +55,10 @@ const meanMs = (spread: { median_ms: number; p95_ms: number }) => spread.median_
  * Where queueing theory puts a component's saturation: by the utilisation law U = X·S / c, its workers are busy a
  * fraction U of each step, X being the requests it completed in the step and S each one's planted service time (for an
  * LLM its TTFT plus its tokens at the planted rate, for TTS its TTFB plus its audio at the real-time factor). The
- * component saturates where U reaches 1 (0.95 here, for the error in estimating S), and the analyzer's threshold
- * should be that step, give or take one.
+ * component saturates where U reaches 1; the threshold here is 0.9, for the error in estimating S and because a closed
+ * model throttles itself short of 1 (measured: a TTS at 0.93, 0.92 over its last two steps, its queue long), and where
+ * queueing theory puts a wait that raises a p95 by the 20 % the analyzer calls a rise (Erlang C at 0.9 with 24 to 8
+ * workers: a mean wait of 0.21 to 0.88 service times). The analyzer's threshold should be that step, give or take one.
  * (A closed-model run throttles itself as waits grow, so the knee is read from each step's own throughput rather
  * than predicted from the first step's.)
  */
@@ -66,13 +68,28 @@ function theoryStep(result: Awaited<ReturnType<typeof runAndAnalyse>>['result'],
     const busyS = served.reduce((sum, h) => sum + service(h, result.hops) / 1000, 0)
     return busyS / ((step.end_us - step.start_us) / 1e6) / workers
   })
-  const step = utilisation.findIndex((u) => u >= 0.95)
+  const step = utilisation.findIndex((u) => u >= 0.9)
   return { utilisation, step: step === -1 ? STEPS.length : step }
 }
 
 const LLM_TTFT = { median_ms: 150, p95_ms: 260 }
 const TTS_TTFB = { median_ms: 150, p95_ms: 250 }
-const BACKEND = { median_ms: 200, p95_ms: 300 }
+const BACKEND = { median_ms: 100, p95_ms: 150 }
+/** Callers who make the agent look up availability on every turn. */
+const TOOL_ON_EVERY_TURN = validateScenarios(
+  {
+    name: 'availability-every-turn',
+    persona: 'typical',
+    tools: [{ name: 'check_availability', parameters: { type: 'object', properties: { date: { type: 'string' }, party: { type: 'integer' } } }, endpoint: { method: 'GET', path: '/v1/availability?date={date}&party={party}' } }],
+    turns: [2, 4, 6].map((party) => ({
+      say: `Is there a table for ${party} on Friday?`,
+      expect: { intent: 'check_availability', keywords: ['friday'] },
+      tool: { name: 'check_availability', args: { date: '2026-12-04', party } },
+      reply: `On Friday we have a table for ${party} at seven.`,
+    })),
+  },
+  'planted backend scenario',
+)
 /** An LLM call answered with a tool call: the backend is called after it in the same turn. */
 const isToolCall = (h: HopRecord, all: readonly HopRecord[]) => all.some((b) => b.component === 'backend' && b.conversation_id === h.conversation_id && b.turn === h.turn && b.start_us >= h.end_us)
 
@@ -86,13 +103,14 @@ const planted: Array<[string, string, Record<string, Record<string, unknown>>, n
 
 for (const [component, what, overrides, workers, service] of planted) {
   test(`${what}: the analyzer names ${component} first, within a step of where queueing theory saturates it`, async () => {
-    // a backend is called on tool turns only: the booking scenario calls tools on most turns, so its steps have the
-    // 100 backend calls a p95 needs
-    const { analysis, result } = await runAndAnalyse(store, stack(overrides), { ...(await plan()), ...(component === 'backend' ? { scenarios: await loadScenarios(['booking']), minTurnsPerStep: 200 } : {}) })
+    // a backend is called on tool turns only: callers who ask on every turn give each step the 100 backend calls a
+    // p95 needs, where a closed-model step is long enough for 100 turns
+    const { analysis, result } = await runAndAnalyse(store, stack(overrides), { ...(await plan()), ...(component === 'backend' ? { scenarios: TOOL_ON_EVERY_TURN, minTurnsPerStep: 150 } : {}) })
     rightOrCannotTell(analysis, component)
     if (analysis.first_degraded === undefined) return
     const theory = theoryStep(result, component, workers, service)
-    assert.ok(Math.abs(analysis.first_degraded!.step - theory.step) <= 1, `degraded at step ${analysis.first_degraded!.step} (${analysis.first_degraded!.load}); utilisation per step ${theory.utilisation.map((u) => u.toFixed(2)).join(', ')} reaches 0.95 at step ${theory.step}`)
+    process.stdout.write(`# utilisation (${component}): ${theory.utilisation.map((u) => u.toFixed(2)).join(', ')}\n`)
+    assert.ok(Math.abs(analysis.first_degraded!.step - theory.step) <= 1, `degraded at step ${analysis.first_degraded!.step} (${analysis.first_degraded!.load}); utilisation per step ${theory.utilisation.map((u) => u.toFixed(2)).join(', ')} reaches 0.9 at step ${theory.step}`)
   })
 }
 
