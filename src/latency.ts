@@ -43,7 +43,7 @@ export interface ComponentLatency {
 /** A hop's component latency, or its lower bound when it was cut short; undefined when it has neither. */
 export function componentLatency(hop: HopRecord): ComponentLatency | undefined {
   const def = COMPONENT_LATENCY[hop.component]
-  if (def === undefined) return undefined
+  if (def === undefined || hop.auxiliary === 1) return undefined
   const from = def.from.map((m) => hop[m]).find((t) => t > 0) ?? 0
   if (from <= 0) return undefined
   const kind = hop.error_kind as string

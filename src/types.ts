@@ -78,6 +78,11 @@ export interface HopRecord {
   in_flight: number
   trace_id: string
   parent_span_id: string
+  /**
+   * 1 when the hop is not the component's work (a model listing, an account lookup): recorded, never judged, so a
+   * session's `GET /v1/models` is no LLM "TTFT". Each adapter decides per route; 0 on rows older than the column.
+   */
+  auxiliary: number
 }
 
 /** One load test. Rows of every table carry its `run_id`. */

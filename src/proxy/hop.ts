@@ -55,6 +55,7 @@ export class Hop implements HopMarks {
       in_flight: upstream.inFlight,
       trace_id: correlation.traceId,
       parent_span_id: correlation.parentSpanId,
+      auxiliary: 0,
     }
   }
 
@@ -62,8 +63,14 @@ export class Hop implements HopMarks {
     return this.finished
   }
 
-  requestEnd(): void {
-    this.record.request_end_us = nowUs()
+  /** The caller finished its part, now or at a moment an adapter located (the end of speech in a live stream). */
+  requestEnd(atUs = nowUs()): void {
+    this.record.request_end_us = atUs
+  }
+
+  /** The hop's content began earlier than its first byte: a live STT exchange starts with speech, not with silence. */
+  startAt(atUs: number): void {
+    if (atUs > 0) this.record.start_us = atUs
   }
 
   responseStart(status: number): void {
@@ -85,8 +92,15 @@ export class Hop implements HopMarks {
     this.record.bytes_in += n
   }
 
+  /** Only the component's work answered with success has a payload: an error body's first byte is no "TTFT". */
   firstPayload(): void {
-    if (this.record.first_payload_us === 0) this.record.first_payload_us = nowUs()
+    const r = this.record
+    if (r.first_payload_us === 0 && r.status < 400 && r.auxiliary === 0) r.first_payload_us = nowUs()
+  }
+
+  /** The hop is not the component's work (a model listing): recorded, never judged. */
+  markAuxiliary(): void {
+    this.record.auxiliary = 1
   }
 
   final(): void {
@@ -104,6 +118,13 @@ export class Hop implements HopMarks {
 
   model(name: string): void {
     if (this.record.model === '') this.record.model = name.slice(0, 128)
+  }
+
+  /** Drops the hop unpublished: it carried no content (silence between utterances). */
+  discard(): void {
+    if (this.finished) return
+    this.finished = true
+    this.upstream.inFlight--
   }
 
   /** Ends the hop; an error kind given here wins over one inferred from the status. Later calls do nothing. */

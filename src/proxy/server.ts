@@ -11,7 +11,7 @@ import { ProxyError, proxyErrorBody, sendProxyError } from './errors.js'
 import { Hop } from './hop.js'
 import { forwardHttp, type ForwardLimits } from './http-forward.js'
 import { Upstream } from './upstream.js'
-import { relayWebSocket } from './ws-relay.js'
+import { dialUpstream, relayWebSocket, type DialledUpstream } from './ws-relay.js'
 import { checkRequestTarget } from './request-target.js'
 import { cameThroughHere, PROXY_VIA } from './headers.js'
 
@@ -95,6 +95,7 @@ function forwardRoute(route: Route, req: IncomingMessage, res: ServerResponse, r
   const hop = new Hop(route.upstream, correlation, correlation.turn ?? nextTurnOnConnection(req.socket), 'http', route.info.method, route.info.path)
   let observer: HttpObserver | undefined
   try {
+    if (route.upstream.adapter.auxiliary?.(route.info) === true) hop.markAuxiliary()
     observer = route.upstream.adapter.http?.(route.info, hop)
   } catch {
     observer = undefined
@@ -135,12 +136,15 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, otlp
     sendProxyError(reply.raw, 404, 'HW_PROXY_NO_ROUTE', `no upstream serves ${request.method} ${(request.raw.url ?? '').split('?')[0]}`)
   }
 
-  // an upgrade is routed once, in the hook, before the handshake completes; the WebSocket handler picks the route up
-  const upgrades = new WeakMap<IncomingMessage, Route>()
+  // an upgrade is routed and its upstream dialled in the hook, before the caller's handshake is answered; the
+  // WebSocket handler picks the open upstream up
+  const upgrades = new WeakMap<IncomingMessage, { dialled: DialledUpstream; forget: () => void }>()
   const ws = (socket: WebSocket, request: FastifyRequest) => {
-    const req = request.raw
-    const route = upgrades.get(req) as Route // set by the onRequest hook, which refuses every upgrade it cannot route
-    relayWebSocket(socket, req, route.upstream, route.info, correlate(req.headers, req.socket, runId), relayLimits)
+    const pending = upgrades.get(request.raw)
+    if (pending === undefined) return void socket.close(1011, 'hopwatch: no upstream') // the hook answers every upgrade it cannot route
+    upgrades.delete(request.raw)
+    pending.forget()
+    relayWebSocket(socket, pending.dialled, relayLimits)
   }
 
   void app.register(async (scope) => {
@@ -150,7 +154,13 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, otlp
       if (route?.refused !== undefined) return reply.code(400).header('x-hopwatch-error', 'HW_PROXY_BAD_TARGET').send(proxyErrorBody('HW_PROXY_BAD_TARGET', route.refused))
       if (route !== undefined && cameThroughHere(request.headers.via, route.upstream.name)) return reply.code(508).header('x-hopwatch-error', 'HW_PROXY_LOOP').send(proxyErrorBody('HW_PROXY_LOOP', `this upgrade already passed through this proxy: upstream ${route.upstream.name} leads back to it`))
       if (route !== undefined) {
-        upgrades.set(request.raw, route)
+        const dialled = await dialUpstream(request.raw, route.upstream, route.info, correlate(request.headers, request.raw.socket, runId), relayLimits)
+        // the upstream refused (or cannot be reached): the caller's handshake gets its answer
+        if (!dialled.open) return reply.code(dialled.status).headers(dialled.headers).send(dialled.body)
+        // a caller gone before its handshake completes leaves no upstream socket behind
+        const gone = () => dialled.peer.terminate()
+        request.raw.socket.once('close', gone)
+        upgrades.set(request.raw, { dialled, forget: () => request.raw.socket.off('close', gone) })
         return
       }
       const message = `no upstream serves WebSocket ${(request.raw.url ?? '').split('?')[0]}`

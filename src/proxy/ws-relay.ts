@@ -1,10 +1,11 @@
 import { upstreamUrl } from './request-target.js'
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { WebSocket, type RawData } from 'ws'
 import type { ErrorKind } from '../types.js'
 import type { RequestInfo, WsExchanges, WsObserver } from './adapters/types.js'
 import type { Correlation } from './correlation.js'
-import { headerObject, requestHeadersToForward } from './headers.js'
+import { proxyErrorBody, type ProxyErrorCode } from './errors.js'
+import { headerObject, requestHeadersToForward, responseHeadersToForward } from './headers.js'
 import { Hop } from './hop.js'
 import type { Upstream } from './upstream.js'
 
@@ -33,7 +34,7 @@ function asBuffer(data: RawData): Buffer {
  * The exchanges of one connection: at most one hop open at a time, turns numbered from the caller's turn (or 1) in
  * order. Without an adapter observer, the whole connection is one exchange.
  */
-class Exchanges implements WsExchanges {
+export class Exchanges implements WsExchanges {
   current: Hop | undefined
   private count = 0
 
@@ -54,8 +55,17 @@ class Exchanges implements WsExchanges {
     this.current.responseStart(101)
   }
 
-  requestEnd(): void {
-    this.current?.requestEnd()
+  startAt(atUs: number): void {
+    this.current?.startAt(atUs)
+  }
+
+  requestEnd(atUs?: number): void {
+    this.current?.requestEnd(atUs)
+  }
+
+  discard(): void {
+    this.current?.discard()
+    this.current = undefined
   }
 
   firstPayload(): void {
@@ -105,12 +115,56 @@ function wholeConnection(ex: Exchanges): WsObserver {
   }
 }
 
+/** A refusal's body is passed on up to this size (a provider's error JSON is far smaller). */
+const MAX_REFUSAL_BYTES = 64 * 1024
+
+/** The upstream answered the handshake: its open socket, with what it sent before the caller's handshake completed. */
+export interface DialledUpstream {
+  readonly open: true
+  peer: WebSocket
+  exchanges: Exchanges
+  observer: WsObserver
+  /** messages and a close that arrived before the relay began */
+  early: Array<[Buffer, boolean]>
+  earlyClose: { code: number; reason: Buffer } | undefined
+  stopHolding(): void
+}
+
+/** The upstream refused the handshake (its status, headers and body) or could not be reached (a proxy error). */
+export interface RefusedUpgrade {
+  readonly open: false
+  status: number
+  headers: OutgoingHttpHeaders
+  body: Buffer
+}
+
+/** Reads a refusal's body, bounded in size and time. */
+function readRefusal(response: IncomingMessage, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const done = () => {
+      clearTimeout(timer)
+      response.destroy()
+      resolve(Buffer.concat(chunks))
+    }
+    const timer = setTimeout(done, timeoutMs)
+    response.on('data', (chunk: Buffer) => {
+      if (size < MAX_REFUSAL_BYTES) chunks.push(chunk.subarray(0, MAX_REFUSAL_BYTES - size))
+      size += chunk.length
+      if (size >= MAX_REFUSAL_BYTES) done()
+    })
+    response.on('end', done)
+    response.on('error', done)
+  })
+}
+
 /**
- * Relays one accepted caller WebSocket to its upstream, message for message with the binary/text flag kept.
- * Messages sent before the upstream opens are held (bounded); a side whose peer has too much queued is paused.
- * Closes travel both ways with their codes; a peer that misbehaves is closed without disturbing other connections.
+ * Opens the upstream WebSocket before the caller's handshake is answered, so the caller gets what the upstream said:
+ * an open socket, or the upstream's own refusal (status, headers, body: a 401 stays a 401 with the provider's error,
+ * and a client that retries sees why), or a proxy error when the upstream cannot be reached. A refusal is a hop.
  */
-export function relayWebSocket(client: WebSocket, req: IncomingMessage, upstream: Upstream, request: RequestInfo, correlation: Correlation, limits: RelayLimits): void {
+export function dialUpstream(req: IncomingMessage, upstream: Upstream, request: RequestInfo, correlation: Correlation, limits: RelayLimits): Promise<DialledUpstream | RefusedUpgrade> {
   const exchanges = new Exchanges(upstream, correlation, request.path)
   let observer: WsObserver
   try {
@@ -118,6 +172,15 @@ export function relayWebSocket(client: WebSocket, req: IncomingMessage, upstream
   } catch {
     observer = wholeConnection(exchanges)
   }
+  const refused = (status: number, kind: ErrorKind, headers: OutgoingHttpHeaders, body: Buffer): RefusedUpgrade => {
+    exchanges.begin()
+    exchanges.current?.responseStart(status)
+    exchanges.current?.responseBytes(body.length)
+    exchanges.end(kind)
+    return { open: false, status, headers, body }
+  }
+  const proxyRefusal = (status: number, kind: ErrorKind, code: ProxyErrorCode, message: string) =>
+    refused(status, kind, { 'content-type': 'application/json', 'x-hopwatch-error': code }, Buffer.from(JSON.stringify(proxyErrorBody(code, message))))
 
   const protocols = typeof req.headers['sec-websocket-protocol'] === 'string' ? req.headers['sec-websocket-protocol'].split(',').map((p) => p.trim()) : []
   // parsed against the upstream's origin (never concatenated into a host): a target that would leave it was refused
@@ -126,8 +189,7 @@ export function relayWebSocket(client: WebSocket, req: IncomingMessage, upstream
   try {
     target = upstreamUrl(upstream.wsOrigin, upstream.basePath, `${request.path}${request.query === '' ? '' : `?${request.query}`}`).href
   } catch {
-    client.close(1008, 'bad request target')
-    return
+    return Promise.resolve(proxyRefusal(400, 'protocol', 'HW_PROXY_BAD_TARGET', 'the request target leaves the upstream'))
   }
   const headers = headerObject(requestHeadersToForward(req.rawHeaders, undefined, upstream.name, true))
   const peer = new WebSocket(target, protocols, {
@@ -137,9 +199,58 @@ export function relayWebSocket(client: WebSocket, req: IncomingMessage, upstream
     handshakeTimeout: upstream.timeouts.connect_ms,
     followRedirects: false,
   })
+  return new Promise((resolve) => {
+    peer.once('open', () => {
+      const dialled: DialledUpstream = {
+        open: true,
+        peer,
+        exchanges,
+        observer,
+        early: [],
+        earlyClose: undefined,
+        stopHolding() {
+          peer.off('message', hold)
+          peer.off('close', heldClose)
+          peer.off('error', ignore)
+        },
+      }
+      let heldBytes = 0
+      const hold = (raw: RawData, isBinary: boolean) => {
+        const data = asBuffer(raw)
+        heldBytes += data.length
+        // an upstream that floods before the caller is even connected is cut rather than buffered
+        if (heldBytes > limits.highWaterBytes) peer.terminate()
+        else dialled.early.push([data, isBinary])
+      }
+      const heldClose = (code: number, reason: Buffer) => (dialled.earlyClose = { code, reason })
+      const ignore = () => {}
+      peer.on('message', hold)
+      peer.on('close', heldClose)
+      peer.on('error', ignore)
+      resolve(dialled)
+    })
+    peer.once('unexpected-response', (_request, response) => {
+      const status = response.statusCode ?? 502
+      const forwarded = responseHeadersToForward(response.headers)
+      delete forwarded['content-length']
+      void readRefusal(response, upstream.timeouts.connect_ms).then((body) => resolve(refused(status, status === 429 ? 'rate_limited' : 'upstream_status', forwarded, body)))
+    })
+    peer.once('error', (err: Error & { code?: string }) => {
+      if (err.message.includes('Opening handshake has timed out')) resolve(proxyRefusal(504, 'timeout', 'HW_PROXY_UPSTREAM_TIMEOUT', `upstream ${upstream.name} did not answer the WebSocket handshake in ${upstream.timeouts.connect_ms} ms`))
+      else resolve(proxyRefusal(502, 'connect', 'HW_PROXY_UPSTREAM_UNREACHABLE', `upstream ${upstream.name} is unreachable: ${err.message}`))
+    })
+  })
+}
 
-  let held: Array<[Buffer, boolean]> = []
-  let heldBytes = 0
+/**
+ * Relays one accepted caller WebSocket to its already open upstream, message for message with the binary/text flag
+ * kept; what the upstream said before the caller's handshake completed goes first. A side whose peer has too much
+ * queued is paused. Closes travel both ways with their codes; a peer that misbehaves is closed without disturbing
+ * other connections.
+ */
+export function relayWebSocket(client: WebSocket, dialled: DialledUpstream, limits: RelayLimits): void {
+  const { peer, exchanges, observer } = dialled
+  dialled.stopHolding()
   let closed = false
 
   const note = (fn: () => void) => {
@@ -154,6 +265,7 @@ export function relayWebSocket(client: WebSocket, req: IncomingMessage, upstream
   const shutdown = (kind: ErrorKind, clientCode: number, reason: string) => {
     if (closed) return
     closed = true
+    note(() => observer.onClose?.(kind === ''))
     exchanges.closeConnection(kind, 'reset')
     if (client.readyState === WebSocket.OPEN) client.close(clientCode, reason)
     else if (client.readyState === WebSocket.CONNECTING) client.terminate()
@@ -169,51 +281,31 @@ export function relayWebSocket(client: WebSocket, req: IncomingMessage, upstream
     if (to.bufferedAmount > limits.highWaterBytes && !from.isPaused) from.pause()
   }
 
+  const fromUpstream = (data: Buffer, isBinary: boolean) => {
+    exchanges.current?.responseBytes(data.length)
+    note(() => observer.onUpstreamMessage(data, isBinary))
+    if (client.readyState === WebSocket.OPEN) send(client, peer, data, isBinary)
+  }
+  const peerClosed = (code: number, reason: Buffer) => {
+    if (closed) return
+    shutdown(code === 1006 ? 'reset' : code === 1009 ? 'too_large' : '', sendableCode(code, code === 1006 ? 1014 : 1000), reasonText(reason))
+  }
+
   client.on('message', (raw, isBinary) => {
     const data = asBuffer(raw)
     note(() => observer.onClientMessage(data, isBinary))
     exchanges.current?.requestBytes(data.length)
-    if (peer.readyState === WebSocket.OPEN) {
-      send(peer, client, data, isBinary)
-    } else if (peer.readyState === WebSocket.CONNECTING) {
-      heldBytes += data.length
-      if (heldBytes > limits.highWaterBytes) shutdown('too_large', 1013, 'hopwatch: upstream not open yet and too much sent')
-      else held.push([data, isBinary])
-    }
+    if (peer.readyState === WebSocket.OPEN) send(peer, client, data, isBinary)
   })
 
-  peer.on('open', () => {
-    for (const [data, isBinary] of held) send(peer, client, data, isBinary)
-    held = []
-    heldBytes = 0
-  })
-
-  peer.on('message', (raw, isBinary) => {
-    const data = asBuffer(raw)
-    exchanges.current?.responseBytes(data.length)
-    note(() => observer.onUpstreamMessage(data, isBinary))
-    if (client.readyState === WebSocket.OPEN) send(client, peer, data, isBinary)
-  })
-
-  peer.on('unexpected-response', (request, response) => {
-    exchanges.begin()
-    exchanges.current?.responseStart(response.statusCode ?? 502)
-    request.destroy()
-    shutdown(response.statusCode === 429 ? 'rate_limited' : 'upstream_status', 1014, `hopwatch: upstream answered ${response.statusCode ?? '?'}`)
-  })
+  peer.on('message', (raw, isBinary) => fromUpstream(asBuffer(raw), isBinary))
 
   peer.on('error', (err: Error & { code?: string }) => {
     if (closed) return
-    const connecting = peer.readyState !== WebSocket.OPEN && peer.readyState !== WebSocket.CLOSING
-    if (connecting) exchanges.begin()
-    const kind: ErrorKind = err.message.includes('Opening handshake has timed out') ? 'timeout' : connecting ? 'connect' : err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'too_large' : 'reset'
-    shutdown(kind, 1014, `hopwatch: upstream ${kind === 'connect' ? 'unreachable' : 'failed'}`)
+    shutdown(err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'too_large' : 'reset', 1014, 'hopwatch: upstream failed')
   })
 
-  peer.on('close', (code, reason) => {
-    if (closed) return
-    shutdown(code === 1006 ? 'reset' : code === 1009 ? 'too_large' : '', sendableCode(code, code === 1006 ? 1014 : 1000), reasonText(reason))
-  })
+  peer.on('close', peerClosed)
 
   client.on('error', (err: Error & { code?: string }) => {
     // a malformed or oversized frame from the caller: ws closes the socket itself (1002/1009)
@@ -224,8 +316,15 @@ export function relayWebSocket(client: WebSocket, req: IncomingMessage, upstream
   client.on('close', (code, reason) => {
     if (closed) return
     closed = true
+    note(() => observer.onClose?.(true))
     exchanges.closeConnection('', 'client_abort')
     if (peer.readyState === WebSocket.OPEN) peer.close(sendableCode(code, 1000), reasonText(reason))
     else peer.terminate()
   })
+
+  // what the upstream said while the caller's handshake completed, then how it left if it already has
+  for (const [data, isBinary] of dialled.early) fromUpstream(data, isBinary)
+  dialled.early = []
+  if (dialled.earlyClose !== undefined) peerClosed(dialled.earlyClose.code, dialled.earlyClose.reason)
+  else if (peer.readyState !== WebSocket.OPEN) shutdown('reset', 1014, 'hopwatch: upstream failed')
 }

@@ -137,6 +137,8 @@ export class SpeechDetector {
   private speaking = false
   private silentMs = 0
   private heardMs = 0
+  private loudFromMs = 0
+  private loudToMs = 0
 
   constructor(
     private readonly sampleRate: number,
@@ -160,8 +162,10 @@ export class SpeechDetector {
     const loud = sum / Math.max(1, counted) >= this.threshold
     if (loud) {
       this.silentMs = 0
+      this.loudToMs = this.heardMs
       if (!this.speaking) {
         this.speaking = true
+        this.loudFromMs = this.heardMs - ms
         return 'speech_started'
       }
       return undefined
@@ -178,6 +182,11 @@ export class SpeechDetector {
 
   get inSpeech(): boolean {
     return this.speaking
+  }
+
+  /** Where (ms into the audio) the latest stretch of speech began, and where its last loud chunk ended. */
+  get speech(): { fromMs: number; toMs: number } {
+    return { fromMs: this.loudFromMs, toMs: this.loudToMs }
   }
 
   /** Milliseconds of audio fed so far. */

@@ -114,13 +114,16 @@ export interface TimeWindows {
   width_us: number
 }
 
-/** Hops of the run with their step: their turn's (hops join turns on conversation and turn), or their time window's. */
+/**
+ * The judged hops of the run (the components' work: auxiliary ones such as `GET /v1/models` are left out) with their
+ * step: their turn's (hops join turns on conversation and turn), or their time window's.
+ */
 function hopsWithStep(db: string, runId: string, columns: string, windows?: TimeWindows): string {
   if (windows !== undefined) {
     return `(SELECT conversation_id, turn, intDiv(start_us - ${Math.floor(windows.t0_us)}, ${Math.max(1, Math.floor(windows.width_us))}) AS step, ${columns}
-      FROM ${db}.hops WHERE run_id = ${quoteString(runId)} AND start_us >= ${Math.floor(windows.t0_us)})`
+      FROM ${db}.hops WHERE run_id = ${quoteString(runId)} AND auxiliary = 0 AND start_us >= ${Math.floor(windows.t0_us)})`
   }
-  return `(SELECT conversation_id, turn, ${columns} FROM ${db}.hops WHERE run_id = ${quoteString(runId)}) AS h
+  return `(SELECT conversation_id, turn, ${columns} FROM ${db}.hops WHERE run_id = ${quoteString(runId)} AND auxiliary = 0) AS h
     ALL INNER JOIN (SELECT conversation_id, turn, step FROM ${db}.turns WHERE run_id = ${quoteString(runId)}) AS t USING (conversation_id, turn)`
 }
 
@@ -281,7 +284,7 @@ export async function turnPaths(query: QueryLines, db: string, runId: string, pe
            WHERE run_id = ${quoteString(runId)} AND user_end_us > 0 AND first_audio_us > user_end_us
            ORDER BY cityHash64(conversation_id, turn) LIMIT ${Math.floor(perStep)} BY step) AS t
      ALL INNER JOIN (SELECT conversation_id, turn, component, start_us, request_end_us, first_payload_us, final_us, end_us FROM ${db}.hops
-                     WHERE run_id = ${quoteString(runId)}) AS h USING (conversation_id, turn)
+                     WHERE run_id = ${quoteString(runId)} AND auxiliary = 0) AS h USING (conversation_id, turn)
      GROUP BY step, conversation_id, turn, user_end_us, first_audio_us`,
   )
   return raw.map((x) => ({

@@ -51,6 +51,8 @@ export const TABLES: readonly Table[] = [
       ['status', 'UInt16'], ['error_kind', 'Label'], ['bytes_in', 'UInt64'], ['bytes_out', 'UInt64'],
       ['tokens_in', 'UInt32'], ['tokens_out', 'UInt32'], ['audio_ms', 'UInt32'], ['in_flight', 'UInt32'],
       ['trace_id', 'String'], ['parent_span_id', 'String'],
+      // a request that is not the component's work (GET /v1/models): recorded, never judged
+      ['auxiliary', 'UInt8', 5],
     ],
     timeColumn: 'start_us',
     orderBy: '(run_id, component, upstream, start_us)',
@@ -160,6 +162,11 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
     version: 4,
     description: 'steps: whether each step is valid evidence, and the host\'s CPU',
     statements: (db, caps) => addedColumns(db, caps, 4),
+  },
+  {
+    version: 5,
+    description: 'hops: whether a hop is auxiliary (not the component\'s work, never judged)',
+    statements: (db, caps) => addedColumns(db, caps, 5),
   },
 ]
 

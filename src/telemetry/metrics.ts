@@ -147,6 +147,9 @@ export class ProxyMetrics {
 
   private observe(hop: HopRecord): void {
     const s = this.seriesOf(hop)
+    this.count(s, hop)
+    // an auxiliary hop (GET /v1/models) is counted, never timed: its stages are not the component's
+    if (hop.auxiliary === 1) return
     const start = hop.start_us
     if (hop.response_start_us > 0) s.responseStart.observe((hop.response_start_us - start) / 1e6)
     if (hop.first_payload_us > 0) s.firstPayload.observe((hop.first_payload_us - start) / 1e6)
@@ -154,6 +157,9 @@ export class ProxyMetrics {
     if (hop.end_us > 0) s.end.observe((hop.end_us - start) / 1e6)
     const latency = componentLatencyUs(hop)
     if (latency !== undefined && hop.error_kind === '') s.component.observe(latency / 1e6)
+  }
+
+  private count(s: UpstreamSeries, hop: HopRecord): void {
     const statusClass = hop.status === 0 ? 'none' : STATUS_CLASSES[Math.floor(hop.status / 100)] ?? 'none'
     let hops = s.hops.get(statusClass)
     if (hops === undefined) s.hops.set(statusClass, (hops = this.hops.labels({ upstream: hop.upstream, component: hop.component, status_class: statusClass })))

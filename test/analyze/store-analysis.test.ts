@@ -36,6 +36,8 @@ async function plantRun(store: Store, runId: string): Promise<void> {
       hops.push(hopRow(i, { run_id: runId, conversation_id: conversation, turn: 1, hop_id: `s${i}`, component: 'stt', upstream: 'stt', start_us: userEnd - 2e6, request_end_us: userEnd, final_us: userEnd + sttUs, end_us: userEnd + sttUs }))
       const llmStart = userEnd + sttUs
       hops.push(hopRow(i, { run_id: runId, conversation_id: conversation, turn: 1, hop_id: `l${i}`, component: 'llm', upstream: 'llm', start_us: llmStart, request_end_us: llmStart + 100, first_payload_us: timedOut ? 0 : llmStart + llmUs, end_us: timedOut ? llmStart + 1.2e6 : llmStart + llmUs + 500_000, ...(failed ? { status: 500, error_kind: 'upstream_status' } : timedOut ? { status: 0, error_kind: 'timeout' } : {}) }))
+      // the agent lists the models at each session start: auxiliary, with a 2 ms "first payload" that must not count
+      hops.push(hopRow(i, { run_id: runId, conversation_id: conversation, turn: 1, hop_id: `m${i}`, component: 'llm', upstream: 'llm', method: 'GET', route: '/v1/models', auxiliary: 1, start_us: userEnd - 3e6, request_end_us: userEnd - 3e6, first_payload_us: userEnd - 3e6 + 2000, end_us: userEnd - 3e6 + 2500, ...(k % 3 === 0 ? { status: 404, error_kind: 'upstream_status' } : {}) }))
       turns.push({ run_id: runId, conversation_id: conversation, turn: 1, scenario: 'faq', step, architecture: 'cascaded', user_start_us: userEnd - 2e6, user_end_us: userEnd, first_audio_us: llmStart + llmUs, end_us: llmStart + llmUs + 3e6, success: failed ? 0 : 1, interrupted: 0, hung_up: 0, wer: 0.05, error_kind: failed ? 'llm_status' : '', hop_count: 2, late_us: 0, persona: 'typical', transcript: 'what time do you open' })
     }
   })

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, test } from 'node:test'
 import OpenAI, { toFile } from 'openai'
+import { componentLatency } from '../../src/latency.js'
 import type { RunningProxy } from '../../src/proxy/index.js'
 import { HopCollector, lifecycleViolations } from '../support/hops.js'
 import { openaiProvider, sha256, wavHeader } from '../support/providers.js'
@@ -35,6 +36,27 @@ test('the openai SDK streams a chat completion through the proxy and the hop sho
   assert.ok(hop!.first_payload_us - hop!.start_us > 0)
   assert.equal(hop!.tokens_out, 5)
   assert.deepEqual(lifecycleViolations(hop!), [])
+})
+
+test('a model listing (LiveKit\'s session start) is recorded as auxiliary: no first payload, no component latency', async () => {
+  const models = await client.models.list()
+  assert.deepEqual(models.data.map((m) => m.id), ['gpt-test'])
+  const [hop] = await hops.waitFor(1)
+  assert.equal(hop!.route, '/models')
+  assert.equal(hop!.auxiliary, 1)
+  assert.equal(hop!.first_payload_us, 0, 'a listing has no TTFT')
+  assert.equal(componentLatency(hop!), undefined)
+  assert.equal(hop!.error_kind, '')
+})
+
+test('an error answer (404 JSON) has no first payload: its first byte is no TTFT', async () => {
+  await assert.rejects(client.embeddings.create({ model: 'emb-test', input: 'hello' }), (err: Error & { status?: number }) => err.status === 404)
+  const [hop] = await hops.waitFor(1)
+  assert.equal(hop!.status, 404)
+  assert.equal(hop!.auxiliary, 0, 'a POST is the component\'s work, even when it fails')
+  assert.equal(hop!.first_payload_us, 0)
+  assert.ok(hop!.first_byte_us > 0, 'the error body did pass')
+  assert.equal(componentLatency(hop!), undefined)
 })
 
 test('the openai SDK streams speech through the proxy and the hop shows TTFB and the audio duration', async () => {

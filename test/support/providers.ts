@@ -110,6 +110,10 @@ export async function openaiProvider(): Promise<Listening & { marks: ChatMarks[]
       finish()
       return
     }
+    if (path.endsWith('/models') && req.method === 'GET') {
+      answerJson({ object: 'list', data: [{ id: 'gpt-test', object: 'model', created: 1, owned_by: 'test' }] })
+      return
+    }
     if (path.endsWith('/audio/transcriptions')) {
       await sleep(GAP_MS)
       answerJson({ text: 'I would like to book a table for two.', usage: { type: 'duration', seconds: 2.5 } })

@@ -31,6 +31,7 @@ export function hopRow(i: number, overrides: Partial<HopRecord> = {}): HopRecord
     tokens_out: 34,
     audio_ms: 0,
     in_flight: 1 + (i % 7),
+    auxiliary: 0,
     trace_id: '',
     parent_span_id: '',
     ...overrides,

@@ -126,6 +126,19 @@ test('spans sent by the official OTel JSON exporter in LiveKit\'s shape become t
   assert.ok(!text.includes('charged twice'), 'content reached the store though keep_content is off')
 })
 
+test('a LiveKit agent turn in text mode (no lk.e2e_latency) is a success without a response time, not a failure', async () => {
+  const { tracer, provider } = tracerWith(new JsonExporter({ url: `${proxy.url}/v1/traces` }), 'livekit-agent')
+  const session = tracer.startSpan('agent_session', { startTime: at(0), attributes: { 'lk.room_sid': 'RM_text' } })
+  const turn = tracer.startSpan('agent_turn', { startTime: at(100), attributes: { 'lk.generation_id': 'gen_t' } }, trace.setSpan(context.active(), session))
+  turn.end(at(900))
+  session.end(at(1000))
+  await provider.forceFlush()
+  await provider.shutdown()
+  const stored = rows.turns.find((t) => t.conversation_id === session.spanContext().traceId)
+  assert.ok(stored !== undefined)
+  assert.deepEqual([stored.success, stored.first_audio_us, stored.error_kind, stored.interrupted], [1, 0, '', 0])
+})
+
 test('an agent\'s LLM span over a call the proxy timed itself is joined with the proxy\'s hop, not counted twice', async () => {
   const { tracer, provider } = tracerWith(new ProtoExporter({ url: `${proxy.url}/v1/traces` }), 'pipecat-bot')
   const turn = tracer.startSpan('turn', { attributes: { 'turn.number': 1, 'conversation.id': 'conv-join' } })

@@ -24,3 +24,15 @@ export function wavByteRate(head: Buffer): number {
   }
   return 0
 }
+
+/** Where the samples of a RIFF/WAVE stream begin (after the "data" chunk's header), or 0 when the head does not show it. */
+export function wavDataStart(head: Buffer): number {
+  if (head.length < 12 || head.toString('latin1', 0, 4) !== 'RIFF' || head.toString('latin1', 8, 12) !== 'WAVE') return 0
+  let offset = 12
+  while (offset + 8 <= head.length) {
+    if (head.toString('latin1', offset, offset + 4) === 'data') return offset + 8
+    const size = head.readUInt32LE(offset + 4)
+    offset += 8 + size + (size % 2)
+  }
+  return 0
+}

@@ -1,5 +1,6 @@
 import { base64Bytes, pcmMs } from './audio.js'
 import type { Adapter, HopMarks, HttpObserver, RequestInfo, WsExchanges, WsObserver } from './types.js'
+import { auxiliaryUnlessPost } from './http.js'
 
 /** `pcm_16000` and the like are raw 16-bit mono PCM at that rate; other formats (mp3, opus, ulaw) are not timed. */
 function pcmRate(query: string): number {
@@ -77,4 +78,5 @@ export const elevenlabsAdapter: Adapter = {
   name: 'elevenlabs',
   http: stream,
   ws: inputStreaming,
+  auxiliary: auxiliaryUnlessPost,
 }

@@ -1,9 +1,8 @@
-import { pcmMs, wavByteRate } from './audio.js'
+import { pcmMs, wavByteRate, wavDataStart } from './audio.js'
+import { MultipartScanner, multipartBoundary } from './multipart.js'
 import { SseReader } from './sse.js'
 import type { Adapter, HopMarks, HttpObserver, RequestInfo } from './types.js'
-
-/** A non-streamed JSON answer is read for its usage up to this size; past it the usage is simply not recorded. */
-const MAX_JSON_BYTES = 1024 * 1024
+import { auxiliaryUnlessPost, jsonBodyObserver } from './http.js'
 
 /** A content, tool-call or refusal delta of chat completions, or a text/function delta of the Responses API. */
 const CHAT_DELTA = /"(?:content|refusal|arguments)":"(?!")|"tool_calls":\[/
@@ -58,28 +57,52 @@ function sseTokens(marks: HopMarks): HttpObserver {
   }
 }
 
-/** A JSON answer (non-streamed chat, transcription): first byte is the payload, end is final, usage read at the end. */
-function jsonAnswer(marks: HopMarks): HttpObserver {
-  const chunks: Buffer[] = []
-  let size = 0
+/**
+ * A JSON answer (non-streamed chat, transcription): first byte is the payload, end is final, usage read at the end.
+ * A transcription's audio duration is its `duration` (verbose_json) when it has one, else its billed `usage.seconds`.
+ */
+function jsonAnswer(marks: HopMarks, options = { audioFromAnswer: true }): HttpObserver & { audioMs(): number | undefined } {
+  let audioMs: number | undefined
+  const observer = jsonBodyObserver(marks, (json) => {
+    const body = json as { model?: string; usage?: Usage; duration?: number }
+    if (typeof body.model === 'string') marks.model(body.model)
+    if (body.usage?.type === 'duration') {
+      if (typeof body.usage.seconds === 'number') audioMs = body.usage.seconds * 1000
+    } else noteUsage(marks, body.usage)
+    if (typeof body.duration === 'number') audioMs = body.duration * 1000
+    if (options.audioFromAnswer && audioMs !== undefined) marks.audio(audioMs)
+  })
+  return { ...observer, audioMs: () => audioMs }
+}
+
+/**
+ * Transcription and translation: a JSON (or text) answer, the model and the audio's duration read from the upload as
+ * it streams past (a WAV file's header and size). Without a WAV upload the answer's `duration` (verbose_json) gives
+ * the duration, else its billed `usage.seconds` (whole seconds, rounded up).
+ */
+function transcription(request: RequestInfo, marks: HopMarks): HttpObserver {
+  const answer = jsonAnswer(marks, { audioFromAnswer: false })
+  const boundary = multipartBoundary(request.headers['content-type'])
+  let uploadMs: number | undefined
+  const scanner =
+    boundary === undefined
+      ? undefined
+      : new MultipartScanner(boundary, (part) => {
+          if (part.name === 'model' && part.filename === undefined) marks.model(part.head.toString('utf8').trim())
+          if (part.name === 'file') {
+            const start = wavDataStart(part.head)
+            const rate = wavByteRate(part.head)
+            if (start > 0 && rate > 0) uploadMs = ((part.bytes - start) / rate) * 1000
+          }
+        })
   return {
-    onResponseData(chunk) {
-      marks.firstPayload()
-      size += chunk.length
-      if (size <= MAX_JSON_BYTES) chunks.push(chunk)
-    },
+    onRequestData: (chunk) => scanner?.push(chunk),
+    onResponseData: (chunk) => answer.onResponseData?.(chunk),
     onResponseEnd() {
-      marks.final()
-      if (size > MAX_JSON_BYTES || size === 0) return
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { model?: string; usage?: Usage; duration?: number }
-        if (typeof body.model === 'string') marks.model(body.model)
-        if (body.usage?.type === 'duration' && typeof body.usage.seconds === 'number') marks.audio(body.usage.seconds * 1000)
-        else noteUsage(marks, body.usage)
-        if (typeof body.duration === 'number') marks.audio(body.duration * 1000)
-      } catch {
-        // plain-text transcripts (response_format=text|srt|vtt) have no usage to read
-      }
+      answer.onResponseEnd?.()
+      const fromAnswer = answer.audioMs()
+      const ms = uploadMs ?? fromAnswer
+      if (ms !== undefined) marks.audio(ms)
     },
   }
 }
@@ -117,7 +140,7 @@ function speech(marks: HopMarks): HttpObserver {
 function observe(request: RequestInfo, marks: HopMarks): HttpObserver | undefined {
   const path = request.path
   if (path.endsWith('/audio/speech')) return speech(marks)
-  if (path.endsWith('/audio/transcriptions') || path.endsWith('/audio/translations')) return jsonAnswer(marks)
+  if (path.endsWith('/audio/transcriptions') || path.endsWith('/audio/translations')) return transcription(request, marks)
   if (path.endsWith('/chat/completions') || path.endsWith('/completions') || path.endsWith('/responses')) {
     let inner: HttpObserver | undefined
     return {
@@ -137,4 +160,5 @@ function observe(request: RequestInfo, marks: HopMarks): HttpObserver | undefine
 export const openaiAdapter: Adapter = {
   name: 'openai',
   http: observe,
+  auxiliary: auxiliaryUnlessPost,
 }

@@ -34,10 +34,17 @@ export interface HttpObserver {
 export interface WsExchanges extends HopMarks {
   /** starts an exchange (a hop) unless one is open */
   begin(): void
-  /** the caller finished its part of the exchange (last audio frame, finalize, commit); each call moves it */
-  requestEnd(): void
+  /** the open exchange's content began at `atUs`, before or after its first frame (live STT: where speech began) */
+  startAt(atUs: number): void
+  /**
+   * the caller finished its part of the exchange (last audio frame, finalize, commit), now or at `atUs` (live STT:
+   * the moment the end of speech passed); each call moves it
+   */
+  requestEnd(atUs?: number): void
   /** ends the open exchange, if any */
   end(): void
+  /** drops the open exchange unrecorded: it held no content (silence between utterances), so it is no hop */
+  discard(): void
   readonly open: boolean
 }
 
@@ -45,6 +52,8 @@ export interface WsExchanges extends HopMarks {
 export interface WsObserver {
   onClientMessage(data: Buffer, isBinary: boolean): void
   onUpstreamMessage(data: Buffer, isBinary: boolean): void
+  /** the connection is closing (`clean`: nobody failed); an exchange left open after this is recorded as cut short */
+  onClose?(clean: boolean): void
 }
 
 /**
@@ -55,6 +64,11 @@ export interface Adapter {
   readonly name: string
   /** An observer for an HTTP hop; undefined means the generic one (first byte is the payload, end is final). */
   http?(request: RequestInfo, marks: HopMarks): HttpObserver | undefined
+  /**
+   * Whether a request is not the component's work (`GET /v1/models`, a voice listing): such hops are recorded but
+   * never judged, and have no first payload. Absent means every request is the component's work.
+   */
+  auxiliary?(request: RequestInfo): boolean
   /** An observer for a WebSocket connection; absent means one exchange per connection. */
   ws?(request: RequestInfo, exchanges: WsExchanges): WsObserver
 }

@@ -20,6 +20,8 @@ interface StreamOptions {
   interim: boolean
   /** ms of silence that ends an utterance, or undefined when endpointing is off (or the encoding is not PCM) */
   endpointingMs: number | undefined
+  /** 16-bit mono PCM, where the simulator can tell speech from silence */
+  pcm: boolean
 }
 
 /** Reads the live-streaming query as Deepgram does; a problem is a handshake refusal with Deepgram's error. */
@@ -39,14 +41,16 @@ function streamOptions(url: URL): StreamOptions | string {
     endpointingMs = Number(endpointing)
     if (!Number.isInteger(endpointingMs) || endpointingMs < 0) return `Invalid endpointing: ${endpointing}`
   }
-  if (encoding !== 'linear16' || channels !== 1) endpointingMs = undefined
-  return { model: q.get('model') ?? 'nova-3', encoding, sampleRate, bytesPerS, interim: q.get('interim_results') === 'true', endpointingMs }
+  const pcm = encoding === 'linear16' && channels === 1
+  if (!pcm) endpointingMs = undefined
+  return { model: q.get('model') ?? 'nova-3', encoding, sampleRate, bytesPerS, interim: q.get('interim_results') === 'true', endpointingMs, pcm }
 }
 
 /**
  * Deepgram-style live STT: binary audio in; interim `Results` while speech goes on (when asked), a final `Results`
  * at each endpoint (silence after speech), on `Finalize` (`from_finalize: true`) and on `CloseStream` (then
- * `Metadata` and close 1000). Each final is a job for a worker, so final-transcript latency grows with load.
+ * `Metadata` and close 1000). A result's `start`/`duration` cover the audio since the previous final; its words
+ * lie on the speech in it (16-bit mono PCM: loud frames), and audio without speech gives an empty transcript. Each final is a job for a worker, so final-transcript latency grows with load.
  * The expected text comes from the `x-sim-text` header, or per utterance from a `{"type": "SimExpect", "text"}`
  * message (a simulator extension a real Deepgram would not know).
  */
@@ -77,6 +81,8 @@ class LiveStream {
   private utteranceStartMs = 0
   private lastInterimMs = 0
   private hasUtteranceAudio = false
+  /** the speech heard in the current utterance (ms into the audio), if any */
+  private speech: { fromMs: number; toMs: number } | undefined
   private readonly expected: string[] = []
   /** finals are sent in order even when their jobs overlap */
   private chain: Promise<void> = Promise.resolve()
@@ -91,7 +97,7 @@ class LiveStream {
     private readonly connectionText: string | undefined,
     private drop: boolean,
   ) {
-    this.detector = options.endpointingMs !== undefined ? new SpeechDetector(options.sampleRate, Math.max(options.endpointingMs, 20)) : undefined
+    this.detector = options.pcm ? new SpeechDetector(options.sampleRate, options.endpointingMs !== undefined ? Math.max(options.endpointingMs, 20) : Infinity) : undefined
     ws.on('message', (data: Buffer, isBinary) => (isBinary ? this.audio(data) : this.control(data)))
     ws.on('close', () => this.stop())
     ws.on('error', () => this.stop())
@@ -122,6 +128,8 @@ class LiveStream {
     this.hasUtteranceAudio = true
     this.audioMs += ms
     const event = this.detector?.push(data)
+    if (this.detector === undefined) this.speech = { fromMs: this.speech?.fromMs ?? this.utteranceStartMs, toMs: this.audioMs }
+    else if (this.detector.speech.toMs > this.utteranceStartMs) this.speech = { fromMs: this.speech?.fromMs ?? Math.max(this.detector.speech.fromMs, this.utteranceStartMs), toMs: this.detector.speech.toMs }
     if (event === 'endpoint') {
       this.finalize('endpoint')
       return
@@ -152,7 +160,8 @@ class LiveStream {
   }
 
   private sendInterim(): void {
-    const utteranceMs = this.audioMs - this.utteranceStartMs
+    if (this.speech === undefined) return
+    const utteranceMs = this.audioMs - this.speech.fromMs
     const full = this.nextText()
     if (full !== undefined) {
       const words = full.split(/\s+/)
@@ -168,8 +177,11 @@ class LiveStream {
     if (!this.hasUtteranceAudio) return this.chain
     const startMs = this.utteranceStartMs
     const durationMs = this.audioMs - startMs
-    const text = this.expected.shift() ?? this.connectionText
+    const speech = this.speech
+    // silence is no utterance: it spends no expected text
+    const text = speech === undefined ? undefined : (this.expected.shift() ?? this.connectionText)
     this.hasUtteranceAudio = false
+    this.speech = undefined
     const job = this.ctx.pool.acquire()
     this.chain = this.chain.then(async () => {
       const admission = await job
@@ -189,9 +201,9 @@ class LiveStream {
           resetConnection((this.ws as unknown as { _socket?: Duplex })._socket)
           return
         }
-        const transcript = transcribe(this.ctx, text, durationMs, load)
+        const transcript = speech === undefined ? '' : transcribe(this.ctx, text, speech.toMs - speech.fromMs, load)
         this.ctx.metrics.count('ok')
-        this.send(this.results(transcript, startMs, durationMs, { is_final: true, speech_final: reason === 'endpoint', ...(reason === 'finalize' ? { from_finalize: true } : {}) }))
+        this.send(this.results(transcript, startMs, durationMs, { is_final: true, speech_final: reason === 'endpoint', ...(reason === 'finalize' ? { from_finalize: true } : {}) }, speech))
       } finally {
         admission.release()
       }
@@ -217,14 +229,15 @@ class LiveStream {
     })
   }
 
-  private results(transcript: string, startMs: number, durationMs: number, flags: Record<string, boolean>): object {
+  private results(transcript: string, startMs: number, durationMs: number, flags: Record<string, boolean>, speech = this.speech): object {
+    const words = speech === undefined ? [] : wordTimings(transcript, speech.fromMs / 1000, (speech.toMs - speech.fromMs) / 1000)
     return {
       type: 'Results',
       channel_index: [0, 1],
       duration: round(durationMs / 1000),
       start: round(startMs / 1000),
       ...flags,
-      channel: { alternatives: [{ transcript, confidence: transcript === '' ? 0 : 0.97, words: wordTimings(transcript, startMs / 1000, durationMs / 1000) }] },
+      channel: { alternatives: [{ transcript, confidence: transcript === '' ? 0 : 0.97, words }] },
       metadata: { request_id: this.requestId, model_info: modelInfo(this.options.model), model_uuid: MODEL_UUID },
     }
   }

@@ -228,7 +228,9 @@ export class AgentSpanAssembler {
       user_end_us: userEnd,
       first_audio_us: role.latencyUs === undefined ? 0 : userEnd + role.latencyUs,
       end_us: span.endUs,
-      success: !error && !role.interrupted && role.latencyUs !== undefined ? 1 : 0,
+      // a turn without the framework's latency (LiveKit's text mode: no lk.e2e_latency) succeeded without a response
+      // time: it is no failure
+      success: !error && !role.interrupted ? 1 : 0,
       interrupted: role.interrupted ? 1 : 0,
       hung_up: 0,
       wer: 0,
@@ -286,6 +288,7 @@ export class AgentSpanAssembler {
       in_flight: 0,
       trace_id: span.traceId,
       parent_span_id: span.parentSpanId,
+      auxiliary: 0,
     })
   }
 
