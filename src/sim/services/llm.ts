@@ -5,18 +5,19 @@ import type { Rng } from '../random.js'
 import type { KindFactory, ServiceContext } from '../service.js'
 import { headerText, sentence, tokenCount, words } from '../text.js'
 import { openaiError, openaiInvalid, openaiNoRoute, readOpenaiJson } from './openai-errors.js'
+import { responses } from './responses.js'
 
-interface ChatMessage {
+export interface ChatMessage {
   role: string
   content?: unknown
 }
 
-interface Tool {
+export interface Tool {
   type: string
   function: { name: string; parameters?: { properties?: Record<string, { type?: string; enum?: unknown[] }>; required?: string[] } }
 }
 
-interface ToolCall {
+export interface ToolCall {
   id: string
   name: string
   arguments: string
@@ -25,7 +26,7 @@ interface ToolCall {
 const ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'function']
 
 /** Text of a message's content: a string or a list of `{type: 'text', text}` parts. */
-function contentText(content: unknown): string {
+export function contentText(content: unknown): string {
   if (typeof content === 'string') return content
   if (Array.isArray(content)) return content.map((p) => (p !== null && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).join(' ')
   return ''
@@ -69,7 +70,7 @@ function argumentsFor(tool: Tool): Record<string, unknown> {
  * `tool_choice`; otherwise, under `auto`, a tool all of whose name's words the user's last message contains
  * (`check_availability` for "can you check availability on Friday").
  */
-function chooseTool(req: IncomingMessage, body: Record<string, unknown>, messages: ChatMessage[], tools: Tool[], rng: Rng): ToolCall | undefined {
+export function chooseTool(req: IncomingMessage, body: Record<string, unknown>, messages: ChatMessage[], tools: Tool[], rng: Rng): ToolCall | undefined {
   const last = messages.at(-1)
   if (tools.length === 0 || last?.role === 'tool' || last?.role === 'function' || body.tool_choice === 'none') return undefined
   const named = headerText(req.headers['x-sim-tool-call'])
@@ -88,7 +89,7 @@ function chooseTool(req: IncomingMessage, body: Record<string, unknown>, message
 }
 
 /** The answer's text: the caller's `x-sim-reply`, a summary of the tool result, or a generated sentence. */
-function replyText(req: IncomingMessage, messages: ChatMessage[], ctx: ServiceContext): string {
+export function replyText(req: IncomingMessage, messages: ChatMessage[], ctx: ServiceContext): string {
   const given = headerText(req.headers['x-sim-reply'])
   if (given !== undefined) return given
   const last = messages.at(-1)
@@ -98,11 +99,14 @@ function replyText(req: IncomingMessage, messages: ChatMessage[], ctx: ServiceCo
 }
 
 /** The text as the tokens it streams in: one word (with its leading space) per token. */
-function tokens(text: string): string[] {
+export function tokens(text: string): string[] {
   return words(text).map((w, i) => (i === 0 ? w : ` ${w}`))
 }
 
-/** OpenAI-compatible chat completions, streamed (SSE, `[DONE]`, usage) or not, with tool calls; tokens paced. */
+/**
+ * OpenAI-compatible chat completions, streamed (SSE, `[DONE]`, usage) or not, with tool calls; tokens paced. The
+ * Responses API (`POST /v1/responses`) is in responses.ts.
+ */
 export const llm: KindFactory = (ctx) => {
   async function chat(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const request = await readOpenaiJson(ctx, req, res)
@@ -171,6 +175,7 @@ export const llm: KindFactory = (ctx) => {
     async request(req, res, url) {
       const path = url.pathname.replace(/^\/v1(?=\/)/, '')
       if (req.method === 'POST' && path === '/chat/completions') return chat(req, res)
+      if (req.method === 'POST' && path === '/responses') return responses(ctx, req, res)
       if (req.method === 'GET' && path === '/models') {
         sendJson(res, 200, { object: 'list', data: [{ id: 'sim-llm', object: 'model', created: 0, owned_by: 'hopwatch-sim' }] })
         return
@@ -182,7 +187,7 @@ export const llm: KindFactory = (ctx) => {
 }
 
 /** Tool-call arguments streamed in a few pieces, as models stream them. */
-function splitArguments(args: string): string[] {
+export function splitArguments(args: string): string[] {
   const size = Math.max(4, Math.ceil(args.length / 4))
   const out: string[] = []
   for (let i = 0; i < args.length; i += size) out.push(args.slice(i, i + size))
