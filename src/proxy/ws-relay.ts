@@ -2,7 +2,7 @@ import { upstreamUrl } from './request-target.js'
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { WebSocket, type RawData } from 'ws'
 import type { ErrorKind } from '../types.js'
-import type { RequestInfo, WsExchanges, WsObserver } from './adapters/types.js'
+import type { RequestInfo, WsExchange, WsExchanges, WsObserver } from './adapters/types.js'
 import type { Correlation } from './correlation.js'
 import { proxyErrorBody, type ProxyErrorCode } from './errors.js'
 import { headerObject, requestHeadersToForward, responseHeadersToForward } from './headers.js'
@@ -30,18 +30,16 @@ function asBuffer(data: RawData): Buffer {
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
 }
 
-/**
- * The exchanges of one connection: at most one hop open at a time, turns numbered from the caller's turn (or 1) in
- * order. Without an adapter observer, the whole connection is one exchange.
- */
-export class Exchanges implements WsExchanges {
+/** Contexts open at once on one connection (a multi-context TTS; ElevenLabs allows 5): more are not timed. */
+const MAX_OPEN_CONTEXTS = 64
+
+/** One exchange slot: a hop while open, numbered by the connection that owns it. */
+class Slot implements WsExchange {
   current: Hop | undefined
-  private count = 0
 
   constructor(
-    private readonly upstream: Upstream,
-    private readonly correlation: Correlation,
-    private readonly route: string,
+    private readonly open_: (slot: Slot) => Hop | undefined,
+    private readonly closed: (slot: Slot) => void = () => {},
   ) {}
 
   get open(): boolean {
@@ -49,10 +47,7 @@ export class Exchanges implements WsExchanges {
   }
 
   begin(): void {
-    if (this.current !== undefined) return
-    const turn = (this.correlation.turn ?? 1) + this.count++
-    this.current = new Hop(this.upstream, this.correlation, turn, 'ws', 'GET', this.route)
-    this.current.responseStart(101)
+    if (this.current === undefined) this.current = this.open_(this)
   }
 
   startAt(atUs: number): void {
@@ -66,6 +61,7 @@ export class Exchanges implements WsExchanges {
   discard(): void {
     this.current?.discard()
     this.current = undefined
+    this.closed(this)
   }
 
   firstPayload(): void {
@@ -91,12 +87,60 @@ export class Exchanges implements WsExchanges {
   end(kind: ErrorKind = ''): void {
     this.current?.finish(kind)
     this.current = undefined
+    this.closed(this)
   }
 
   /** The connection is going: an exchange still waiting for its answer ends as `unanswered` (who left first). */
   closeConnection(kind: ErrorKind, unanswered: ErrorKind): void {
     const open = this.current
     this.end(kind === '' && open !== undefined && open.record.first_payload_us === 0 ? unanswered : kind)
+  }
+}
+
+/**
+ * The exchanges of one connection, turns numbered from the caller's turn (or 1) in the order they begin: one at a
+ * time by default, or one per context where a protocol runs several at once (`context(key)`). Without an adapter
+ * observer, the whole connection is one exchange.
+ */
+export class Exchanges extends Slot implements WsExchanges {
+  private count = 0
+  private readonly contexts = new Map<string, Slot>()
+
+  constructor(
+    private readonly upstream: Upstream,
+    private readonly correlation: Correlation,
+    private readonly route: string,
+  ) {
+    super(() => this.hop())
+  }
+
+  private hop(): Hop {
+    const turn = (this.correlation.turn ?? 1) + this.count++
+    const hop = new Hop(this.upstream, this.correlation, turn, 'ws', 'GET', this.route)
+    hop.responseStart(101)
+    return hop
+  }
+
+  /** An open context's slot, or a new one that joins the open ones when it begins (so unknown keys cost nothing). */
+  context(key: string): WsExchange {
+    return (
+      this.contexts.get(key) ??
+      new Slot(
+        (slot) => {
+          if (this.contexts.size >= MAX_OPEN_CONTEXTS) return undefined
+          this.contexts.set(key, slot)
+          return this.hop()
+        },
+        (slot) => {
+          if (this.contexts.get(key) === slot) this.contexts.delete(key)
+        },
+      )
+    )
+  }
+
+  override closeConnection(kind: ErrorKind, unanswered: ErrorKind): void {
+    super.closeConnection(kind, unanswered)
+    for (const slot of [...this.contexts.values()]) slot.closeConnection(kind, unanswered)
   }
 }
 

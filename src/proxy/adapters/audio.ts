@@ -4,9 +4,11 @@ export function pcmMs(bytes: number, sampleRate: number, bytesPerSample: number,
   return (bytes / (sampleRate * bytesPerSample * channels)) * 1000
 }
 
-/** Decoded size of a base64 string of this length (padding ignored: at most 2 bytes off). */
-export function base64Bytes(chars: number): number {
-  return Math.floor((chars * 3) / 4)
+/** Decoded size of the base64 text in `data` from `start` to `end` (exclusive), its '=' padding counted. */
+export function base64Bytes(data: Buffer, start: number, end: number): number {
+  if (end <= start) return 0
+  const padding = (data[end - 1] === 0x3d ? 1 : 0) + (end - 2 >= start && data[end - 2] === 0x3d ? 1 : 0)
+  return Math.floor(((end - start) * 3) / 4) - padding
 }
 
 /**

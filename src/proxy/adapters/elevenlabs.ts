@@ -65,7 +65,7 @@ function inputStreaming(request: RequestInfo, ex: WsExchanges): WsObserver {
         ex.final()
         if (rate > 0) {
           const end = data.indexOf('"', audioAt + 9)
-          if (end !== -1) ex.audio(pcmMs(base64Bytes(end - audioAt - 9), rate, 2))
+          if (end !== -1) ex.audio(pcmMs(base64Bytes(data, audioAt + 9, end), rate, 2))
         }
       }
       if (data.includes('"isFinal":true') || data.includes('"isFinal": true')) ex.end()
@@ -73,10 +73,84 @@ function inputStreaming(request: RequestInfo, ex: WsExchanges): WsObserver {
   }
 }
 
-/** ElevenLabs-style TTS: HTTP streaming and WebSocket input streaming. */
+interface MultiMessage {
+  text?: unknown
+  context_id?: unknown
+  flush?: unknown
+  close_context?: unknown
+  close_socket?: unknown
+}
+
+/** A caller's message is small JSON; one past this size is not read (its moments are simply not noted). */
+const MAX_CONTROL_BYTES = 64 * 1024
+
+/**
+ * Multi-context input streaming (`/multi-stream-input`, LiveKit's ElevenLabs plugin): several contexts on one socket,
+ * each its own exchange, keyed by `context_id`. A context's exchange begins with its first text that is not only
+ * whitespace, the caller's part ends at its flush or `close_context` (`close_socket` ends every open one's), the
+ * first audio message tagged with its `contextId` is the payload, and `{"isFinal": true, "contextId"}` ends it.
+ */
+function multiStreamInput(request: RequestInfo, ex: WsExchanges): WsObserver {
+  const rate = pcmRate(request.query)
+  const open = new Set<string>()
+  return {
+    onClientMessage(data, isBinary) {
+      if (isBinary || data.length > MAX_CONTROL_BYTES) return
+      let msg: MultiMessage
+      try {
+        msg = JSON.parse(data.toString('utf8')) as MultiMessage
+      } catch {
+        return
+      }
+      if (msg === null || typeof msg !== 'object') return
+      if (msg.close_socket === true) {
+        for (const key of open) ex.context(key).requestEnd()
+        return
+      }
+      const key = typeof msg.context_id === 'string' ? msg.context_id : ''
+      const context = ex.context(key)
+      if (typeof msg.text === 'string' && msg.text.trim().length > 0 && !context.open) {
+        context.begin()
+        if (context.open) {
+          open.add(key)
+          modelFromPath(request, context)
+        }
+      }
+      if (context.open && (msg.flush === true || msg.close_context === true)) context.requestEnd()
+    },
+    onUpstreamMessage(data, isBinary) {
+      if (isBinary) return
+      // audio messages are large: the context id is read from the end, where it follows the audio
+      const at = data.lastIndexOf('"contextId":"')
+      if (at === -1) return
+      const end = data.indexOf('"', at + 13)
+      const key = end === -1 ? '' : data.toString('utf8', at + 13, end)
+      if (!open.has(key)) return
+      const context = ex.context(key)
+      const audioAt = data.indexOf('"audio":"')
+      if (audioAt !== -1) {
+        context.firstPayload()
+        context.final()
+        const audioEnd = data.indexOf('"', audioAt + 9)
+        if (rate > 0 && audioEnd !== -1) context.audio(pcmMs(base64Bytes(data, audioAt + 9, audioEnd), rate, 2))
+      }
+      if (data.includes('"isFinal":true') || data.includes('"isFinal": true')) {
+        context.end()
+        open.delete(key)
+      }
+    },
+  }
+}
+
+/** Input streaming, one context or many, by route. */
+function inputStreams(request: RequestInfo, ex: WsExchanges): WsObserver {
+  return request.path.endsWith('/multi-stream-input') ? multiStreamInput(request, ex) : inputStreaming(request, ex)
+}
+
+/** ElevenLabs-style TTS: HTTP streaming and WebSocket input streaming (one context or many). */
 export const elevenlabsAdapter: Adapter = {
   name: 'elevenlabs',
   http: stream,
-  ws: inputStreaming,
+  ws: inputStreams,
   auxiliary: auxiliaryUnlessPost,
 }

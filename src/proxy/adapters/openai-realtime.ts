@@ -39,7 +39,7 @@ function realtime(request: RequestInfo, ex: WsExchanges): WsObserver {
         const key = data.indexOf('"audio"')
         const open = key === -1 ? -1 : data.indexOf('"', data.indexOf(':', key + 7) + 1)
         const close = open === -1 ? -1 : data.indexOf('"', open + 1)
-        if (close !== -1) ex.audio(pcmMs(base64Bytes(close - open - 1), PCM16_BYTES_PER_SECOND, 1))
+        if (close !== -1) ex.audio(pcmMs(base64Bytes(data, open + 1, close), PCM16_BYTES_PER_SECOND, 1))
       } else if (type === 'input_audio_buffer.commit') {
         commit()
       } else if (type === 'response.create') {

@@ -30,8 +30,8 @@ export interface HttpObserver {
   onResponseEnd?(): void
 }
 
-/** A WebSocket carries a sequence of exchanges; each exchange is one hop. The core keeps at most one open. */
-export interface WsExchanges extends HopMarks {
+/** One exchange on a WebSocket: one hop, from begin to end. */
+export interface WsExchange extends HopMarks {
   /** starts an exchange (a hop) unless one is open */
   begin(): void
   /** the open exchange's content began at `atUs`, before or after its first frame (live STT: where speech began) */
@@ -46,6 +46,15 @@ export interface WsExchanges extends HopMarks {
   /** drops the open exchange unrecorded: it held no content (silence between utterances), so it is no hop */
   discard(): void
   readonly open: boolean
+}
+
+/**
+ * A WebSocket carries a sequence of exchanges; each exchange is one hop. The connection's own exchange is one at a
+ * time; a protocol that runs several at once (a multi-context TTS) opens one per context.
+ */
+export interface WsExchanges extends WsExchange {
+  /** the exchange of one context (`context_id`): each opens, ends and is numbered on its own */
+  context(key: string): WsExchange
 }
 
 /** Labels the messages of one WebSocket connection. */
