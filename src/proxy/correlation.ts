@@ -53,8 +53,11 @@ function parseTurn(value: string | undefined): number | undefined {
   return Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n : undefined
 }
 
-/** Correlates a request; `defaultRunId` is used when the caller names no run. */
-export function correlate(headers: IncomingHttpHeaders, socket: Socket, defaultRunId: string): Correlation {
+/**
+ * Correlates a request; `defaultRunId` is used when the caller names no run. The conversation comes from the
+ * headers, else baggage, else a `/_hw/<id>` path segment (`pathConversation`), else the connection.
+ */
+export function correlate(headers: IncomingHttpHeaders, socket: Socket, defaultRunId: string, pathConversation?: string): Correlation {
   // W3C caps baggage at 8192 bytes; a longer header is not read (the hop is still timed, by connection)
   const rawBaggage = headers.baggage
   const baggage = fromBaggage(typeof rawBaggage === 'string' && rawBaggage.length <= 8192 ? rawBaggage : undefined)
@@ -66,7 +69,7 @@ export function correlate(headers: IncomingHttpHeaders, socket: Socket, defaultR
     traceId = traceparent.slice(3, 35)
     parentSpanId = traceparent.slice(36, 52)
   }
-  const conversation = header(headers, 'x-hopwatch-conversation') ?? baggage['hopwatch.conversation']
+  const conversation = header(headers, 'x-hopwatch-conversation') ?? baggage['hopwatch.conversation'] ?? pathConversation
   return {
     runId: header(headers, 'x-hopwatch-run') ?? baggage['hopwatch.run'] ?? defaultRunId,
     conversationId: conversation ?? connectionOf(socket).conversationId,

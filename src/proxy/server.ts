@@ -61,11 +61,24 @@ interface Route {
   info: RequestInfo
   /** why the target is refused (absolute-form, traversal, …): answered 400, nothing forwarded */
   refused?: string
+  /** the conversation a `/_hw/<id>` path segment named (for clients that cannot add headers) */
+  conversation?: string
 }
+
+/** `/_hw/<conversation>` right after the upstream's prefix: how a client that cannot add headers names its conversation. */
+const PATH_CONVERSATION = /^\/_hw\/([^/?#]*)/
+const CONVERSATION_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 type Resolver = (url: string, req: IncomingMessage) => Route | undefined
 
 function routeFor(upstream: Upstream, rest: string, req: IncomingMessage): Route {
+  const named = PATH_CONVERSATION.exec(rest)
+  if (named !== null) {
+    const id = named[1] ?? ''
+    const route = routeFor(upstream, rest.slice(named[0].length), req)
+    if (!CONVERSATION_ID.test(id)) return { ...route, refused: `the path segment /_hw/${id.slice(0, 40)} names a conversation: 1 to 128 letters, digits, '.', '_', ':' or '-'` }
+    return route.refused !== undefined ? route : { ...route, conversation: id }
+  }
   const upstreamPath = rest === '' ? '/' : rest
   const q = upstreamPath.indexOf('?')
   const path = q === -1 ? upstreamPath : upstreamPath.slice(0, q)
@@ -91,7 +104,7 @@ function prefixResolver(upstreams: readonly Upstream[]): Resolver {
 /** Forwards one routed HTTP request: correlation, a hop, the adapter's observer, then the stream. */
 function forwardRoute(route: Route, req: IncomingMessage, res: ServerResponse, runId: string, limits: ForwardLimits): void {
   if (cameThroughHere(req.headers.via, route.upstream.name)) return sendProxyError(res, 508, 'HW_PROXY_LOOP', `this request already passed through this proxy (Via ${PROXY_VIA}): upstream ${route.upstream.name} leads back to it`)
-  const correlation = correlate(req.headers, req.socket, runId)
+  const correlation = correlate(req.headers, req.socket, runId, route.conversation)
   const hop = new Hop(route.upstream, correlation, correlation.turn ?? nextTurnOnConnection(req.socket), 'http', route.info.method, route.info.path)
   let observer: HttpObserver | undefined
   try {
@@ -154,7 +167,7 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, otlp
       if (route?.refused !== undefined) return reply.code(400).header('x-hopwatch-error', 'HW_PROXY_BAD_TARGET').send(proxyErrorBody('HW_PROXY_BAD_TARGET', route.refused))
       if (route !== undefined && cameThroughHere(request.headers.via, route.upstream.name)) return reply.code(508).header('x-hopwatch-error', 'HW_PROXY_LOOP').send(proxyErrorBody('HW_PROXY_LOOP', `this upgrade already passed through this proxy: upstream ${route.upstream.name} leads back to it`))
       if (route !== undefined) {
-        const dialled = await dialUpstream(request.raw, route.upstream, route.info, correlate(request.headers, request.raw.socket, runId), relayLimits)
+        const dialled = await dialUpstream(request.raw, route.upstream, route.info, correlate(request.headers, request.raw.socket, runId, route.conversation), relayLimits)
         // the upstream refused (or cannot be reached): the caller's handshake gets its answer
         if (!dialled.open) return reply.code(dialled.status).headers(dialled.headers).send(dialled.body)
         // a caller gone before its handshake completes leaves no upstream socket behind

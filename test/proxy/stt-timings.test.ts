@@ -136,3 +136,29 @@ test('a pre-recorded Deepgram transcription: the hop has the model from the quer
   assert.equal(hop!.audio_ms, 2500)
   assert.equal(hop!.route, '/v1/listen')
 })
+
+test('a client that cannot add headers names its conversation in the base URL (/_hw/<id>): the @deepgram/sdk live stream is recorded under it, and the upstream sees the plain path', async () => {
+  hops.clear()
+  const client = new DeepgramClient({ apiKey: 'dg-test-not-real', baseUrl: `${proxy.url.replace('http:', 'ws:')}/stt/_hw/call-42` })
+  const connection = await client.listen.v1.connect({ model: 'nova-3', encoding: 'linear16', sample_rate: RATE })
+  const finals: string[] = []
+  connection.on('message', (message) => {
+    if (message.type === 'Results' && message.is_final === true) finals.push(message.channel.alternatives[0]?.transcript ?? '')
+  })
+  connection.connect()
+  await connection.waitForOpen()
+  for (const frame of microphone([['speech', 400]])) connection.sendMedia(frame.pcm)
+  connection.sendFinalize({ type: 'Finalize' })
+  const [hop] = await hops.waitFor(1)
+  connection.close()
+  assert.equal(hop!.conversation_id, 'call-42')
+  assert.equal(hop!.route, '/v1/listen')
+  assert.equal(hop!.error_kind, '')
+})
+
+test('a /_hw/ segment that is no conversation id is refused with 400 before anything is forwarded', async () => {
+  const res = await fetch(`${proxy.url}/stt/_hw/${'x'.repeat(200)}/v1/listen`, { method: 'POST', body: 'x' })
+  assert.equal(res.status, 400)
+  assert.equal(res.headers.get('x-hopwatch-error'), 'HW_PROXY_BAD_TARGET')
+  await res.arrayBuffer()
+})
