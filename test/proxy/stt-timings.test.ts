@@ -40,16 +40,22 @@ function microphone(parts: Array<['speech' | 'silence', number]>): Array<{ pcm: 
   return frames
 }
 
-test('live STT with audio that keeps flowing after speech: the latency runs from the end of speech to the final, and silence opens no exchange', async () => {
-  hops.clear()
-  const client = new DeepgramClient({ apiKey: 'dg-test-not-real', baseUrl: `${proxy.url.replace('http:', 'ws:')}/stt` })
-  const connection = await client.listen.v1.connect({ model: 'nova-3', encoding: 'linear16', sample_rate: RATE, endpointing: 300 })
+/** A live stream opened with the @deepgram/sdk through the proxy (at `path` after its address); finals as they come. */
+async function liveStream(path: string, options: { endpointing?: number } = {}) {
+  const client = new DeepgramClient({ apiKey: 'dg-test-not-real', baseUrl: `${proxy.url.replace('http:', 'ws:')}${path}` })
+  const connection = await client.listen.v1.connect({ model: 'nova-3', encoding: 'linear16', sample_rate: RATE, ...options })
   const finals: Array<{ at: number; transcript: string }> = []
   connection.on('message', (message) => {
     if (message.type === 'Results' && message.is_final === true) finals.push({ at: nowUs(), transcript: message.channel.alternatives[0]?.transcript ?? '' })
   })
   connection.connect()
   await connection.waitForOpen()
+  return { connection, finals }
+}
+
+test('live STT with audio that keeps flowing after speech: the latency runs from the end of speech to the final, and silence opens no exchange', async () => {
+  hops.clear()
+  const { connection, finals } = await liveStream('/stt', { endpointing: 300 })
 
   // what the client knows: when it sent the first and the last frame of each stretch of speech, by its own clock
   const frames = microphone([['silence', 500], ['speech', 600], ['silence', 1000], ['speech', 800], ['silence', 1000]])
@@ -89,20 +95,13 @@ test('live STT with audio that keeps flowing after speech: the latency runs from
 
 test('live STT on digital silence and Finalize: the simulator gives an empty transcript, and the exchange the caller asked for is kept', async () => {
   hops.clear()
-  const client = new DeepgramClient({ apiKey: 'dg-test-not-real', baseUrl: `${proxy.url.replace('http:', 'ws:')}/stt` })
-  const connection = await client.listen.v1.connect({ model: 'nova-3', encoding: 'linear16', sample_rate: RATE })
-  const finals: string[] = []
-  connection.on('message', (message) => {
-    if (message.type === 'Results' && message.is_final === true) finals.push(message.channel.alternatives[0]?.transcript ?? '')
-  })
-  connection.connect()
-  await connection.waitForOpen()
+  const { connection, finals } = await liveStream('/stt')
   for (const frame of microphone([['silence', 700]])) connection.sendMedia(frame.pcm)
   connection.sendFinalize({ type: 'Finalize' })
   const [hop] = await hops.waitFor(1)
   for (let i = 0; i < 100 && finals.length === 0; i++) await new Promise((r) => setTimeout(r, 20))
   connection.close()
-  assert.deepEqual(finals, [''])
+  assert.deepEqual(finals.map((f) => f.transcript), [''])
   assert.equal(hop!.error_kind, '')
   assert.equal(hop!.first_payload_us, 0, 'an empty transcript is no payload')
   assert.ok(hop!.final_us > 0)
@@ -139,14 +138,7 @@ test('a pre-recorded Deepgram transcription: the hop has the model from the quer
 
 test('a client that cannot add headers names its conversation in the base URL (/_hw/<id>): the @deepgram/sdk live stream is recorded under it, and the upstream sees the plain path', async () => {
   hops.clear()
-  const client = new DeepgramClient({ apiKey: 'dg-test-not-real', baseUrl: `${proxy.url.replace('http:', 'ws:')}/stt/_hw/call-42` })
-  const connection = await client.listen.v1.connect({ model: 'nova-3', encoding: 'linear16', sample_rate: RATE })
-  const finals: string[] = []
-  connection.on('message', (message) => {
-    if (message.type === 'Results' && message.is_final === true) finals.push(message.channel.alternatives[0]?.transcript ?? '')
-  })
-  connection.connect()
-  await connection.waitForOpen()
+  const { connection } = await liveStream('/stt/_hw/call-42')
   for (const frame of microphone([['speech', 400]])) connection.sendMedia(frame.pcm)
   connection.sendFinalize({ type: 'Finalize' })
   const [hop] = await hops.waitFor(1)

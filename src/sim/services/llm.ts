@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { resetConnection, sendJson, wait, writeChunk } from '../http.js'
 import type { Rng } from '../random.js'
-import type { KindFactory, ServiceContext } from '../service.js'
+import type { Job, KindFactory, ServiceContext } from '../service.js'
 import { headerText, sentence, tokenCount, words } from '../text.js'
 import { openaiError, openaiInvalid, openaiNoRoute, readOpenaiJson } from './openai-errors.js'
 import { responses } from './responses.js'
@@ -151,16 +151,7 @@ export const llm: KindFactory = (ctx) => {
       if (!(await wait(ctx.serviceMs(ctx.config.ttft), job.signal))) return void ctx.metrics.count('aborted')
       const first = toolCall === undefined ? { role: 'assistant', content: '', refusal: null } : { role: 'assistant', content: null, tool_calls: [{ index: 0, id: toolCall.id, type: 'function', function: { name: toolCall.name, arguments: '' } }] }
       if (!(await writeChunk(res, chunk(first), job.signal))) return void ctx.metrics.count('aborted')
-      const dropAt = job.drop ? Math.floor(pieces.length / 2) : -1
-      for (const [i, piece] of pieces.entries()) {
-        if (i === dropAt) {
-          ctx.metrics.count('dropped')
-          return resetConnection(req.socket)
-        }
-        if (i > 0 && !(await wait(tokenMs, job.signal))) return void ctx.metrics.count('aborted')
-        const delta = toolCall === undefined ? { content: piece } : { tool_calls: [{ index: 0, function: { arguments: piece } }] }
-        if (!(await writeChunk(res, chunk(delta), job.signal))) return void ctx.metrics.count('aborted')
-      }
+      if (!(await streamTokens(ctx, req, res, job, pieces, tokenMs, (piece) => chunk(toolCall === undefined ? { content: piece } : { tool_calls: [{ index: 0, function: { arguments: piece } }] })))) return
       let tail = chunk({}, toolCall === undefined ? 'stop' : 'tool_calls')
       if (includeUsage) tail += `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_hopwatch_sim', choices: [], usage })}\n\n`
       tail += 'data: [DONE]\n\n'
@@ -184,6 +175,27 @@ export const llm: KindFactory = (ctx) => {
       sendJson(res, 404, openaiNoRoute(req.method ?? 'GET', url.pathname))
     },
   }
+}
+
+/**
+ * Streams an answer's pieces a token at a time at the model's pace, each as `render` writes it; a planted drop cuts
+ * the connection halfway. False when the stream did not finish (dropped, or the caller left: counted).
+ */
+export async function streamTokens(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse, job: Job, pieces: readonly string[], tokenMs: number, render: (piece: string) => string): Promise<boolean> {
+  const dropAt = job.drop ? Math.floor(pieces.length / 2) : -1
+  for (const [i, piece] of pieces.entries()) {
+    if (i === dropAt) {
+      ctx.metrics.count('dropped')
+      resetConnection(req.socket)
+      return false
+    }
+    const paced = i === 0 || (await wait(tokenMs, job.signal))
+    if (!paced || !(await writeChunk(res, render(piece), job.signal))) {
+      ctx.metrics.count('aborted')
+      return false
+    }
+  }
+  return true
 }
 
 /** Tool-call arguments streamed in a few pieces, as models stream them. */

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { resetConnection, sendJson, wait, writeChunk } from '../http.js'
 import type { ServiceContext } from '../service.js'
 import { tokenCount } from '../text.js'
-import { chooseTool, contentText, replyText, splitArguments, tokens, type ChatMessage, type Tool } from './llm.js'
+import { chooseTool, contentText, replyText, splitArguments, streamTokens, tokens, type ChatMessage, type Tool } from './llm.js'
 import { openaiError, openaiInvalid, readOpenaiJson } from './openai-errors.js'
 
 /** The conversation a Responses request carries: `input` as text or as items (messages, function call outputs). */
@@ -107,16 +107,8 @@ export async function responses(ctx: ServiceContext, req: IncomingMessage, res: 
     let opening = event('response.output_item.added', { output_index: 0, item: item('in_progress', false) })
     if (call === undefined) opening += event('response.content_part.added', { item_id: itemId, output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } })
     if (!(await writeChunk(res, opening, job.signal))) return void ctx.metrics.count('aborted')
-    const dropAt = job.drop ? Math.floor(pieces.length / 2) : -1
-    for (const [i, piece] of pieces.entries()) {
-      if (i === dropAt) {
-        ctx.metrics.count('dropped')
-        return resetConnection(req.socket)
-      }
-      if (i > 0 && !(await wait(tokenMs, job.signal))) return void ctx.metrics.count('aborted')
-      const delta = call === undefined ? event('response.output_text.delta', { item_id: itemId, output_index: 0, content_index: 0, delta: piece, logprobs: [] }) : event('response.function_call_arguments.delta', { item_id: itemId, output_index: 0, delta: piece })
-      if (!(await writeChunk(res, delta, job.signal))) return void ctx.metrics.count('aborted')
-    }
+    const delta = (piece: string) => (call === undefined ? event('response.output_text.delta', { item_id: itemId, output_index: 0, content_index: 0, delta: piece, logprobs: [] }) : event('response.function_call_arguments.delta', { item_id: itemId, output_index: 0, delta: piece }))
+    if (!(await streamTokens(ctx, req, res, job, pieces, tokenMs, delta))) return
     let tail =
       call === undefined
         ? event('response.output_text.done', { item_id: itemId, output_index: 0, content_index: 0, text, logprobs: [] }) + event('response.content_part.done', { item_id: itemId, output_index: 0, content_index: 0, part: { type: 'output_text', text, annotations: [] } })
