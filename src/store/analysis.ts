@@ -116,14 +116,19 @@ export interface TimeWindows {
 
 /**
  * The judged hops of the run (the components' work: auxiliary ones such as `GET /v1/models` are left out) with their
- * step: their turn's (hops join turns on conversation and turn), or their time window's.
+ * step: their turn's (hops join turns on conversation and turn; a hop an agent's span joined, on the span's), or their
+ * time window's.
  */
 function hopsWithStep(db: string, runId: string, columns: string, windows?: TimeWindows): string {
   if (windows !== undefined) {
     return `(SELECT conversation_id, turn, intDiv(start_us - ${Math.floor(windows.t0_us)}, ${Math.max(1, Math.floor(windows.width_us))}) AS step, ${columns}
       FROM ${db}.hops WHERE run_id = ${quoteString(runId)} AND auxiliary = 0 AND start_us >= ${Math.floor(windows.t0_us)})`
   }
-  return `(SELECT conversation_id, turn, ${columns} FROM ${db}.hops WHERE run_id = ${quoteString(runId)} AND auxiliary = 0) AS h
+  // a proxy hop an agent's span joined belongs to the span's conversation and turn (its own are the connection's)
+  return `(SELECT if(span_conversation = '', hop_conversation, span_conversation) AS conversation_id, if(span_conversation = '', hop_turn, span_turn) AS turn, *
+      FROM (SELECT hop_id, conversation_id AS hop_conversation, turn AS hop_turn, ${columns} FROM ${db}.hops WHERE run_id = ${quoteString(runId)} AND auxiliary = 0) AS hx
+      ANY LEFT JOIN (SELECT joined_hop_id AS hop_id, conversation_id AS span_conversation, turn AS span_turn FROM ${db}.spans
+                     WHERE run_id = ${quoteString(runId)} AND joined_hop_id != '') AS j USING hop_id) AS h
     ALL INNER JOIN (SELECT conversation_id, turn, step FROM ${db}.turns WHERE run_id = ${quoteString(runId)}) AS t USING (conversation_id, turn)`
 }
 

@@ -11,6 +11,7 @@ import type { RunningProxy } from '../../src/proxy/index.js'
 import { AgentTraces, type SpanRow } from '../../src/telemetry/otlp/index.js'
 import { ProxyMetrics } from '../../src/telemetry/metrics.js'
 import type { HopRecord, TurnRecord } from '../../src/types.js'
+import { HopCollector } from '../support/hops.js'
 import { startTestProxy } from '../support/proxy.js'
 import { listenHttp, type Listening } from '../support/servers.js'
 
@@ -24,6 +25,7 @@ before(async () => {
   llm = await listenHttp((_req, res) => setTimeout(() => res.end('{"ok":true}'), 20))
   traces = new AgentTraces({ runId: 'run-otlp', maxBodyBytes: 64 * 1024, holdS: 30, keepContent: false, recordTurns: true, row: (table, row) => (rows[table] as object[]).push(row) })
   proxy = await startTestProxy([{ name: 'llm', component: 'llm', target: llm.url, prefix: '/llm' }], {}, {}, traces)
+  traces.listening([proxy.url])
 })
 after(async () => {
   await proxy.close()
@@ -156,6 +158,57 @@ test('an agent\'s LLM span over a call the proxy timed itself is joined with the
   assert.match(llmSpan.joined_hop_id, /.+/, 'the proxy hop of the same call was not found')
   assert.equal(rows.hops.filter((h) => h.component === 'llm').length, 0, 'the call was written twice')
   assert.equal(traces.assembler.stats.joined >= 1, true)
+})
+
+/** A LiveKit turn whose llm_request span times the calls `during` makes, with the given server port; sent and flushed. */
+async function livekitLlmSpan(serverPort: number, during: () => Promise<void>): Promise<void> {
+  const { tracer, provider } = tracerWith(new JsonExporter({ url: `${proxy.url}/v1/traces` }), 'livekit-agent')
+  const session = tracer.startSpan('agent_session', { attributes: { 'lk.room_sid': `RM_${serverPort}` } })
+  const turn = tracer.startSpan('agent_turn', { attributes: { 'lk.generation_id': 'gen_x' } }, trace.setSpan(context.active(), session))
+  const node = tracer.startSpan('llm_node', {}, trace.setSpan(context.active(), turn))
+  const request = tracer.startSpan('llm_request', { attributes: { 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.provider.name': 'openai', 'server.address': '127.0.0.1', 'server.port': serverPort, 'lk.response.ttft': 0.01 } }, trace.setSpan(context.active(), node))
+  await during()
+  await new Promise((r) => setTimeout(r, 5))
+  request.end()
+  node.end()
+  turn.setAttributes({ 'lk.e2e_latency': 0.5 })
+  turn.end()
+  session.end()
+  await provider.forceFlush()
+  await provider.shutdown()
+}
+
+const callLlm = async () => {
+  // no traceparent: LiveKit JS's default
+  const res = await fetch(`${proxy.url}/llm/v1/chat/completions`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
+  await res.arrayBuffer()
+}
+
+test('without a traceparent, an agent\'s LLM span that called this proxy joins the one proxy hop inside it; the call is not counted twice', async () => {
+  const proxyHops = new HopCollector()
+  try {
+    await livekitLlmSpan(Number(new URL(proxy.url).port), callLlm)
+    const [hop] = await proxyHops.waitFor(1)
+    const span = rows.spans.find((s) => s.name === 'llm_request')!
+    assert.equal(span.joined_hop_id, hop!.hop_id)
+    assert.equal(rows.hops.filter((h) => h.component === 'llm').length, 0, 'the call was written twice')
+  } finally {
+    proxyHops.dispose()
+  }
+})
+
+test('without a traceparent, two calls inside one span are no join (which one is the span\'s cannot be told), nor is a span whose call went elsewhere', async () => {
+  const before = traces.stats().ambiguous_joins
+  await livekitLlmSpan(Number(new URL(proxy.url).port), async () => {
+    await Promise.all([callLlm(), callLlm()])
+  })
+  assert.equal(rows.spans.find((s) => s.name === 'llm_request')?.joined_hop_id, '')
+  assert.equal(rows.hops.filter((h) => h.component === 'llm').length, 1, 'the agent\'s own hop is kept')
+  assert.equal(traces.stats().ambiguous_joins, before + 1)
+  rows.spans.length = 0
+  rows.hops.length = 0
+  await livekitLlmSpan(Number(new URL(llm.url).port), callLlm)
+  assert.equal(rows.spans.find((s) => s.name === 'llm_request')?.joined_hop_id, '', 'a call to another port did not pass through the proxy')
 })
 
 test('a sender that goes away in the middle of a gzip body leaves the proxy serving', async () => {

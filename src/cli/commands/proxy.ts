@@ -67,6 +67,7 @@ export async function run(args: string[]): Promise<number> {
   })
   await recording.own(proxy)
 
+  agentTraces?.listening([proxy.url, ...proxy.upstreamUrls.values()])
   process.stdout.write(`hopwatch proxy ${VERSION} listening on ${proxy.url}  (/healthz, /metrics${agentTraces !== undefined ? ', OTLP/HTTP traces at /v1/traces' : ''}); admin API on ${proxy.adminUrl} (its token is in an embedded store's hopwatch-owner.json)\n`)
   process.stdout.write(
     table(

@@ -215,6 +215,7 @@ export async function runLoad(options: RunOptions): Promise<number> {
     )
     stops.push(async () => metrics.dispose())
     proxy = await startProxy({ config, runId, ...(agentTraces !== undefined ? { otlp: agentTraces } : {}), admin: { sql: (s, signal) => recording.sql(s, signal), metrics: () => metrics.render(), stats: () => ({ run_id: runId, store: recording.writer.stats(), ...watching.stats(), agent_spans: agentTraces?.stats() }) } })
+    agentTraces?.listening([proxy.url, ...proxy.upstreamUrls.values()])
     stops.push(async () => {
       await (proxy as RunningProxy).close()
       agentTraces?.close()

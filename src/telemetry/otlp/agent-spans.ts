@@ -16,7 +16,7 @@ import type { AttrValue, Attributes, OtlpSpan } from './decode.js'
  */
 export type AgentSpanRole =
   | { role: 'turn'; framework: Framework; number: number | undefined; conversation: string | undefined; latencyUs: number | undefined; userUs: number | undefined; interrupted: boolean }
-  | { role: 'hop'; framework: Framework; component: Component; latencyUs: number | undefined; model: string; provider: string; tokensIn: number; tokensOut: number }
+  | { role: 'hop'; framework: Framework; component: Component; latencyUs: number | undefined; model: string; provider: string; tokensIn: number; tokensOut: number; serverPort: number | undefined }
   | { role: 'other'; framework: Framework | '' }
 
 export type Framework = 'pipecat' | 'livekit'
@@ -49,8 +49,22 @@ function usage(a: Attributes): { tokensIn: number; tokensOut: number } {
   return { tokensIn: num(a['gen_ai.usage.input_tokens']) ?? 0, tokensOut: num(a['gen_ai.usage.output_tokens']) ?? 0 }
 }
 
-function genAi(a: Attributes): { model: string; provider: string } {
-  return { model: str(a['gen_ai.request.model'] ?? a['gen_ai.response.model']), provider: str(a['gen_ai.provider.name'] ?? a['gen_ai.system']) }
+/** The port the span's call went to: `server.port`, else the port of `url.full` / `http.url` (scheme default when absent). */
+function serverPort(a: Attributes): number | undefined {
+  const port = num(a['server.port'] ?? a['net.peer.port'])
+  if (port !== undefined) return port
+  const url = str(a['url.full'] ?? a['http.url'])
+  if (url === '') return undefined
+  try {
+    const parsed = new URL(url)
+    return parsed.port !== '' ? Number(parsed.port) : parsed.protocol === 'https:' || parsed.protocol === 'wss:' ? 443 : 80
+  } catch {
+    return undefined
+  }
+}
+
+function genAi(a: Attributes): { model: string; provider: string; serverPort: number | undefined } {
+  return { model: str(a['gen_ai.request.model'] ?? a['gen_ai.response.model']), provider: str(a['gen_ai.provider.name'] ?? a['gen_ai.system']), serverPort: serverPort(a) }
 }
 
 const PIPECAT_SERVICE = /^(stt|llm|tts)(_.+)?$/

@@ -37,12 +37,22 @@ export class AgentTraces {
     this.timer.unref()
   }
 
+  /** The proxy's listeners (its main URL and each upstream's own): spans whose call went to one can join without a trace. */
+  listening(urls: Iterable<string>): void {
+    const ports: number[] = []
+    for (const url of urls) {
+      const port = Number(new URL(url).port)
+      if (port > 0) ports.push(port)
+    }
+    this.recent.listening(ports)
+  }
+
   handle(req: IncomingMessage, res: ServerResponse): void {
     this.receiver.handle(req, res)
   }
 
-  stats(): ReceiverStats & { held: number } & AgentSpanAssembler['stats'] & Partial<ReceiverGuard['stats']> {
-    return { ...this.receiver.stats, ...this.assembler.stats, ...this.guard?.stats, held: this.assembler.heldCount }
+  stats(): ReceiverStats & { held: number; ambiguous_joins: number } & AgentSpanAssembler['stats'] & Partial<ReceiverGuard['stats']> {
+    return { ...this.receiver.stats, ...this.assembler.stats, ...this.guard?.stats, held: this.assembler.heldCount, ambiguous_joins: this.recent.stats.ambiguous }
   }
 
   /** Writes what is still held; call after the proxy stopped taking requests. */

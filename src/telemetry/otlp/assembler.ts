@@ -59,23 +59,56 @@ type HopRole = Extract<AgentSpanRole, { role: 'hop' }>
 interface SeenHop {
   hop_id: string
   component: string
+  model: string
   start_us: number
   end_us: number
+  /** an agent span has claimed it (traceless joins only: a hop joins one span) */
+  joined?: boolean
 }
 
+/** What a span tells of the call it timed, for a join without a trace. */
+export interface SpanCall {
+  model: string
+  /** the port the call went to (`server.port`, or the port in `url.full`) */
+  serverPort: number | undefined
+}
+
+/** How far (µs) a proxy hop may lie outside the agent span that timed the same call: clocks and scheduling. */
+const JOIN_SLACK_US = 50_000
+
 /**
- * Proxy hops seen lately (at most `max`, the oldest trace's dropped first), by trace, so an agent's service span can
- * be joined with the proxy's hop of the same call. Only hops whose caller sent a traceparent are kept.
+ * Proxy hops seen lately, so an agent's service span can be joined with the proxy's hop of the same call:
+ * - by trace, for callers that sent a traceparent (at most `max`, the oldest trace's dropped first);
+ * - without one (LiveKit JS's default), the last `max` untraced hops in the order they ended: a span that says its
+ *   call went to one of this proxy's ports joins the one hop of its component (and model) that lies inside it. Two
+ *   or more such hops (concurrent calls of one model) are no join: `ambiguous` counts them, and both stay apart.
  */
 export class RecentHops {
   private readonly byTrace = new Map<string, SeenHop[]>()
   private count = 0
+  private readonly untraced: Array<SeenHop | undefined>
+  private next = 0
+  /** the ports this proxy listens on: a span whose call went elsewhere did not pass through it */
+  private ports = new Set<number>()
+  readonly stats = { ambiguous: 0 }
 
-  constructor(private readonly max = 50_000) {}
+  constructor(private readonly max = 50_000) {
+    this.untraced = new Array<SeenHop | undefined>(max)
+  }
+
+  /** The ports the proxy listens on (known once it has started). */
+  listening(ports: Iterable<number>): void {
+    this.ports = new Set(ports)
+  }
 
   add(hop: HopRecord): void {
-    if (hop.trace_id === '') return
-    const seen: SeenHop = { hop_id: hop.hop_id, component: hop.component, start_us: hop.start_us, end_us: hop.end_us }
+    const seen: SeenHop = { hop_id: hop.hop_id, component: hop.component, model: hop.model, start_us: hop.start_us, end_us: hop.end_us }
+    if (hop.trace_id === '') {
+      if (hop.transport === 'agent' || hop.auxiliary === 1) return
+      this.untraced[this.next] = seen
+      this.next = (this.next + 1) % this.max
+      return
+    }
     const list = this.byTrace.get(hop.trace_id)
     if (list === undefined) this.byTrace.set(hop.trace_id, [seen])
     else list.push(seen)
@@ -87,10 +120,25 @@ export class RecentHops {
     }
   }
 
-  /** The proxy hop of this component in this trace that lies within the span (50 ms either side). */
-  match(traceId: string, component: string, startUs: number, endUs: number): SeenHop | undefined {
-    const slack = 50_000
-    return this.byTrace.get(traceId)?.find((h) => h.component === component && h.start_us >= startUs - slack && h.end_us <= endUs + slack)
+  /** The proxy hop of the same call: in the span's trace, else (the span called this proxy) the one untraced hop inside it. */
+  match(traceId: string, component: string, startUs: number, endUs: number, call?: SpanCall): SeenHop | undefined {
+    const inside = (h: SeenHop) => h.component === component && h.start_us >= startUs - JOIN_SLACK_US && h.end_us <= endUs + JOIN_SLACK_US
+    const traced = this.byTrace.get(traceId)?.find(inside)
+    if (traced !== undefined || call?.serverPort === undefined || !this.ports.has(call.serverPort)) return traced
+    let found: SeenHop | undefined
+    // newest first: hops are kept in the order they ended, so the scan stops at the first that ended before the span
+    for (let k = 1; k <= this.max; k++) {
+      const h = this.untraced[(this.next - k + this.max) % this.max]
+      if (h === undefined || h.end_us < startUs - JOIN_SLACK_US) break
+      if (h.joined === true || !inside(h) || (call.model !== '' && h.model !== '' && h.model !== call.model)) continue
+      if (found !== undefined) {
+        this.stats.ambiguous++
+        return undefined
+      }
+      found = h
+    }
+    if (found !== undefined) found.joined = true
+    return found
   }
 }
 
@@ -247,7 +295,7 @@ export class AgentSpanAssembler {
     if (turn === undefined && !outside) this.stats.unresolved++
     const conversation = turn?.conversation ?? span.traceId
     const number = turn?.turn ?? 0
-    const joined = this.proxyHops?.match(span.traceId, role.component, span.startUs, span.endUs)
+    const joined = this.proxyHops?.match(span.traceId, role.component, span.startUs, span.endUs, { model: role.model, serverPort: role.serverPort })
     this.writeSpan(span, role.framework, 'hop', role.component, conversation, number, joined?.hop_id ?? '')
     if (joined !== undefined) {
       this.stats.joined++
