@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, test } from 'node:test'
+import { createOpenAI } from '@ai-sdk/openai'
+import { streamText } from 'ai'
 import OpenAI from 'openai'
 import type { RunningProxy } from '../../src/proxy/index.js'
 import { HopCollector, lifecycleViolations } from '../support/hops.js'
@@ -62,4 +64,18 @@ test('the Responses API with a function tool: a function_call item with its argu
   assert.match(second.output_text, /19:00/)
   const recorded = await hops.waitFor(2)
   assert.deepEqual(recorded.map((h) => [h.route, h.error_kind, h.first_payload_us > 0]), [['/responses', '', true], ['/responses', '', true]])
+})
+
+test('the Vercel AI SDK (@ai-sdk/openai, its default Responses call) streams text from the simulator through the proxy, and the hop has its TTFT and usage', async () => {
+  const provider = createOpenAI({ apiKey: 'sk-test-not-real', baseURL: proxy.upstreamUrls.get('llm')! })
+  const result = streamText({ model: provider('sim-llm'), prompt: 'What time do you open on Sunday?', maxRetries: 0 })
+  let text = ''
+  for await (const delta of result.textStream) text += delta
+  const usage = await result.usage
+  assert.ok(text.split(' ').length >= 3, text)
+  const [hop] = await hops.waitFor(1)
+  assert.equal(hop!.route, '/responses', 'the AI SDK called the Responses API')
+  assert.equal(hop!.error_kind, '')
+  assert.equal(hop!.tokens_out, usage.outputTokens)
+  assert.ok(hop!.first_payload_us - hop!.start_us >= 30_000, `TTFT ${(hop!.first_payload_us - hop!.start_us) / 1000} ms`)
 })
