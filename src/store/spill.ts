@@ -4,6 +4,8 @@ import { join } from 'node:path'
 
 /** Rows serialised per slice, so a large spill never blocks the event loop for long. */
 const SLICE_ROWS = 500
+/** The dead-letter files' bound, over all tables: rows past it are counted, not kept. */
+const MAX_DEAD_LETTER_BYTES = 16 * 1024 * 1024
 
 export interface SpillAppendResult {
   kept: number
@@ -20,6 +22,7 @@ export interface SpillAppendResult {
  */
 export class Spill {
   private usedBytes = 0
+  private deadLetterBytes = 0
   private readonly chains = new Map<string, Promise<unknown>>()
 
   constructor(
@@ -77,6 +80,31 @@ export class Spill {
         if (i + SLICE_ROWS < rows.length) await new Promise((r) => setImmediate(r))
       }
       return { kept, dropped: 0, recreated }
+    })
+  }
+
+  /** Where rows the store refused for their data are kept, one JSON line each: `{at, table, error, row}`. */
+  get deadLetterDir(): string {
+    return join(this.dir, 'dead-letter')
+  }
+
+  /**
+   * Keeps a row the store refused for its data (never to be retried: it would fail again) in the table's dead-letter
+   * file, for a person to read. False when it could not be kept (the bound is reached, or the disk refused).
+   */
+  deadLetter(table: string, row: object, error: string): Promise<boolean> {
+    return this.serial(`${table}:dead`, async () => {
+      const line = `${JSON.stringify({ at: new Date().toISOString(), table, error: error.slice(0, 500), row })}\n`
+      const size = Buffer.byteLength(line)
+      if (this.deadLetterBytes + size > MAX_DEAD_LETTER_BYTES) return false
+      try {
+        await mkdir(this.deadLetterDir, { recursive: true })
+        await appendFile(join(this.deadLetterDir, `${table}.jsonl`), line)
+      } catch {
+        return false
+      }
+      this.deadLetterBytes += size
+      return true
     })
   }
 

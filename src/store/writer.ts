@@ -14,7 +14,21 @@ export interface WriterOptions {
   retryMs: number
 }
 
-export type DropReason = 'queue_full' | 'spill_full' | 'spill_error' | 'spill_corrupt' | 'spill_vanished'
+/** `refused`: the store refused the row for its data (kept in the spill's dead-letter files while there is room). */
+export type DropReason = 'queue_full' | 'spill_full' | 'spill_error' | 'spill_corrupt' | 'spill_vanished' | 'refused'
+
+/**
+ * ClickHouse error codes that say a row's data cannot go into its columns (parse failures, wrong types, values out
+ * of range), as opposed to a store that is down or a schema that is wrong: retrying such a row fails forever.
+ */
+const DATA_ERROR_CODES = new Set([6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 131, 321, 349])
+
+/** Whether an insert failed because of the rows' data: the client's `code`, or `Code: N` in an older server's message. */
+export function isDataError(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown }
+  const code = typeof e.code === 'string' && /^\d+$/.test(e.code) ? Number(e.code) : Number(/\bCode:\s*(\d+)/.exec(String(e.message ?? ''))?.[1] ?? Number.NaN)
+  return DATA_ERROR_CODES.has(code)
+}
 
 export interface TableCounts {
   /** rows accepted by push() */
@@ -40,8 +54,10 @@ export interface WriterStats {
 /**
  * Takes rows off the hot path: push() is an array append; batches are inserted by size or interval, one at a time.
  * When the store fails, batches spill to disk and are replayed once an insert succeeds again. When inserts are merely
- * slow, the queue fills and further rows spill from a separate loop. Every row is counted as written, spilled,
- * replayed or dropped (with its reason), so nothing is lost silently.
+ * slow, the queue fills and further rows spill from a separate loop. A batch the store refuses for its data is halved
+ * until the bad rows are found; they go to a dead-letter file (never retried) and the rest is inserted, so one poison
+ * row cannot spill its batch, or block a replay, for good. Every row is counted as written, spilled, replayed or
+ * dropped (with its reason), so nothing is lost silently.
  */
 export class BatchWriter {
   private readonly pending = new Map<string, object[]>()
@@ -58,6 +74,8 @@ export class BatchWriter {
   private drainAgain = false
   private spilling: Promise<void> | undefined
   private closed = false
+  /** per table, spilled rows the store refused on replay (so no longer outstanding) */
+  private readonly refusedOnReplay = new Map<string, number>()
 
   constructor(
     private readonly sink: RowSink,
@@ -155,14 +173,42 @@ export class BatchWriter {
       await this.spillRows(table, batch)
       return
     }
-    try {
-      await this.sink.insert(table, batch)
-      this.countsOf(table).written += batch.length
-      this.storeUp = true
-    } catch (err) {
-      this.markDown(err)
-      await this.spillRows(table, batch)
+    const unsent = await this.insertSorting(table, batch, (n) => (this.countsOf(table).written += n))
+    if (unsent.length > 0) await this.spillRows(table, unsent)
+  }
+
+  /**
+   * Inserts rows; when the store refuses them for their data, halves the batch until the refused rows stand alone
+   * and sends those to the dead-letter file. Returns the rows not sent because the store is down (to spill, or to
+   * keep in the spill file), and marks it down; `inserted` hears of every batch that went in.
+   */
+  private async insertSorting(table: string, rows: object[], inserted: (n: number) => void, replaying = false): Promise<object[]> {
+    const stack = [rows]
+    for (let chunk = stack.pop(); chunk !== undefined; chunk = stack.pop()) {
+      try {
+        await this.sink.insert(table, chunk)
+        inserted(chunk.length)
+        this.storeUp = true
+      } catch (err) {
+        if (!isDataError(err)) {
+          this.markDown(err)
+          return [chunk, ...stack].flat()
+        }
+        if (chunk.length === 1) {
+          await this.refuse(table, chunk[0] as object, err)
+          if (replaying) this.refusedOnReplay.set(table, (this.refusedOnReplay.get(table) ?? 0) + 1)
+        }
+        else stack.push(chunk.slice(chunk.length >> 1), chunk.slice(0, chunk.length >> 1))
+      }
     }
+    return []
+  }
+
+  private async refuse(table: string, row: object, err: unknown): Promise<void> {
+    const message = (err as Error).message ?? String(err)
+    this.lastError = `the store refused a ${table} row (kept in ${this.spill.deadLetterDir}): ${message.slice(0, 200)}`
+    await this.spill.deadLetter(table, row, message)
+    this.drop(table, 'refused', 1)
   }
 
   /**
@@ -178,7 +224,7 @@ export class BatchWriter {
 
   private countLost(): void {
     for (const [table, c] of this.counts) {
-      const outstanding = c.spilled - c.replayed - c.dropped.spill_corrupt - c.dropped.spill_vanished
+      const outstanding = c.spilled - c.replayed - c.dropped.spill_corrupt - c.dropped.spill_vanished - (this.refusedOnReplay.get(table) ?? 0)
       if (outstanding > 0) {
         this.lastError = `spill: the spill directory ${this.spill.dir} vanished with ${outstanding} ${table} rows`
         this.drop(table, 'spill_vanished', outstanding)
@@ -191,10 +237,19 @@ export class BatchWriter {
     for (const table of await this.spill.tables()) {
       try {
         const { replayed, corrupt } = await this.spill.replay(table, this.options.batchRows, async (rows) => {
-          await this.sink.insert(table, rows)
           // counted per batch, so a replay cut short by the store failing again still counts what it inserted
-          this.countsOf(table).written += rows.length
-          this.countsOf(table).replayed += rows.length
+          const unsent = await this.insertSorting(
+            table,
+            rows,
+            (n) => {
+              this.countsOf(table).written += n
+              this.countsOf(table).replayed += n
+            },
+            true,
+          )
+          // the store is down again: the replay stops here and resumes from this batch (a batch it had begun to sort
+          // is replayed whole: its rows inserted before the failure are inserted twice)
+          if (unsent.length > 0) throw new Error(this.lastError)
         })
         if (corrupt > 0) this.drop(table, 'spill_corrupt', corrupt)
         if (replayed > 0) this.storeUp = true
@@ -244,7 +299,7 @@ export class BatchWriter {
   private countsOf(table: string): TableCounts {
     let counts = this.counts.get(table)
     if (counts === undefined) {
-      counts = { pushed: 0, written: 0, spilled: 0, replayed: 0, dropped: { queue_full: 0, spill_full: 0, spill_error: 0, spill_corrupt: 0, spill_vanished: 0 } }
+      counts = { pushed: 0, written: 0, spilled: 0, replayed: 0, dropped: { queue_full: 0, spill_full: 0, spill_error: 0, spill_corrupt: 0, spill_vanished: 0, refused: 0 } }
       this.counts.set(table, counts)
     }
     return counts
