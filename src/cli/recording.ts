@@ -1,6 +1,7 @@
 import { redactUrl } from '../redact.js'
 import type { HopwatchConfig } from '../config/index.js'
-import { BatchWriter, ClickHouseSink, openStore, queryJsonLines, recordHops, recordLoad, removeOwner, runRow, Spill, writeOwner, type Store } from '../store/index.js'
+import { join } from 'node:path'
+import { BatchWriter, ClickHouseSink, openStore, queryJsonLines, recordHops, recordLoad, removeOwner, runRow, Spill, writeOwner, type DropReason, type Store, type WriterStats } from '../store/index.js'
 import type { RunRecord } from '../types.js'
 import { nowUs } from '../clock.js'
 import { VERSION } from './version.js'
@@ -15,6 +16,11 @@ import { table } from './output.js'
 export class Recording {
   private store: Store | undefined
   readonly writer: BatchWriter
+  /**
+   * The rows made from spans agents send (spans, their hops and turns): a queue and spill of their own, a quarter of
+   * the store's queue and spill bound, so a flood of spans never crowds the proxy's own hops out of theirs
+   */
+  readonly agentWriter: BatchWriter
   private readonly unsubscribe: Array<() => void> = []
   private readonly run: Omit<RunRecord, 'started_us'> & { started_us: number }
   private dropWarnedAt = 0
@@ -22,20 +28,20 @@ export class Recording {
   private constructor(
     private readonly config: HopwatchConfig,
     private readonly spill: Spill,
+    private readonly agentSpill: Spill,
     store: Store | undefined,
     run: { runId: string; source: string },
   ) {
     this.store = store
-    this.writer = new BatchWriter(
-      new ClickHouseSink(store ?? (() => this.ensureStore())),
-      spill,
-      { queueRows: config.store.queue_rows, batchRows: config.store.batch_rows, flushMs: config.store.flush_ms, retryMs: config.store.retry_ms },
-      (tableName, reason, rows) => {
-        if (Date.now() - this.dropWarnedAt < 10_000) return
-        this.dropWarnedAt = Date.now()
-        process.stderr.write(`hopwatch: warning: ${rows} ${tableName} rows dropped (${reason}); totals at /_hopwatch/stats and on /metrics\n`)
-      },
-    )
+    const sink = new ClickHouseSink(store ?? (() => this.ensureStore()))
+    const options = { queueRows: config.store.queue_rows, batchRows: config.store.batch_rows, flushMs: config.store.flush_ms, retryMs: config.store.retry_ms }
+    const warn = (tableName: string, reason: string, rows: number) => {
+      if (Date.now() - this.dropWarnedAt < 10_000) return
+      this.dropWarnedAt = Date.now()
+      process.stderr.write(`hopwatch: warning: ${rows} ${tableName} rows dropped (${reason}); totals at /_hopwatch/stats and on /metrics\n`)
+    }
+    this.writer = new BatchWriter(sink, spill, options, warn)
+    this.agentWriter = new BatchWriter(sink, agentSpill, { ...options, queueRows: Math.max(1000, Math.floor(options.queueRows / 4)) }, warn)
     this.run = { run_id: run.runId, name: config.run.name, started_us: nowUs(), source: run.source, hopwatch_version: VERSION, config_json: JSON.stringify(redacted(config)) }
   }
 
@@ -44,13 +50,18 @@ export class Recording {
     const target = storeTarget(config.store)
     // the embedded engine opens now (a locked directory is a usage error); a server may be down: rows spill until it is up
     const store = target.kind === 'embedded' ? await openStore(target, config.store.database) : undefined
-    const spill = new Spill(spillDir(config.store), config.store.spill_max_bytes)
+    // agents' rows spill apart (a subdirectory, which the main spill does not read), with a quarter of the bound
+    const agentShare = Math.floor(config.store.spill_max_bytes / 4)
+    const spill = new Spill(spillDir(config.store), config.store.spill_max_bytes - agentShare)
     await spill.init()
-    const recording = new Recording(config, spill, store, run)
+    const agentSpill = new Spill(join(spill.dir, 'agent'), agentShare)
+    await agentSpill.init()
+    const recording = new Recording(config, spill, agentSpill, store, run)
     if (target.kind === 'server') {
       await recording.ensureStore().catch((err: Error) => process.stderr.write(`hopwatch: warning: ${err.message}\n  traffic flows; rows spill to ${spillDir(config.store)} until the server answers\n`))
     }
     recording.writer.start()
+    recording.agentWriter.start()
     recording.unsubscribe.push(recordHops(recording.writer))
     if (run.load) recording.unsubscribe.push(recordLoad(recording.writer))
     recording.writer.push('runs', runRow(recording.run))
@@ -82,6 +93,29 @@ export class Recording {
     if (target.kind === 'embedded') await writeOwner(target.dir, { pid: process.pid, admin_url: admin.adminUrl, admin_token: admin.adminToken, started_us: this.run.started_us })
   }
 
+  /** Both writers' counts as one: per table, the rows written, spilled, replayed and dropped. */
+  stats(): WriterStats {
+    const [main, agent] = [this.writer.stats(), this.agentWriter.stats()]
+    const tables: WriterStats['tables'] = {}
+    for (const [name, c] of [...Object.entries(main.tables), ...Object.entries(agent.tables)]) {
+      const t = tables[name]
+      if (t === undefined) tables[name] = { ...c, dropped: { ...c.dropped } }
+      else {
+        t.pushed += c.pushed
+        t.written += c.written
+        t.spilled += c.spilled
+        t.replayed += c.replayed
+        for (const [reason, n] of Object.entries(c.dropped)) t.dropped[reason as DropReason] += n
+      }
+    }
+    return { tables, queuedRows: main.queuedRows + agent.queuedRows, spillBytes: main.spillBytes + agent.spillBytes, storeUp: main.storeUp && agent.storeUp, lastError: main.lastError || agent.lastError }
+  }
+
+  /** Inserts (or spills) what both writers hold. */
+  async flush(): Promise<void> {
+    await Promise.all([this.writer.flush(), this.agentWriter.flush()])
+  }
+
   describe(): string {
     const target = storeTarget(this.config.store)
     return `${describeTarget(target)}${this.store !== undefined ? ` (ClickHouse ${this.store.version}), database ${this.config.store.database}` : ''}`
@@ -91,8 +125,8 @@ export class Recording {
   async close(): Promise<{ dropped: number; report: string; warning: string }> {
     for (const stop of this.unsubscribe) stop()
     this.writer.push('runs', runRow(this.run, nowUs()))
-    await this.writer.close()
-    const stats = this.writer.stats()
+    await Promise.all([this.writer.close(), this.agentWriter.close()])
+    const stats = this.stats()
     const target = storeTarget(this.config.store)
     if (target.kind === 'embedded') await removeOwner(target.dir)
     await this.store?.close()
@@ -103,7 +137,7 @@ export class Recording {
       return [name, String(c.pushed), String(c.written), String(c.spilled), String(c.replayed), String(lost)]
     })
     let report = table(['table', 'rows', 'written', 'spilled', 'replayed', 'dropped'], rows)
-    if (stats.spillBytes > 0) report += `${stats.spillBytes} bytes wait in ${this.spill.dir}; they are replayed by the next hopwatch process using this store\n`
+    if (stats.spillBytes > 0) report += `${stats.spillBytes} bytes wait in ${this.spill.dir}${this.agentSpill.bytes > 0 ? ` and ${this.agentSpill.dir}` : ''}; they are replayed by the next hopwatch process using this store\n`
     const warning = dropped > 0 ? `hopwatch: ${dropped} rows could not be kept (store: ${stats.lastError || 'see above'})\n` : ''
     return { dropped, report, warning }
   }

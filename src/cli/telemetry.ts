@@ -34,7 +34,7 @@ export function agentTracesFor(config: HopwatchConfig, recording: Recording, cal
     // fail every batch it lands in
     row: (table, row) => {
       coerceRow(table as TableName, row as unknown as Record<string, unknown>)
-      recording.writer.push(table, row)
+      recording.agentWriter.push(table, row)
     },
   })
 }

@@ -47,8 +47,12 @@ test('a malformed config stops the proxy with exit code 2 and names each field',
   for (const field of ['upstreams\\[0\\]\\.component', 'upstreams\\[0\\]\\.target', 'proxy\\.prot']) assert.match(stderr, new RegExp(field))
 })
 
-test('the proxy records hops in the embedded store, sql reaches it through the proxy, and no credential is ever stored', async () => {
+test('the proxy records hops in the embedded store, sql reaches it through the proxy, and no credential is ever stored', async (t) => {
   const proxy = await startHopwatch(['proxy'], /listening on (http:\/\/[\d.:]+)/, dir)
+  // a failed assertion must not leave the proxy running (and the test file waiting for it)
+  t.after(() => {
+    if (proxy.child.exitCode === null) proxy.child.kill('SIGKILL')
+  })
   const url = proxy.match[1]!
   const res = await fetch(`${url}/llm/chat/completions?api_key=${SECRETS[4]}`, {
     method: 'POST',
@@ -62,6 +66,9 @@ test('the proxy records hops in the embedded store, sql reaches it through the p
   const ws = new WebSocket(`${url.replace('http:', 'ws:')}/stt/v1/listen?token=${SECRETS[5]}&encoding=linear16&sample_rate=16000`, ['token', SECRETS[5]])
   await new Promise((r) => ws.once('open', r))
   ws.send(Buffer.alloc(640))
+  // the caller asks for its transcript: an exchange (silence that is never finalized is no hop)
+  ws.send(JSON.stringify({ type: 'Finalize' }))
+  await new Promise((r) => ws.once('message', r))
   ws.send(JSON.stringify({ type: 'CloseStream' }))
   await new Promise((r) => ws.once('close', r))
 

@@ -52,7 +52,7 @@ export async function run(args: string[]): Promise<number> {
   const tracing = tracingFor(config)
   const metrics = new ProxyMetrics(
     () => (proxy?.upstreams ?? []).map((u) => ({ name: u.name, component: u.config.component, inFlight: u.inFlight })),
-    () => recording.writer.stats(),
+    () => recording.stats(),
     { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: () => agentTraces?.stats() },
   )
   proxy = await startProxy({
@@ -62,7 +62,7 @@ export async function run(args: string[]): Promise<number> {
     admin: {
       sql: (statement, signal) => recording.sql(statement, signal),
       metrics: () => metrics.render(),
-      stats: () => ({ run_id: runId, store: recording.writer.stats(), upstreams: proxy?.upstreams.map((u) => ({ name: u.name, in_flight: u.inFlight })), ...watching.stats(), agent_spans: agentTraces?.stats() }),
+      stats: () => ({ run_id: runId, store: recording.stats(), upstreams: proxy?.upstreams.map((u) => ({ name: u.name, in_flight: u.inFlight })), ...watching.stats(), agent_spans: agentTraces?.stats() }),
     },
   })
   await recording.own(proxy)

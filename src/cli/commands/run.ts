@@ -210,11 +210,11 @@ export async function runLoad(options: RunOptions): Promise<number> {
     let proxy: RunningProxy | undefined
     const metrics = new ProxyMetrics(
       () => (proxy?.upstreams ?? []).map((u) => ({ name: u.name, component: u.config.component, inFlight: u.inFlight })),
-      () => recording.writer.stats(),
+      () => recording.stats(),
       { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: () => agentTraces?.stats() },
     )
     stops.push(async () => metrics.dispose())
-    proxy = await startProxy({ config, runId, ...(agentTraces !== undefined ? { otlp: agentTraces } : {}), admin: { sql: (s, signal) => recording.sql(s, signal), metrics: () => metrics.render(), stats: () => ({ run_id: runId, store: recording.writer.stats(), ...watching.stats(), agent_spans: agentTraces?.stats() }) } })
+    proxy = await startProxy({ config, runId, ...(agentTraces !== undefined ? { otlp: agentTraces } : {}), admin: { sql: (s, signal) => recording.sql(s, signal), metrics: () => metrics.render(), stats: () => ({ run_id: runId, store: recording.stats(), ...watching.stats(), agent_spans: agentTraces?.stats() }) } })
     agentTraces?.listening([proxy.url, ...proxy.upstreamUrls.values()])
     stops.push(async () => {
       await (proxy as RunningProxy).close()
@@ -261,7 +261,7 @@ export async function runLoad(options: RunOptions): Promise<number> {
     await stopTracing()
     await stopWatching()
     // the verdict comes from what the store holds: every row of the run is written first
-    await recording.writer.flush()
+    await recording.flush()
     const analysis = await analyzeStoredRun((sql) => recording.sql(sql), config.store.database, runId).catch((err: Error) => {
       process.stderr.write(`hopwatch: warning: the analysis could not read the store (${err.message}); what this process saw:\n`)
       return undefined
