@@ -30,7 +30,7 @@ function asBuffer(data: RawData): Buffer {
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
 }
 
-/** Contexts open at once on one connection (a multi-context TTS; ElevenLabs allows 5): more are not timed. */
+/** Contexts open at once on one connection (a multi-context TTS): more are not timed. */
 const MAX_OPEN_CONTEXTS = 64
 
 /** One exchange slot: a hop while open, numbered by the connection that owns it. */
@@ -38,7 +38,7 @@ class Slot implements WsExchange {
   current: Hop | undefined
 
   constructor(
-    private readonly open_: (slot: Slot) => Hop | undefined,
+    private readonly opener: (slot: Slot) => Hop | undefined,
     private readonly closed: (slot: Slot) => void = () => {},
   ) {}
 
@@ -47,7 +47,7 @@ class Slot implements WsExchange {
   }
 
   begin(): void {
-    if (this.current === undefined) this.current = this.open_(this)
+    if (this.current === undefined) this.current = this.opener(this)
   }
 
   startAt(atUs: number): void {
