@@ -15,6 +15,8 @@ import { table } from './output.js'
  */
 export class Recording {
   private store: Store | undefined
+  /** the admin API's own connection to the store, opened on its first query */
+  private adminStore: Promise<Store> | undefined
   readonly writer: BatchWriter
   /**
    * The rows made from spans agents send (spans, their hops and turns): a queue and spill of their own, a quarter of
@@ -81,9 +83,17 @@ export class Recording {
     return (async () => (this.store ??= await openStore(target, this.config.store.database)))()
   }
 
-  /** The admin API's SQL hook: queries go to the store this process owns, cancelled by the signal. */
+  /**
+   * The admin API's SQL hook: queries go to the store this process owns over a connection of their own (a second
+   * client, or a second chDB connection to the same directory), never the writer's, so a long query does not hold up
+   * the inserts; cancelled by the signal.
+   */
   sql(statement: string, signal?: AbortSignal): AsyncIterable<string> {
-    const ensure = () => this.ensureStore()
+    const ensure = () =>
+      (this.adminStore ??= openStore(storeTarget(this.config.store), this.config.store.database).catch((err: unknown) => {
+        this.adminStore = undefined
+        throw err
+      }))
     return { [Symbol.asyncIterator]: async function* () { yield* queryJsonLines(await ensure(), statement, signal) } }
   }
 
@@ -129,6 +139,7 @@ export class Recording {
     const stats = this.stats()
     const target = storeTarget(this.config.store)
     if (target.kind === 'embedded') await removeOwner(target.dir)
+    await (await this.adminStore?.catch(() => undefined))?.close()
     await this.store?.close()
     let dropped = 0
     const rows = Object.entries(stats.tables).map(([name, c]) => {

@@ -35,3 +35,28 @@ test('a flood of agent spans has its own queue: it is cut at its bound and count
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('a long admin query does not hold up recording: rows pushed while it runs are written before it ends', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hopwatch-admin-'))
+  try {
+    const config = validateConfig({ proxy: { port: 0 }, upstreams: [{ name: 'llm', component: 'llm', adapter: 'openai', target: 'http://127.0.0.1:9', prefix: '/llm' }], store: { dir: join(dir, 'store') } }, 'test', { adapters: ADAPTER_NAMES })
+    const recording = await Recording.start(config, { runId: 'admin', source: 'test', load: false })
+    // a query that runs until its time limit (5 s): the order of events is the test, not their times
+    let queryEnded = false
+    const query = (async () => {
+      for await (const _ of recording.sql('SELECT count() FROM numbers(1000000000000) SETTINGS max_execution_time = 5, timeout_overflow_mode = \'throw\'')) void _
+    })()
+      .catch(() => undefined)
+      .finally(() => (queryEnded = true))
+    await new Promise((r) => setTimeout(r, 300)) // the query is under way
+    for (let i = 0; i < 100; i++) recording.writer.push('hops', hopRow(i, { run_id: 'admin' }))
+    await recording.writer.flush()
+    const writtenWhileQuerying = !queryEnded
+    await query
+    await recording.close()
+    assert.equal(recording.writer.stats().tables.hops?.written, 100)
+    assert.ok(writtenWhileQuerying, 'the rows waited for the admin query to end')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})

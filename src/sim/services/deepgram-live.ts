@@ -50,7 +50,8 @@ function streamOptions(url: URL): StreamOptions | string {
  * Deepgram-style live STT: binary audio in; interim `Results` while speech goes on (when asked), a final `Results`
  * at each endpoint (silence after speech), on `Finalize` (`from_finalize: true`) and on `CloseStream` (then
  * `Metadata` and close 1000). A result's `start`/`duration` cover the audio since the previous final; its words
- * lie on the speech in it (16-bit mono PCM: loud frames), and audio without speech gives an empty transcript. Each final is a job for a worker, so final-transcript latency grows with load.
+ * lie on the speech in it (16-bit mono PCM: loud frames), and audio without speech gives an empty transcript. Each
+ * final is a job for a worker, so final-transcript latency grows with load.
  * The expected text comes from the `x-sim-text` header, or per utterance from a `{"type": "SimExpect", "text"}`
  * message (a simulator extension a real Deepgram would not know).
  */
