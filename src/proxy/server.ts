@@ -72,7 +72,8 @@ const CONVERSATION_ID = /^[A-Za-z0-9._:-]{1,128}$/
 type Resolver = (url: string, req: IncomingMessage) => Route | undefined
 
 function routeFor(upstream: Upstream, rest: string, req: IncomingMessage): Route {
-  const named = PATH_CONVERSATION.exec(rest)
+  // the per-request path: the regex only runs for the rare target that starts with the marker
+  const named = rest.startsWith('/_hw/') ? PATH_CONVERSATION.exec(rest) : null
   if (named !== null) {
     const id = named[1] ?? ''
     const route = routeFor(upstream, rest.slice(named[0].length), req)

@@ -103,8 +103,9 @@ function live(request: RequestInfo, ex: WsExchanges): WsObserver {
       }
       if (message.type !== 'Results') return
       const transcript = message.channel?.alternatives?.[0]?.transcript ?? ''
-      const speech = transcript.trim().length > 0 ? speechIn(message) : undefined
-      if (transcript.trim().length > 0) {
+      const spoken = transcript.trim().length > 0
+      const speech = spoken ? speechIn(message) : undefined
+      if (spoken) {
         if (!heardSpeech && speech !== undefined && timeline !== undefined) {
           const began = timeline.momentOf(speech.fromMs, 'start')
           if (began !== undefined) ex.startAt(began)

@@ -102,9 +102,9 @@ export class RecentHops {
   }
 
   add(hop: HopRecord): void {
+    if (hop.trace_id === '' && (this.ports.size === 0 || hop.transport === 'agent' || hop.auxiliary === 1)) return
     const seen: SeenHop = { hop_id: hop.hop_id, component: hop.component, model: hop.model, start_us: hop.start_us, end_us: hop.end_us }
     if (hop.trace_id === '') {
-      if (hop.transport === 'agent' || hop.auxiliary === 1) return
       this.untraced[this.next] = seen
       this.next = (this.next + 1) % this.max
       return
