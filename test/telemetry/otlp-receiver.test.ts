@@ -114,7 +114,8 @@ test('spans sent by the official OTel JSON exporter in LiveKit\'s shape become t
   assert.equal(rows.spans.length, 7)
   // a LiveKit session is one trace: its turns are numbered in it
   const conversation = session.spanContext().traceId
-  assert.deepEqual(rows.turns.map((t) => [t.conversation_id, t.turn, t.first_audio_us - t.user_end_us, t.scenario]), [[conversation, 1, 1_100_000, 'agent:livekit']])
+  // its STT (from the user's turn before it), LLM and TTS hops are counted in it
+  assert.deepEqual(rows.turns.map((t) => [t.conversation_id, t.turn, t.first_audio_us - t.user_end_us, t.scenario, t.hop_count]), [[conversation, 1, 1_100_000, 'agent:livekit', 3]])
   const byComponent = new Map(rows.hops.map((h) => [h.component, h]))
   assert.deepEqual([...byComponent.keys()].sort(), ['llm', 'stt', 'tts'])
   const llmHop = byComponent.get('llm')!
@@ -192,6 +193,8 @@ test('without a traceparent, an agent\'s LLM span that called this proxy joins t
     const span = rows.spans.find((s) => s.name === 'llm_request')!
     assert.equal(span.joined_hop_id, hop!.hop_id)
     assert.equal(rows.hops.filter((h) => h.component === 'llm').length, 0, 'the call was written twice')
+    // the joined proxy hop is the turn's: the agent's turn row counts it
+    assert.deepEqual(rows.turns.map((t) => t.hop_count), [1])
   } finally {
     proxyHops.dispose()
   }

@@ -42,6 +42,8 @@ export interface AssemblerOptions {
   now?: () => number
 }
 
+const turnKey = (conversation: string, turn: number) => `${conversation}\u0000${turn}`
+
 /** What is remembered of every span seen lately: enough to walk up to its turn, not the span itself. */
 interface Known {
   parent: string
@@ -154,6 +156,8 @@ export class AgentSpanAssembler {
   private readonly turnCounts = new Map<string, number>()
   /** LiveKit's agent turns per trace in start order: a user's turn (its STT) belongs to the reply that follows it */
   private readonly replies = new Map<string, Array<{ startUs: number; key: { conversation: string; turn: number } }>>()
+  /** the hops placed in each turn written by the batch being ingested (joined ones too) */
+  private readonly counting = new Map<string, number>()
   private readonly now: () => number
   readonly stats = { spans: 0, turns: 0, hops: 0, joined: 0, unresolved: 0 }
 
@@ -167,7 +171,8 @@ export class AgentSpanAssembler {
   ingest(spans: readonly OtlpSpan[]): void {
     for (const span of spans) this.remember(span)
     const roles = spans.map((span) => [span, classify(span)] as const)
-    for (const [span, role] of roles) if (role.role === 'turn') this.turn(span, role)
+    const turns: TurnRecord[] = []
+    for (const [span, role] of roles) if (role.role === 'turn') this.turn(span, role, turns)
     for (const [span, role] of roles) {
       if (role.role === 'hop') this.held.set(span.spanId, { span, role, since: this.now() })
       else if (role.role === 'other') this.writeSpan(span, role.framework, '', '', '', 0, '')
@@ -180,6 +185,12 @@ export class AgentSpanAssembler {
       }
     }
     while (this.held.size > this.options.maxHeld) this.expireOldest()
+    // a turn row is written once the service spans that came with or before it are in it: they end before it does
+    for (const t of turns) {
+      t.hop_count = this.counting.get(turnKey(t.conversation_id, t.turn)) ?? 0
+      this.options.row('turns', t)
+    }
+    this.counting.clear()
   }
 
   /** Writes the service spans whose turn did not come in time, without one. */
@@ -240,7 +251,7 @@ export class AgentSpanAssembler {
     return this.replies.get(span.traceId)?.find((r) => r.startUs >= span.endUs - 50_000)?.key
   }
 
-  private turn(span: OtlpSpan, role: Extract<AgentSpanRole, { role: 'turn' }>): void {
+  private turn(span: OtlpSpan, role: Extract<AgentSpanRole, { role: 'turn' }>, rows: TurnRecord[]): void {
     const conversation = role.conversation ?? span.traceId
     let turn = role.number
     if (turn === undefined) {
@@ -265,7 +276,8 @@ export class AgentSpanAssembler {
     const userEnd = span.startUs + (role.userUs ?? 0)
     const error = span.statusCode === 2
     this.stats.turns++
-    this.options.row('turns', {
+    this.counting.set(turnKey(conversation, turn), 0)
+    rows.push({
       run_id: this.runOf(span),
       conversation_id: conversation,
       turn,
@@ -283,6 +295,7 @@ export class AgentSpanAssembler {
       hung_up: 0,
       wer: 0,
       error_kind: error ? 'agent_error' : '',
+      // counted once the batch's service spans are placed (see ingest)
       hop_count: 0,
       late_us: 0,
       persona: '',
@@ -296,6 +309,11 @@ export class AgentSpanAssembler {
     const conversation = turn?.conversation ?? span.traceId
     const number = turn?.turn ?? 0
     const joined = this.proxyHops?.match(span.traceId, role.component, span.startUs, span.endUs, { model: role.model, serverPort: role.serverPort })
+    if (turn !== undefined) {
+      const key = turnKey(turn.conversation, turn.turn)
+      const n = this.counting.get(key)
+      if (n !== undefined) this.counting.set(key, n + 1)
+    }
     this.writeSpan(span, role.framework, 'hop', role.component, conversation, number, joined?.hop_id ?? '')
     if (joined !== undefined) {
       this.stats.joined++
