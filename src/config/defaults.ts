@@ -23,9 +23,11 @@ export const DEFAULTS = {
     },
     /**
      * The callers' side of every listener: time to send a request's headers (a slowloris client is closed after it),
-     * to send a whole request (bodies included), an idle keep-alive connection's life, and connections at once.
+     * to send a whole request (bodies included), the longest pause inside a request body, an idle keep-alive
+     * connection's life, connections at once, and connections at once from one client address (0: no cap; a
+     * sidecar's traffic all comes from the agent's one address, so the cap is for a proxy that many hosts share).
      */
-    clients: { headers_timeout_ms: 30_000, request_timeout_ms: 300_000, keep_alive_ms: 72_000, max_connections: 20_000 },
+    clients: { headers_timeout_ms: 30_000, request_timeout_ms: 300_000, body_idle_ms: 30_000, keep_alive_ms: 72_000, max_connections: 20_000, max_connections_per_client: 0 },
     /** serve /_hopwatch/sql to callers other than loopback (off: it can read and change the store) */
     admin_remote: false,
     /** the admin API's own listener (POST /_hopwatch/sql, GET /_hopwatch/stats); 0: any free port, found through the store's owner file */

@@ -16,6 +16,10 @@ class ClientGoneError extends Error {
   readonly code = 'HW_CLIENT_GONE'
 }
 
+class BodyIdleError extends Error {
+  readonly code = 'HW_BODY_IDLE'
+}
+
 /** How an undici or socket error is recorded, and what the caller is told when no response has started. */
 function classify(err: Error & { code?: string }): { kind: ErrorKind; status: number; code: ProxyErrorCode } {
   switch (err.code) {
@@ -23,6 +27,8 @@ function classify(err: Error & { code?: string }): { kind: ErrorKind; status: nu
       return { kind: 'too_large', status: 413, code: 'HW_PROXY_BODY_TOO_LARGE' }
     case 'HW_CLIENT_GONE':
       return { kind: 'client_abort', status: 499, code: 'HW_PROXY_UPSTREAM_RESET' }
+    case 'HW_BODY_IDLE':
+      return { kind: 'client_abort', status: 408, code: 'HW_PROXY_CLIENT_TIMEOUT' }
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
@@ -38,21 +44,41 @@ function classify(err: Error & { code?: string }): { kind: ErrorKind; status: nu
   }
 }
 
-/** The request body as it streams past: counted, shown to the adapter, cut off past the limit. */
-async function* requestBody(req: IncomingMessage, hop: Hop, observer: HttpObserver | undefined, maxBytes: number): AsyncGenerator<Buffer> {
+/**
+ * The request body as it streams past: counted, shown to the adapter, cut off past the limit, and given up when the
+ * caller sends nothing for `idleMs` while the proxy waits for it (time the upstream takes to pull does not count).
+ */
+async function* requestBody(req: IncomingMessage, hop: Hop, observer: HttpObserver | undefined, limits: ForwardLimits): AsyncGenerator<Buffer> {
   let bytes = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    bytes += chunk.length
-    if (bytes > maxBytes) throw new BodyTooLargeError(`request body exceeds ${maxBytes} bytes`)
-    hop.requestBytes(chunk.length)
-    observer?.onRequestData?.(chunk)
-    yield chunk
+  const chunks = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+  let giveUp: ((err: Error) => void) | undefined
+  const timer = setTimeout(() => giveUp?.(new BodyIdleError(`the caller sent no request body for ${limits.bodyIdleMs} ms (proxy.clients.body_idle_ms)`)), limits.bodyIdleMs)
+  try {
+    for (;;) {
+      timer.refresh()
+      const next = await new Promise<IteratorResult<Buffer>>((resolve, reject) => {
+        giveUp = reject
+        chunks.next().then(resolve, reject)
+      })
+      giveUp = undefined
+      if (next.done === true) break
+      const chunk = next.value
+      bytes += chunk.length
+      if (bytes > limits.maxBodyBytes) throw new BodyTooLargeError(`request body exceeds ${limits.maxBodyBytes} bytes`)
+      hop.requestBytes(chunk.length)
+      observer?.onRequestData?.(chunk)
+      yield chunk
+    }
+  } finally {
+    clearTimeout(timer)
   }
   hop.requestEnd()
 }
 
 export interface ForwardLimits {
   maxBodyBytes: number
+  /** how long a caller may pause in the middle of its request body */
+  bodyIdleMs: number
 }
 
 /**
@@ -89,7 +115,9 @@ export function forwardHttp(upstream: Upstream, req: IncomingMessage, res: Serve
     const { kind, status, code } = classify(err)
     if (!res.headersSent) hop.responseStart(status)
     hop.finish(kind)
-    if (kind === 'client_abort') return
+    if (status === 499) return
+    // a body left unread ends the connection: what follows on it is not a request
+    if (status === 408 || status === 413) res.shouldKeepAlive = false
     if (!res.headersSent) sendProxyError(res, status, code, `${upstream.name}: ${err.message}`)
     else res.destroy() // the caller sees a truncated stream, as it would from the upstream itself
   }
@@ -146,7 +174,7 @@ export function forwardHttp(upstream: Upstream, req: IncomingMessage, res: Serve
         method: req.method as Dispatcher.HttpMethod,
         headers: requestHeadersToForward(req.rawHeaders, typeof headers.connection === 'string' ? headers.connection : undefined, upstream.name),
         // undici's core takes async iterables as bodies (its types list only Readable)
-        body: hasBody ? (requestBody(req, hop, observer, limits.maxBodyBytes) as unknown as Readable) : null,
+        body: hasBody ? (requestBody(req, hop, observer, limits) as unknown as Readable) : null,
         headersTimeout: upstream.timeouts.headers_ms,
         bodyTimeout: upstream.timeouts.idle_ms,
       },

@@ -14,18 +14,25 @@ import { Upstream } from './upstream.js'
 import { dialUpstream, relayWebSocket, type DialledUpstream } from './ws-relay.js'
 import { checkRequestTarget } from './request-target.js'
 import { cameThroughHere, PROXY_VIA } from './headers.js'
+import { ClientConnections } from './client-cap.js'
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 /** How often Node checks connections against the headers and request timeouts (its default, 30 s, lets a slowloris linger). */
 const CONNECTIONS_CHECK_MS = 1000
 
-/** The callers' side of a listener: headers and request deadlines, keep-alive life, a connection cap. */
-function clientLimits(server: Server, clients: HopwatchConfig['proxy']['clients']): Server {
+/** The callers' side of a listener: headers and request deadlines, keep-alive life, connection caps (all, per client). */
+function clientLimits(server: Server, clients: HopwatchConfig['proxy']['clients'], perClient: ClientConnections): Server {
   server.headersTimeout = clients.headers_timeout_ms
   server.requestTimeout = clients.request_timeout_ms
   server.keepAliveTimeout = clients.keep_alive_ms
   server.maxConnections = clients.max_connections
+  perClient.attach(server)
   return server
+}
+
+function refuseClient(res: ServerResponse, max: number): void {
+  res.shouldKeepAlive = false
+  sendProxyError(res, 503, 'HW_PROXY_CLIENT_LIMIT', `this client already holds ${max} connections to the proxy (proxy.clients.max_connections_per_client)`)
 }
 
 /** How long close() lets in-flight hops finish before cutting them. */
@@ -117,9 +124,9 @@ function forwardRoute(route: Route, req: IncomingMessage, res: ServerResponse, r
   forwardHttp(route.upstream, req, res, route.upstreamPath, hop, observer ?? firstByteObserver(hop), limits)
 }
 
-function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, otlp?: ProxyOptions['otlp']): FastifyInstance {
+function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, perClient: ClientConnections, otlp?: ProxyOptions['otlp']): FastifyInstance {
   const proxy = config.proxy
-  const limits = { maxBodyBytes: proxy.max_body_bytes }
+  const limits = { maxBodyBytes: proxy.max_body_bytes, bodyIdleMs: proxy.clients.body_idle_ms }
   const app = Fastify({
     logger: false,
     forceCloseConnections: 'idle',
@@ -130,12 +137,13 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, otlp
     // fastify applies none of its own timeouts to a server from a factory: they are set on it here
     serverFactory: (fastifyHandler) =>
       clientLimits(createServer({ connectionsCheckingInterval: CONNECTIONS_CHECK_MS }, (req, res) => {
+        if (perClient.refuses(req.socket)) return refuseClient(res, perClient.max)
         if (otlp !== undefined && (req.url === '/v1/traces' || req.url?.startsWith('/v1/traces?') === true)) return otlp.handle(req, res)
         const route = resolve(req.url ?? '/', req)
         if (route?.refused !== undefined) sendProxyError(res, 400, 'HW_PROXY_BAD_TARGET', route.refused)
         else if (route !== undefined) forwardRoute(route, req, res, runId, limits)
         else fastifyHandler(req, res)
-      }), proxy.clients),
+      }), proxy.clients, perClient),
   })
   // bodies stream to the upstream untouched: no parser reads them
   app.removeAllContentTypeParsers()
@@ -164,6 +172,11 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, otlp
   void app.register(async (scope) => {
     scope.addHook('onRequest', async (request, reply) => {
       if (request.headers.upgrade === undefined) return
+      if (perClient.refuses(request.raw.socket)) {
+        reply.raw.shouldKeepAlive = false
+        const message = `this client already holds ${perClient.max} connections to the proxy (proxy.clients.max_connections_per_client)`
+        return reply.code(503).header('connection', 'close').header('x-hopwatch-error', 'HW_PROXY_CLIENT_LIMIT').send(proxyErrorBody('HW_PROXY_CLIENT_LIMIT', message))
+      }
       const route = resolve(request.raw.url ?? '/', request.raw)
       if (route?.refused !== undefined) return reply.code(400).header('x-hopwatch-error', 'HW_PROXY_BAD_TARGET').send(proxyErrorBody('HW_PROXY_BAD_TARGET', route.refused))
       if (route !== undefined && cameThroughHere(request.headers.via, route.upstream.name)) return reply.code(508).header('x-hopwatch-error', 'HW_PROXY_LOOP').send(proxyErrorBody('HW_PROXY_LOOP', `this upgrade already passed through this proxy: upstream ${route.upstream.name} leads back to it`))
@@ -235,6 +248,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const upstreams = config.upstreams.map((u) => new Upstream(u, config.proxy))
   const apps: FastifyInstance[] = []
   const upstreamUrls = new Map<string, string>()
+  // one count per client address across every listener
+  const perClient = new ClientConnections(config.proxy.clients.max_connections_per_client)
   let admin: RunningAdmin | undefined
   const closeAll = async () => {
     await admin?.close()
@@ -247,7 +262,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     await Promise.all(upstreams.map((u) => u.close()))
   }
   try {
-    const main = buildApp(config, options.runId, prefixResolver(upstreams), options.otlp)
+    const main = buildApp(config, options.runId, prefixResolver(upstreams), perClient, options.otlp)
     registerOpen(main, options.admin ?? {})
     apps.push(main)
     admin = await startAdmin(options.admin ?? {}, { host: config.proxy.admin_host, port: config.proxy.admin_port, allowRemote: config.proxy.admin_remote, ...(options.adminToken !== undefined ? { token: options.adminToken } : {}) })
@@ -257,7 +272,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         upstreamUrls.set(upstream.name, `${url}${upstream.config.prefix}`)
         continue
       }
-      const own = buildApp(config, options.runId, (rawUrl, req) => routeFor(upstream, rawUrl, req))
+      const own = buildApp(config, options.runId, (rawUrl, req) => routeFor(upstream, rawUrl, req), perClient)
       apps.push(own)
       upstreamUrls.set(upstream.name, await listen(own, config.proxy.host, upstream.config.port ?? 0, `upstreams ${upstream.name}.port`))
     }

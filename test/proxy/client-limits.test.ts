@@ -52,3 +52,86 @@ test('an idle keep-alive connection is closed after proxy.clients.keep_alive_ms'
   s.write('GET /api/z HTTP/1.1\r\nHost: x\r\n\r\n')
   assert.match(await closed, /^HTTP\/1\.1 200[^]*\r\n\r\nok$/)
 })
+
+/** A proxy with one pooled upstream connection, a short body pause limit and two connections per client. */
+async function strictProxy(): Promise<{ proxy: RunningProxy; upstream: Listening; seen: string[] }> {
+  const seen: string[] = []
+  // the upstream reads each body whole before answering, as an API does; a slow one holds its connection meanwhile
+  const upstream = await listenHttp((req, res) => {
+    seen.push(req.url ?? '')
+    const pause = req.url === '/slow-reader' ? 1000 : 0
+    if (pause > 0) req.pause()
+    setTimeout(() => req.resume(), pause)
+    let bytes = 0
+    req.on('data', (c: Buffer) => (bytes += c.length))
+    req.on('end', () => res.end(String(bytes)))
+    req.on('error', () => {})
+  })
+  const proxy = await startTestProxy([{ name: 'api', component: 'backend', target: upstream.url, prefix: '/api' }], {
+    connections_per_upstream: 1,
+    max_body_bytes: 256 * 1024 * 1024,
+    clients: { body_idle_ms: 300, request_timeout_ms: 20_000, max_connections_per_client: 2 },
+  })
+  return { proxy, upstream, seen }
+}
+
+test('a client that pauses inside its body past proxy.clients.body_idle_ms gets 408, its upstream request is cancelled, and the pooled connection serves others', { timeout: 20_000 }, async () => {
+  const { proxy: strict, upstream: api } = await strictProxy()
+  try {
+    const { hostname, port } = new URL(strict.url)
+    const slow = await new Promise<Socket>((resolve) => { const s = connect(Number(port), hostname, () => resolve(s)) })
+    const closed = closedByProxy(slow)
+    slow.write('POST /api/held HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc')
+    const answer = await closed
+    assert.match(answer, /^HTTP\/1\.1 408[^]*HW_PROXY_CLIENT_TIMEOUT[^]*body_idle_ms/)
+    // the upstream's only pooled connection is free again: a normal request is served
+    const res = await fetch(`${strict.url}/api/next`, { method: 'POST', body: 'hello' })
+    assert.deepEqual([res.status, await res.text()], [200, '5'])
+  } finally {
+    await strict.close()
+    await api.close()
+  }
+})
+
+test('time the upstream takes to read a body is not the client\'s pause: a large body to a slow-reading upstream goes through whole', { timeout: 30_000 }, async () => {
+  const { proxy: strict, upstream: api } = await strictProxy()
+  try {
+    const body = Buffer.alloc(64 * 1024 * 1024, 7)
+    const res = await fetch(`${strict.url}/api/slow-reader`, { method: 'POST', body })
+    assert.deepEqual([res.status, await res.text()], [200, String(body.length)])
+  } finally {
+    await strict.close()
+    await api.close()
+  }
+})
+
+test('a client past proxy.clients.max_connections_per_client is answered 503 and closed, for HTTP and WebSocket alike; a freed slot is usable again', { timeout: 20_000 }, async () => {
+  const { proxy: strict, upstream: api, seen } = await strictProxy()
+  const { hostname, port } = new URL(strict.url)
+  const dial = () => new Promise<Socket>((resolve) => { const s = connect(Number(port), hostname, () => resolve(s)) })
+  try {
+    const held = [await dial(), await dial()]
+    const third = await dial()
+    const closed = closedByProxy(third)
+    third.write('GET /api/third HTTP/1.1\r\nHost: x\r\n\r\n')
+    assert.match(await closed, /^HTTP\/1\.1 503[^]*HW_PROXY_CLIENT_LIMIT[^]*max_connections_per_client/)
+    const upgrade = await dial()
+    const upgraded = closedByProxy(upgrade)
+    upgrade.write('GET /api/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n')
+    assert.match(await upgraded, /^HTTP\/1\.1 503[^]*HW_PROXY_CLIENT_LIMIT/)
+    assert.deepEqual(seen, [], 'a refused request reached the upstream')
+    // a held connection still works, and once one closes a new one is served
+    const first = held[0]!
+    const answered = closedByProxy(first)
+    first.write('GET /api/held HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    assert.match(await answered, /^HTTP\/1\.1 200/)
+    const again = await dial()
+    const served = closedByProxy(again)
+    again.write('GET /api/again HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    assert.match(await served, /^HTTP\/1\.1 200/)
+    held[1]!.destroy()
+  } finally {
+    await strict.close()
+    await api.close()
+  }
+})
