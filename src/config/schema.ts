@@ -26,6 +26,15 @@ const upstream = (adapters: readonly string[]) =>
     prefix: optional(str({ pattern: /^\/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~-]$/, fix: 'start it with "/" and do not end it with "/", e.g. /llm' })),
     port: optional(int({ min: 0, max: 65535, fix: 'give a free TCP port for this upstream (0: any free port), or use prefix: instead' })),
     timeouts: optional(timeouts(D.proxy.timeouts)),
+    // the component of the requests whose path ends with `path`: for APIs that serve several (the longest match wins,
+    // before the adapter's own routes and the upstream's component)
+    routes: list(
+      obj({
+        path: str({ pattern: /^\/[A-Za-z0-9._~\-/]*$/, fix: 'the end of a request path, starting with "/", e.g. /audio/speech' }),
+        component: oneOf(COMPONENTS),
+      }),
+      { min: 0, fix: 'list routes as "- { path: /audio/speech, component: tts }"' },
+    ),
   })
 
 /** The `store:` section alone, for commands that need only the store (hopwatch sql). */

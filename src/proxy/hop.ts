@@ -1,6 +1,6 @@
 import { nowUs } from '../clock.js'
 import { hopEnded } from '../events.js'
-import type { ErrorKind, HopRecord, Transport } from '../types.js'
+import type { Component, ErrorKind, HopRecord, Transport } from '../types.js'
 import type { HopMarks } from './adapters/types.js'
 import type { Correlation } from './correlation.js'
 import type { Upstream } from './upstream.js'
@@ -18,19 +18,20 @@ export class Hop implements HopMarks {
 
   constructor(
     private readonly upstream: Upstream,
+    private readonly component: Component,
     correlation: Correlation,
     turn: number,
     transport: Transport,
     method: string,
     route: string,
   ) {
-    upstream.inFlight++
+    const inFlight = upstream.enter(component)
     this.record = {
       run_id: correlation.runId,
       conversation_id: correlation.conversationId,
       turn,
       hop_id: `${hopPrefix}-${(hopSeq++).toString(36)}`,
-      component: upstream.config.component,
+      component,
       upstream: upstream.config.name,
       instance: upstream.instance,
       adapter: upstream.adapter.name,
@@ -52,7 +53,7 @@ export class Hop implements HopMarks {
       tokens_in: 0,
       tokens_out: 0,
       audio_ms: 0,
-      in_flight: upstream.inFlight,
+      in_flight: inFlight,
       trace_id: correlation.traceId,
       parent_span_id: correlation.parentSpanId,
       auxiliary: 0,
@@ -124,14 +125,14 @@ export class Hop implements HopMarks {
   discard(): void {
     if (this.finished) return
     this.finished = true
-    this.upstream.inFlight--
+    this.upstream.leave(this.component)
   }
 
   /** Ends the hop; an error kind given here wins over one inferred from the status. Later calls do nothing. */
   finish(errorKind: ErrorKind = ''): void {
     if (this.finished) return
     this.finished = true
-    this.upstream.inFlight--
+    this.upstream.leave(this.component)
     const r = this.record
     r.end_us = nowUs()
     if (errorKind !== '') r.error_kind = errorKind

@@ -113,7 +113,7 @@ function prefixResolver(upstreams: readonly Upstream[]): Resolver {
 function forwardRoute(route: Route, req: IncomingMessage, res: ServerResponse, runId: string, limits: ForwardLimits): void {
   if (cameThroughHere(req.headers.via, route.upstream.name)) return sendProxyError(res, 508, 'HW_PROXY_LOOP', `this request already passed through this proxy (Via ${PROXY_VIA}): upstream ${route.upstream.name} leads back to it`)
   const correlation = correlate(req.headers, req.socket, runId, route.conversation)
-  const hop = new Hop(route.upstream, correlation, correlation.turn ?? nextTurnOnConnection(req.socket), 'http', route.info.method, route.info.path)
+  const hop = new Hop(route.upstream, route.upstream.componentOf(route.info), correlation, correlation.turn ?? nextTurnOnConnection(req.socket), 'http', route.info.method, route.info.path)
   let observer: HttpObserver | undefined
   try {
     if (route.upstream.adapter.auxiliary?.(route.info) === true) hop.markAuxiliary()

@@ -1,7 +1,8 @@
 import { Pool } from 'undici'
 import type { HopwatchConfig, UpstreamConfig } from '../config/index.js'
 import { adapterNamed } from './adapters/registry.js'
-import type { Adapter } from './adapters/types.js'
+import type { Adapter, RequestInfo } from './adapters/types.js'
+import type { Component } from '../types.js'
 
 export type Timeouts = HopwatchConfig['proxy']['timeouts']
 
@@ -16,7 +17,10 @@ export class Upstream {
   /** the target's path, prefixed to every forwarded path ('' when the target has none) */
   readonly basePath: string
   readonly timeouts: Timeouts
-  inFlight = 0
+  /** requests in flight per component (one upstream may serve several: OpenAI's chat, speech, transcriptions) */
+  private readonly flying = new Map<Component, number>()
+  /** the config's routes, longest path first */
+  private readonly routes: ReadonlyArray<{ path: string; component: Component }>
 
   constructor(
     readonly config: UpstreamConfig,
@@ -30,6 +34,8 @@ export class Upstream {
     this.basePath = target.pathname === '/' ? '' : target.pathname.replace(/\/$/, '')
     this.adapter = adapterNamed(config.adapter)
     this.timeouts = config.timeouts ?? defaults.timeouts
+    this.routes = [...config.routes].sort((a, b) => b.path.length - a.path.length)
+    this.flying.set(config.component, 0)
     this.pool = new Pool(this.httpOrigin, {
       connections: defaults.connections_per_upstream,
       connect: { timeout: this.timeouts.connect_ms },
@@ -43,6 +49,35 @@ export class Upstream {
 
   get name(): string {
     return this.config.name
+  }
+
+  /** The component a request is the work of: the config's route for its path, else the adapter's, else the upstream's. */
+  componentOf(request: RequestInfo): Component {
+    for (const r of this.routes) if (request.path.endsWith(r.path)) return r.component
+    return this.adapter.component?.(request) ?? this.config.component
+  }
+
+  /** A request of `component` starts; its in-flight count with it included. */
+  enter(component: Component): number {
+    const n = (this.flying.get(component) ?? 0) + 1
+    this.flying.set(component, n)
+    return n
+  }
+
+  leave(component: Component): void {
+    this.flying.set(component, (this.flying.get(component) ?? 1) - 1)
+  }
+
+  /** Requests in flight now, all components together. */
+  get inFlight(): number {
+    let n = 0
+    for (const v of this.flying.values()) n += v
+    return n
+  }
+
+  /** Requests in flight now by component: every component this upstream has served, and its configured one. */
+  inFlightByComponent(): Array<{ component: Component; inFlight: number }> {
+    return [...this.flying].map(([component, inFlight]) => ({ component, inFlight }))
   }
 
   close(): Promise<void> {

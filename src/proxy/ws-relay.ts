@@ -1,7 +1,7 @@
 import { upstreamUrl } from './request-target.js'
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { WebSocket, type RawData } from 'ws'
-import type { ErrorKind } from '../types.js'
+import type { Component, ErrorKind } from '../types.js'
 import type { RequestInfo, WsExchange, WsExchanges, WsObserver } from './adapters/types.js'
 import type { Correlation } from './correlation.js'
 import { proxyErrorBody, type ProxyErrorCode } from './errors.js'
@@ -106,17 +106,20 @@ export class Exchanges extends Slot implements WsExchanges {
   private count = 0
   private readonly contexts = new Map<string, Slot>()
 
+  private readonly component: Component
+
   constructor(
     private readonly upstream: Upstream,
     private readonly correlation: Correlation,
-    private readonly route: string,
+    private readonly request: RequestInfo,
   ) {
     super(() => this.hop())
+    this.component = upstream.componentOf(request)
   }
 
   private hop(): Hop {
     const turn = (this.correlation.turn ?? 1) + this.count++
-    const hop = new Hop(this.upstream, this.correlation, turn, 'ws', 'GET', this.route)
+    const hop = new Hop(this.upstream, this.component, this.correlation, turn, 'ws', 'GET', this.request.path)
     hop.responseStart(101)
     return hop
   }
@@ -209,7 +212,7 @@ function readRefusal(response: IncomingMessage, timeoutMs: number): Promise<Buff
  * and a client that retries sees why), or a proxy error when the upstream cannot be reached. A refusal is a hop.
  */
 export function dialUpstream(req: IncomingMessage, upstream: Upstream, request: RequestInfo, correlation: Correlation, limits: RelayLimits): Promise<DialledUpstream | RefusedUpgrade> {
-  const exchanges = new Exchanges(upstream, correlation, request.path)
+  const exchanges = new Exchanges(upstream, correlation, request)
   let observer: WsObserver
   try {
     observer = upstream.adapter.ws?.(request, exchanges) ?? wholeConnection(exchanges)

@@ -120,7 +120,7 @@ export class ProxyMetrics {
     this.errors = new Counter({ name: 'hopwatch_hop_errors_total', help: 'Hops that ended in error, by kind (upstream_status, rate_limited, connect, timeout, reset, client_abort, too_large, protocol)', labelNames: ['upstream', 'component', 'kind'], registers })
     new Gauge({
       name: 'hopwatch_upstream_in_flight',
-      help: 'Hops in flight per upstream',
+      help: 'Hops in flight per upstream and component (one upstream may serve several: OpenAI chat, speech, transcriptions)',
       labelNames: ['upstream', 'component'],
       registers,
       collect() {

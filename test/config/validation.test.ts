@@ -131,3 +131,13 @@ test('the telemetry section: export off unless an endpoint is given, the receive
   const shadow = problemsOf({ ...good, upstreams: [{ name: 'x', component: 'llm', target: 'http://127.0.0.1:1', prefix: '/v1' }] })
   assert.ok(shadow.some((p) => p.path === 'upstreams[0].prefix' && /\/v1\/traces/.test(p.message)))
 })
+
+test('an upstream\'s routes name a path ending and a known component; mistakes are named with a fix', () => {
+  const config = validateConfig({ upstreams: [{ ...good.upstreams[0], routes: [{ path: '/embeddings', component: 'backend' }] }] }, 'hopwatch.yaml', options)
+  assert.deepEqual(config.upstreams[0]?.routes, [{ path: '/embeddings', component: 'backend' }])
+  assert.deepEqual(validateConfig(good, 'hopwatch.yaml', options).upstreams[0]?.routes, [])
+  const problems = problemsOf({ upstreams: [{ ...good.upstreams[0], routes: [{ path: 'embeddings', component: 'backend' }, { path: '/x', component: 'tss' }] }] })
+  assert.deepEqual(problems.map((p) => p.path), ['upstreams[0].routes[0].path', 'upstreams[0].routes[1].component'])
+  assert.match(problems[0]!.fix, /starting with "\/"/)
+  assert.match(problems[1]!.fix, /tts/)
+})

@@ -13,7 +13,12 @@ const hops = new HopCollector()
 
 before(async () => {
   provider = await realtimeProvider()
-  proxy = await startTestProxy([{ name: 's2s', component: 's2s', adapter: 'openai-realtime', target: `${provider.url.replace('http', 'ws')}/v1`, prefix: '/s2s' }])
+  const target = `${provider.url.replace('http', 'ws')}/v1`
+  proxy = await startTestProxy([
+    { name: 's2s', component: 's2s', adapter: 'openai-realtime', target, prefix: '/s2s' },
+    // one OpenAI base URL for everything, configured as the LLM: its /realtime is still speech-to-speech
+    { name: 'openai', component: 'llm', adapter: 'openai', target, prefix: '/openai' },
+  ])
 })
 after(async () => {
   await proxy.close()
@@ -21,8 +26,8 @@ after(async () => {
   hops.dispose()
 })
 
-test('realtime S2S: one hop per response, from commit to the first audio delta, with usage; turns numbered in order', async () => {
-  const client = new RecordingSocket(`${proxy.url.replace('http:', 'ws:')}/s2s/realtime?model=gpt-realtime`, { headers: { authorization: 'Bearer sk-rt' } })
+async function twoResponses(prefix: string): Promise<void> {
+  const client = new RecordingSocket(`${proxy.url.replace('http:', 'ws:')}${prefix}/realtime?model=gpt-realtime`, { headers: { authorization: 'Bearer sk-rt' } })
   await client.opened()
   const commits: number[] = []
   for (let turn = 1; turn <= 2; turn++) {
@@ -34,7 +39,7 @@ test('realtime S2S: one hop per response, from commit to the first audio delta, 
   }
   client.socket.close(1000)
   const got = await hops.waitFor(2)
-  const upstream = provider.sessions[0]!
+  const upstream = provider.sessions.at(-1)!
   assert.equal(upstream.url, '/v1/realtime?model=gpt-realtime')
   assert.equal(upstream.headers.authorization, 'Bearer sk-rt')
   assert.deepEqual(client.messages.map((m) => [sha256(m.data), m.isBinary]), upstream.sent)
@@ -51,4 +56,13 @@ test('realtime S2S: one hop per response, from commit to the first audio delta, 
     assert.equal(hop.model, 'gpt-realtime')
     assert.equal(hop.conversation_id, got[0]!.conversation_id, 'one conversation per connection')
   }
+}
+
+test('realtime S2S: one hop per response, from commit to the first audio delta, with usage; turns numbered in order', async () => {
+  await twoResponses('/s2s')
+})
+
+test('the openai adapter reads a /realtime WebSocket as the realtime adapter does, as s2s, though its upstream is configured as llm', async () => {
+  hops.clear()
+  await twoResponses('/openai')
 })

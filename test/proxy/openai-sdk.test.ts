@@ -35,6 +35,7 @@ test('the openai SDK streams a chat completion through the proxy and the hop sho
   assert.ok(hop!.first_payload_us >= upstream.firstContentAt && hop!.first_payload_us < upstream.secondContentAt, 'TTFT is the first content delta')
   assert.ok(hop!.first_payload_us - hop!.start_us > 0)
   assert.equal(hop!.tokens_out, 5)
+  assert.equal(hop!.component, 'llm')
   assert.deepEqual(lifecycleViolations(hop!), [])
 })
 
@@ -68,6 +69,8 @@ test('the openai SDK streams speech through the proxy and the hop shows TTFB and
   assert.ok(hop!.first_payload_us >= upstream.firstContentAt && hop!.first_payload_us < upstream.secondContentAt, 'TTFB is the first audio byte')
   assert.equal(hop!.model, 'tts-test')
   assert.ok(Math.abs(hop!.audio_ms - 1000) <= 1, `one second of 24 kHz audio, got ${hop!.audio_ms} ms`)
+  // one OpenAI base URL, configured as llm: speech is still judged as TTS
+  assert.equal(hop!.component, 'tts')
   assert.deepEqual(lifecycleViolations(hop!), [])
 })
 
@@ -82,4 +85,19 @@ test('the openai SDK uploads a transcription through the proxy: the upload arriv
   assert.ok(hop!.request_end_us > 0 && hop!.request_end_us <= upstream.firstContentAt)
   assert.ok(hop!.final_us >= upstream.firstContentAt)
   assert.equal(hop!.audio_ms, 2500)
+  assert.equal(hop!.component, 'stt')
+})
+
+test('a route in the upstream\'s config wins over the adapter\'s: embeddings judged as the backend they are here', async () => {
+  const routed = await startTestProxy([{ name: 'openai', component: 'llm', adapter: 'openai', target: `${provider.url}/v1`, port: 0, routes: [{ path: '/embeddings', component: 'backend' }, { path: '/audio/speech', component: 'router' }] }])
+  try {
+    const sdk = new OpenAI({ apiKey: 'sk-test-not-real', baseURL: routed.upstreamUrls.get('openai'), maxRetries: 0 })
+    await assert.rejects(sdk.embeddings.create({ model: 'emb-test', input: 'hello' }), (err: Error & { status?: number }) => err.status === 404)
+    await (await sdk.audio.speech.create({ model: 'tts-test', voice: 'alloy', input: 'Booked.', response_format: 'wav' })).arrayBuffer()
+    await sdk.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'Hi' }] })
+    const got = await hops.waitFor(3)
+    assert.deepEqual(got.map((h) => [h.route, h.component]), [['/embeddings', 'backend'], ['/audio/speech', 'router'], ['/chat/completions', 'llm']])
+  } finally {
+    await routed.close()
+  }
 })

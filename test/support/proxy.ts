@@ -9,6 +9,7 @@ export interface TestUpstream {
   prefix?: string
   port?: number
   timeouts?: Record<string, number>
+  routes?: Array<{ path: string; component: string }>
 }
 
 /** Starts the real proxy on free ports with the given upstreams. */

@@ -24,11 +24,12 @@ upstreams:                           # the proxy forwards only to these
     adapter: deepgram                # http | openai | deepgram | elevenlabs | openai-realtime
     target: https://api.deepgram.com
     prefix: /stt                     # callers use http://127.0.0.1:8787/stt/v1/listen
-  - name: llm
-    component: llm
-    adapter: openai
+  - name: openai
+    component: llm                   # for routes the adapter does not know; chat and responses are llm,
+    adapter: openai                  # /audio/speech tts, /audio/transcriptions stt, /realtime s2s
     target: https://api.openai.com/v1
     port: 8788                       # a port of its own: the SDK's base URL becomes http://127.0.0.1:8788
+    # routes: [{ path: /embeddings, component: backend }]   # a path ending's component, over the adapter's
   - name: tts
     component: tts
     adapter: elevenlabs

@@ -209,7 +209,7 @@ export async function runLoad(options: RunOptions): Promise<number> {
     const agentTraces = agentTracesFor(config, recording, true)
     let proxy: RunningProxy | undefined
     const metrics = new ProxyMetrics(
-      () => (proxy?.upstreams ?? []).map((u) => ({ name: u.name, component: u.config.component, inFlight: u.inFlight })),
+      () => (proxy?.upstreams ?? []).flatMap((u) => u.inFlightByComponent().map((c) => ({ name: u.name, ...c }))),
       () => recording.stats(),
       { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: () => agentTraces?.stats() },
     )

@@ -1,6 +1,8 @@
 import { pcmMs, wavByteRate, wavDataStart } from './audio.js'
 import { MultipartScanner, multipartBoundary } from './multipart.js'
 import { SseReader } from './sse.js'
+import type { Component } from '../../types.js'
+import { openaiRealtimeAdapter } from './openai-realtime.js'
 import type { Adapter, HopMarks, HttpObserver, RequestInfo } from './types.js'
 import { auxiliaryUnlessPost, jsonBodyObserver } from './http.js'
 
@@ -156,9 +158,24 @@ function observe(request: RequestInfo, marks: HopMarks): HttpObserver | undefine
   return undefined // other endpoints (models, embeddings, files): the generic observer
 }
 
-/** OpenAI-compatible HTTP APIs: chat completions and Responses (SSE or JSON), transcriptions, speech. */
+/** Which of OpenAI's APIs a path is: each is a different component's work behind one base URL. */
+export function openaiComponent(request: RequestInfo): Component | undefined {
+  const path = request.path
+  if (path.endsWith('/chat/completions') || path.endsWith('/completions') || path.endsWith('/responses')) return 'llm'
+  if (path.endsWith('/audio/speech')) return 'tts'
+  if (path.endsWith('/audio/transcriptions') || path.endsWith('/audio/translations')) return 'stt'
+  if (path.endsWith('/realtime')) return 's2s'
+  return undefined
+}
+
+/**
+ * OpenAI-compatible APIs behind one base URL: chat completions and Responses (SSE or JSON), transcriptions, speech,
+ * each hop under its own component; a Realtime WebSocket is read as the openai-realtime adapter reads it.
+ */
 export const openaiAdapter: Adapter = {
   name: 'openai',
   http: observe,
+  ws: (request, exchanges) => (request.path.endsWith('/realtime') ? openaiRealtimeAdapter.ws?.(request, exchanges) : undefined),
   auxiliary: auxiliaryUnlessPost,
+  component: openaiComponent,
 }

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import type { Component } from '../../types.js'
 
 /** What an adapter sees of the caller's request: never the body, which streams past it. */
 export interface RequestInfo {
@@ -78,6 +79,11 @@ export interface Adapter {
    * never judged, and have no first payload. Absent means every request is the component's work.
    */
   auxiliary?(request: RequestInfo): boolean
+  /**
+   * The component a request is the work of, for a provider whose one base URL serves several (OpenAI: chat → llm,
+   * speech → tts, transcriptions → stt, realtime → s2s); undefined leaves it to the upstream's `component`.
+   */
+  component?(request: RequestInfo): Component | undefined
   /** An observer for a WebSocket connection; absent means one exchange per connection. */
-  ws?(request: RequestInfo, exchanges: WsExchanges): WsObserver
+  ws?(request: RequestInfo, exchanges: WsExchanges): WsObserver | undefined
 }
