@@ -1,7 +1,8 @@
 import { redactUrl } from '../redact.js'
 import type { HopwatchConfig } from '../config/index.js'
 import { join } from 'node:path'
-import { BatchWriter, ClickHouseSink, openStore, queryJsonLines, recordHops, recordLoad, removeOwner, runRow, Spill, writeOwner, type DropReason, type Store, type WriterStats } from '../store/index.js'
+import { BatchWriter, ClickHouseSink, openStore, queryJsonLines, recordHops, recordLoad, removeOwner, runRow, Spill, storableRow, writeOwner, type DropReason, type RowSink, type Store, type StoreOwner, type TableName, type WriterStats } from '../store/index.js'
+import { AdminSink, liveOwner } from './admin-client.js'
 import type { RunRecord } from '../types.js'
 import { nowUs } from '../clock.js'
 import { VERSION } from './version.js'
@@ -33,9 +34,11 @@ export class Recording {
     private readonly agentSpill: Spill,
     store: Store | undefined,
     run: { runId: string; source: string },
+    /** the process whose admin API takes this one's rows (its store is held by it) */
+    private readonly owner?: StoreOwner,
   ) {
     this.store = store
-    const sink = new ClickHouseSink(store ?? (() => this.ensureStore()))
+    const sink: RowSink = owner !== undefined ? new AdminSink(owner) : new ClickHouseSink(store ?? (() => this.ensureStore()))
     const options = { queueRows: config.store.queue_rows, batchRows: config.store.batch_rows, flushMs: config.store.flush_ms, retryMs: config.store.retry_ms }
     const warn = (tableName: string, reason: string, rows: number) => {
       if (Date.now() - this.dropWarnedAt < 10_000) return
@@ -47,9 +50,23 @@ export class Recording {
     this.run = { run_id: run.runId, name: config.run.name, started_us: nowUs(), source: run.source, hopwatch_version: VERSION, config_json: JSON.stringify(redacted(config)) }
   }
 
-  /** Opens the store and starts writing; `load` also records turns and steps. */
-  static async start(config: HopwatchConfig, run: { runId: string; source: string; load: boolean }): Promise<Recording> {
+  /**
+   * Opens the store and starts writing; `load` also records turns and steps. With `throughOwner` (hopwatch load), an
+   * embedded store that a running proxy holds is written through that proxy's admin API, so the run's turns and its
+   * hops land in one store; rows wait in `<spill_dir>/load/` while the proxy cannot take them.
+   */
+  static async start(config: HopwatchConfig, run: { runId: string; source: string; load: boolean; throughOwner?: boolean }): Promise<Recording> {
     const target = storeTarget(config.store)
+    const owner = run.throughOwner === true && target.kind === 'embedded' ? await liveOwner(target.dir) : undefined
+    if (owner !== undefined) {
+      const spill = new Spill(join(spillDir(config.store), 'load'), config.store.spill_max_bytes)
+      await spill.init()
+      const recording = new Recording(config, spill, spill, undefined, run, owner)
+      recording.writer.start()
+      recording.unsubscribe.push(recordLoad(recording.writer))
+      recording.writer.push('runs', runRow(recording.run))
+      return recording
+    }
     // the embedded engine opens now (a locked directory is a usage error); a server may be down: rows spill until it is up
     const store = target.kind === 'embedded' ? await openStore(target, config.store.database) : undefined
     // agents' rows spill apart (a subdirectory, which the main spill does not read), with a quarter of the bound
@@ -97,6 +114,23 @@ export class Recording {
     return { [Symbol.asyncIterator]: async function* () { yield* queryJsonLines(await ensure(), statement, signal) } }
   }
 
+  /**
+   * The admin API's rows hook: rows another hopwatch process made (a load generator's runs, steps, turns, resource
+   * samples and alerts; never hops or spans, which only this proxy and its receiver make) go into this process's queue,
+   * each cut to its table's columns and made to fit them first.
+   */
+  acceptRows(table: string, rows: unknown[]): { accepted: number } | { refused: string } {
+    if (!FROM_OTHERS.has(table)) return { refused: `rows for ${JSON.stringify(table.slice(0, 40))} are not taken from other processes; tables: ${[...FROM_OTHERS].join(', ')}` }
+    let accepted = 0
+    for (const raw of rows) {
+      const row = storableRow(table as TableName, raw)
+      if (row === undefined) continue
+      this.writer.push(table, row)
+      accepted++
+    }
+    return { accepted }
+  }
+
   /** Marks an embedded store as owned by this process, so `hopwatch sql` reaches it through its admin API and token. */
   async own(admin: { adminUrl: string; adminToken: string }): Promise<void> {
     const target = storeTarget(this.config.store)
@@ -128,6 +162,7 @@ export class Recording {
 
   describe(): string {
     const target = storeTarget(this.config.store)
+    if (this.owner !== undefined) return `${describeTarget(target)}, through the admin API of the process that owns it (pid ${this.owner.pid}, ${this.owner.admin_url})`
     return `${describeTarget(target)}${this.store !== undefined ? ` (ClickHouse ${this.store.version}), database ${this.config.store.database}` : ''}`
   }
 
@@ -135,10 +170,11 @@ export class Recording {
   async close(): Promise<{ dropped: number; report: string; warning: string }> {
     for (const stop of this.unsubscribe) stop()
     this.writer.push('runs', runRow(this.run, nowUs()))
-    await Promise.all([this.writer.close(), this.agentWriter.close()])
+    // through an owner, the agents' writer never started (no receiver here) and shares the spill: it is left alone
+    await Promise.all([this.writer.close(), ...(this.owner === undefined ? [this.agentWriter.close()] : [])])
     const stats = this.stats()
     const target = storeTarget(this.config.store)
-    if (target.kind === 'embedded') await removeOwner(target.dir)
+    if (target.kind === 'embedded' && this.owner === undefined) await removeOwner(target.dir)
     await (await this.adminStore?.catch(() => undefined))?.close()
     await this.store?.close()
     let dropped = 0
@@ -148,11 +184,18 @@ export class Recording {
       return [name, String(c.pushed), String(c.written), String(c.spilled), String(c.replayed), String(lost)]
     })
     let report = table(['table', 'rows', 'written', 'spilled', 'replayed', 'dropped'], rows)
-    if (stats.spillBytes > 0) report += `${stats.spillBytes} bytes wait in ${this.spill.dir}${this.agentSpill.bytes > 0 ? ` and ${this.agentSpill.dir}` : ''}; they are replayed by the next hopwatch process using this store\n`
+    if (stats.spillBytes > 0) {
+      report += this.owner !== undefined
+        ? `${stats.spillBytes} bytes wait in ${this.spill.dir}; they are replayed by the next hopwatch load that writes through a proxy owning this store\n`
+        : `${stats.spillBytes} bytes wait in ${this.spill.dir}${this.agentSpill.bytes > 0 ? ` and ${this.agentSpill.dir}` : ''}; they are replayed by the next hopwatch process using this store\n`
+    }
     const warning = dropped > 0 ? `hopwatch: ${dropped} rows could not be kept (store: ${stats.lastError || 'see above'})\n` : ''
     return { dropped, report, warning }
   }
 }
+
+/** The tables whose rows another hopwatch process may send through the admin API. */
+const FROM_OTHERS: ReadonlySet<string> = new Set(['runs', 'steps', 'turns', 'resource_samples', 'alerts'])
 
 /** The config as stored in `runs`: without the ClickHouse password, and with the alert sinks' URLs (often tokens themselves) redacted. */
 export function redacted(config: HopwatchConfig): unknown {

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseYaml, readConfigText, validateStoreConfig, type Overrides, type StoreConfig } from '../config/index.js'
-import { openStore, queryJsonLines, readOwner, StoreError, type QueryLines, type StoreTarget } from '../store/index.js'
+import { openStore, queryJsonLines, type QueryLines, type StoreTarget } from '../store/index.js'
+import { adminQuery, liveOwner } from './admin-client.js'
 import { stringFlag } from './args.js'
 
 /** The flags every command that touches the store takes. */
@@ -61,29 +62,8 @@ export async function storeQuery(values: Record<string, string | boolean | undef
   const config = await loadStoreConfig(values)
   const target = storeTarget(config)
   if (target.kind === 'embedded') {
-    const owner = await readOwner(target.dir)
-    const answering = owner !== undefined && (await fetch(`${owner.admin_url}/healthz`).then((r) => r.ok, () => false))
-    if (owner !== undefined && answering) {
-      const query: QueryLines = async function* (sql) {
-        const res = await fetch(`${owner.admin_url}/_hopwatch/sql`, { method: 'POST', body: JSON.stringify({ sql }), headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.admin_token}` } })
-        if (!res.ok) {
-          const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } }
-          throw new StoreError('HW_STORE_QUERY', body.error?.message ?? `${res.status} ${res.statusText}`)
-        }
-        let pending = ''
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          pending += Buffer.from(chunk).toString('utf8')
-          let nl: number
-          while ((nl = pending.indexOf('\n')) !== -1) {
-            const line = pending.slice(0, nl)
-            pending = pending.slice(nl + 1)
-            if (line !== '') yield line
-          }
-        }
-        if (pending.trim() !== '') yield pending
-      }
-      return { query, database: config.database, close: async () => {} }
-    }
+    const owner = await liveOwner(target.dir)
+    if (owner !== undefined) return { query: adminQuery(owner), database: config.database, close: async () => {} }
   }
   const store = await openStore(target, config.database)
   return { query: (sql) => queryJsonLines(store, sql), database: config.database, close: () => store.close() }

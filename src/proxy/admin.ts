@@ -12,6 +12,11 @@ export interface AdminHooks {
   metrics?: () => Promise<{ contentType: string; text: string }>
   /** the recorder's counters and anything else worth a look */
   stats?: () => unknown
+  /**
+   * takes rows another hopwatch process made (a load generator's turns and steps) into this process's store queue;
+   * answers how many were queued, or why the table is refused
+   */
+  rows?: (table: string, rows: unknown[]) => { accepted: number } | { refused: string }
 }
 
 export interface AdminOptions {
@@ -30,6 +35,8 @@ export interface RunningAdmin {
 }
 
 const MAX_SQL_BYTES = 1024 * 1024
+/** One POST of rows at most: a generator sends its batches, thousands of rows, well below it. */
+const MAX_ROWS_BYTES = 32 * 1024 * 1024
 
 /** A token for one proxy's life: 256 bits, URL-safe. */
 export function newAdminToken(): string {
@@ -73,6 +80,32 @@ function refusal(req: IncomingMessage, options: AdminOptions, token: string): { 
   const given = auth.startsWith('Bearer ') ? auth.slice(7).trim() : ''
   if (!sameToken(given, token)) return { status: 401, code: 'HW_PROXY_ADMIN_TOKEN', message: 'send the admin token as Authorization: Bearer <token> (hopwatch commands read it from the store\'s owner file)' }
   return undefined
+}
+
+async function serveRows(hooks: AdminHooks, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (hooks.rows === undefined) {
+    req.resume()
+    return sendProxyError(res, 503, 'HW_PROXY_ADMIN_NO_STORE', 'this process takes no rows from others')
+  }
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase()
+  if (type !== 'application/json') {
+    req.resume()
+    return sendProxyError(res, 415, 'HW_PROXY_BAD_REQUEST', 'send rows as JSON: Content-Type: application/json, {"table": "turns", "rows": […]}')
+  }
+  const text = await readText(req, MAX_ROWS_BYTES)
+  let body: { table?: unknown; rows?: unknown } | undefined
+  try {
+    body = text === undefined ? undefined : (JSON.parse(text) as { table?: unknown; rows?: unknown })
+  } catch {
+    body = undefined
+  }
+  if (body === undefined || typeof body.table !== 'string' || !Array.isArray(body.rows)) {
+    return sendProxyError(res, 400, 'HW_PROXY_BAD_REQUEST', `send {"table": "<name>", "rows": [{…}, …]} (at most ${MAX_ROWS_BYTES} bytes) as the POST body`)
+  }
+  const answer = hooks.rows(body.table, body.rows)
+  if ('refused' in answer) return sendProxyError(res, 400, 'HW_PROXY_BAD_REQUEST', answer.refused)
+  res.writeHead(200, { 'content-type': 'application/json' })
+  res.end(JSON.stringify(answer))
 }
 
 async function serveSql(hooks: AdminHooks, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -128,7 +161,8 @@ async function serveSql(hooks: AdminHooks, req: IncomingMessage, res: ServerResp
 /**
  * The admin API on a listener of its own (like Envoy's admin port, default 127.0.0.1 and a free port), never mixed
  * with proxied traffic: GET /healthz (open, for liveness), and with the token POST /_hopwatch/sql (one read-only
- * statement, JSON in, JSON lines out) and GET /_hopwatch/stats.
+ * statement, JSON in, JSON lines out), POST /_hopwatch/rows (a generator's rows into this process's store, so a
+ * `hopwatch load` beside a proxy that owns the embedded store writes one run with it) and GET /_hopwatch/stats.
  */
 export async function startAdmin(hooks: AdminHooks, options: AdminOptions): Promise<RunningAdmin> {
   const token = options.token ?? newAdminToken()
@@ -148,6 +182,10 @@ export async function startAdmin(hooks: AdminHooks, options: AdminOptions): Prom
       serveSql(hooks, req, res).catch(() => res.destroy())
       return
     }
+    if (path === '/_hopwatch/rows' && req.method === 'POST') {
+      serveRows(hooks, req, res).catch(() => res.destroy())
+      return
+    }
     if (path === '/_hopwatch/stats' && req.method === 'GET') {
       const body = JSON.stringify(hooks.stats?.() ?? {})
       res.writeHead(200, { 'content-type': 'application/json' })
@@ -155,7 +193,7 @@ export async function startAdmin(hooks: AdminHooks, options: AdminOptions): Prom
       return
     }
     req.resume()
-    sendProxyError(res, 404, 'HW_PROXY_NO_ROUTE', `no admin endpoint ${req.method ?? ''} ${path ?? ''}; there are POST /_hopwatch/sql and GET /_hopwatch/stats`)
+    sendProxyError(res, 404, 'HW_PROXY_NO_ROUTE', `no admin endpoint ${req.method ?? ''} ${path ?? ''}; there are POST /_hopwatch/sql, POST /_hopwatch/rows and GET /_hopwatch/stats`)
   })
   server.headersTimeout = 10_000
   server.requestTimeout = 60_000

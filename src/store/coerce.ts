@@ -41,3 +41,17 @@ export function coerceRow(table: TableName, row: Record<string, unknown>): numbe
   }
   return changed
 }
+
+/**
+ * A row sent by another process (a load generator writing through the proxy's admin API): exactly its table's
+ * columns, each made to fit (as coerceRow), and nothing else; undefined for a value that is not an object.
+ */
+export function storableRow(table: TableName, raw: unknown): Record<string, unknown> | undefined {
+  const columns = COLUMNS.get(table)
+  if (columns === undefined || typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined
+  const given = raw as Record<string, unknown>
+  const row: Record<string, unknown> = {}
+  for (const [name] of columns) row[name] = given[name]
+  coerceRow(table, row)
+  return row
+}

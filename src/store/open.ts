@@ -69,10 +69,10 @@ async function openError(target: StoreTarget, err: unknown): Promise<StoreError>
     // the engine locks its directory (its `status` file); a hopwatch process that owns it says so in its owner file
     const owner = await readOwner(target.dir)
     if (owner !== undefined) {
-      return new StoreError('HW_STORE_LOCKED', `the store ${target.dir} is owned by hopwatch process ${owner.pid} (admin API ${owner.admin_url}); stop it, or use another --store DIR`, { cause: err })
+      return new StoreError('HW_STORE_LOCKED', `the store ${target.dir} is owned by hopwatch process ${owner.pid} (admin API ${owner.admin_url}), which is not answering; hopwatch sql, analyze and load reach a running proxy's store through it. Stop that process (or wait for it), use another --store DIR, or a ClickHouse server (--clickhouse-url) that both share`, { cause: err })
     }
     if (/lock|already running|Failed to create connection/i.test(reason)) {
-      return new StoreError('HW_STORE_LOCKED', `the store ${target.dir} is in use by another process (${reason}); stop it, or use another --store DIR`, { cause: err })
+      return new StoreError('HW_STORE_LOCKED', `the store ${target.dir} is in use by another process (${reason}); stop it, use another --store DIR, or a ClickHouse server (--clickhouse-url) that both share`, { cause: err })
     }
     return new StoreError('HW_STORE_OPEN', `cannot open the embedded store at ${target.dir}: ${reason}`, { cause: err })
   }

@@ -7,7 +7,7 @@ import { Recording } from '../../src/cli/recording.js'
 import { agentTracesFor } from '../../src/cli/telemetry.js'
 import type { OtlpSpan } from '../../src/telemetry/otlp/index.js'
 import { validateConfig } from '../../src/config/index.js'
-import { ADAPTER_NAMES } from '../../src/proxy/index.js'
+import { ADAPTER_NAMES, startProxy } from '../../src/proxy/index.js'
 import { hopRow } from '../support/rows.js'
 
 test('a flood of agent spans has its own queue: it is cut at its bound and counted, and not one of the proxy\'s own hops is dropped', async () => {
@@ -57,6 +57,36 @@ test('a long admin query does not hold up recording: rows pushed while it runs a
     assert.equal(recording.writer.stats().tables.hops?.written, 100)
     assert.ok(writtenWhileQuerying, 'the rows waited for the admin query to end')
   } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('rows another process sends through the admin API are cut to their table\'s columns and made to fit; hops and unknown tables are refused', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hopwatch-rows-'))
+  const config = validateConfig({ proxy: { port: 0 }, upstreams: [{ name: 'llm', component: 'llm', adapter: 'openai', target: 'http://127.0.0.1:9', prefix: '/llm' }], store: { dir: join(dir, 'store'), flush_ms: 50 } }, 'test', { adapters: ADAPTER_NAMES })
+  const recording = await Recording.start(config, { runId: 'rows', source: 'test', load: false })
+  const proxy = await startProxy({ config, runId: 'rows', admin: { rows: (table, rows) => recording.acceptRows(table, rows), sql: (s, signal) => recording.sql(s, signal) } })
+  try {
+    const send = (body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${proxy.adminUrl}/_hopwatch/rows`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', authorization: `Bearer ${proxy.adminToken}`, ...headers } })
+    const turn = { run_id: 'rows', conversation_id: 'c1', turn: 1, step: 2, success: 1, hop_count: 1e300, wer: 0.1, transcript: 'hello', sneaky_column: 'x' }
+    const ok = await send({ table: 'turns', rows: [turn, 'not a row'] })
+    assert.deepEqual([ok.status, await ok.json()], [200, { accepted: 1 }])
+    for (const table of ['hops', 'spans', 'system.users']) {
+      const refused = await send({ table, rows: [turn] })
+      assert.equal(refused.status, 400, table)
+      assert.match(((await refused.json()) as { error: { message: string } }).error.message, /not taken from other processes/)
+    }
+    assert.equal((await send({ table: 'turns', rows: [turn] }, { authorization: 'Bearer wrong' })).status, 401)
+    assert.equal((await send({ table: 'turns', rows: [turn] }, { origin: 'http://evil.example' })).status, 403)
+    assert.equal((await send({ table: 'turns' })).status, 400)
+    await recording.flush()
+    const stored: string[] = []
+    for await (const line of recording.sql("SELECT conversation_id, step, hop_count, transcript FROM hopwatch.turns WHERE run_id = 'rows'")) stored.push(line)
+    assert.deepEqual(stored.map((l) => JSON.parse(l) as unknown), [{ conversation_id: 'c1', step: 2, hop_count: 4294967295, transcript: 'hello' }])
+  } finally {
+    await proxy.close()
+    await recording.close()
     await rm(dir, { recursive: true, force: true })
   }
 })

@@ -15,9 +15,10 @@ export const usage = `Usage: hopwatch load --proxy-url URL [--config hopwatch.ya
 
 Only the simulated callers, against a proxy that runs elsewhere (hopwatch proxy, a sidecar, a pool behind a
 Service): each component goes to the proxy's URL for the first upstream of that component in the config (its
-prefix, or its own port on the proxy's host). Turns and steps go to the store; the proxy records the hops. With
-the embedded store, use a directory the proxy does not own (or a ClickHouse server both share). For several
-generators on one store: --shard i/N on each, the same --run-id.
+prefix, or its own port on the proxy's host). Turns and steps go to the store; the proxy records the hops. When a
+running proxy owns the embedded store (the same --store, on this machine), turns and steps are written through its
+admin API, so one store holds the whole run; with a ClickHouse server, both write to it. For several generators on
+one store: --shard i/N on each, the same --run-id.
 
   --proxy-url URL   the proxy's main URL, e.g. http://127.0.0.1:8787
   --config FILE     hopwatch.yaml: its upstreams and load: section (default ./hopwatch.yaml)
@@ -47,13 +48,14 @@ export async function run(args: string[]): Promise<number> {
   const { targets, problems } = targetsFromUpstreams(config.upstreams, urlOf)
   for (const p of problems) process.stderr.write(`hopwatch: warning: ${p}\n`)
   const runId = config.run.id ?? newRunId('load')
-  const recording = await Recording.start(config, { runId, source: 'load', load: true })
+  const recording = await Recording.start(config, { runId, source: 'load', load: true, throughOwner: true })
   const watching = Watching.start(config, recording, { generator: true })
   const plan = await planFromConfig(config.load, { runId, targets, shard })
   const steps = plan.steps
   const loadRun = new LoadRun(plan)
   const monitor = new RunMonitor(runId, () => loadRun.snapshot().step)
   process.stdout.write(`hopwatch load ${VERSION}: run ${runId}, shard ${shard.index + 1}/${shard.count}, ${steps.length} steps (${steps.map((s) => s.target).join(', ')}) against ${proxyUrl}\n`)
+  process.stdout.write(`store: ${recording.describe()}\n`)
   const ticker = setInterval(() => process.stdout.write(`${monitor.liveLine(loadRun.snapshot())}\n`), 5000)
   const onSignal = () => loadRun.stop()
   process.once('SIGINT', onSignal)

@@ -61,6 +61,8 @@ export async function run(args: string[]): Promise<number> {
     runId,
     admin: {
       sql: (statement, signal) => recording.sql(statement, signal),
+      // a hopwatch load beside this proxy writes its turns and steps here: one store holds the whole run
+      rows: (table, rows) => recording.acceptRows(table, rows),
       metrics: () => metrics.render(),
       stats: () => ({ run_id: runId, store: recording.stats(), upstreams: proxy?.upstreams.map((u) => ({ name: u.name, in_flight: u.inFlight })), ...watching.stats(), agent_spans: agentTraces?.stats() }),
     },

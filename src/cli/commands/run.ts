@@ -214,7 +214,7 @@ export async function runLoad(options: RunOptions): Promise<number> {
       { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: () => agentTraces?.stats() },
     )
     stops.push(async () => metrics.dispose())
-    proxy = await startProxy({ config, runId, ...(agentTraces !== undefined ? { otlp: agentTraces } : {}), admin: { sql: (s, signal) => recording.sql(s, signal), metrics: () => metrics.render(), stats: () => ({ run_id: runId, store: recording.stats(), ...watching.stats(), agent_spans: agentTraces?.stats() }) } })
+    proxy = await startProxy({ config, runId, ...(agentTraces !== undefined ? { otlp: agentTraces } : {}), admin: { sql: (s, signal) => recording.sql(s, signal), rows: (table, rows) => recording.acceptRows(table, rows), metrics: () => metrics.render(), stats: () => ({ run_id: runId, store: recording.stats(), ...watching.stats(), agent_spans: agentTraces?.stats() }) } })
     agentTraces?.listening([proxy.url, ...proxy.upstreamUrls.values()])
     stops.push(async () => {
       await (proxy as RunningProxy).close()
