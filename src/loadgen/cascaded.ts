@@ -1,11 +1,23 @@
 import { WebSocket } from 'ws'
 import { nowUs } from '../clock.js'
 import { wavHeader } from '../sim/audio.js'
-import { call, SseReader } from './http.js'
+import { SseReader } from '../sse.js'
+import { call } from './http.js'
 import { failureOf, TurnFailure } from './failure.js'
 import type { ScenarioTool, ScenarioTurn } from './scenario.js'
 import { pause, type ConversationIo, type Speaker, type TurnIo } from './turn.js'
 import { streamFrames, utterance } from './voice.js'
+
+interface ToolCall {
+  id: string
+  name: string
+  arguments: string
+}
+
+/** What the load generator reads of a streamed chat completion chunk. */
+interface StreamChunk {
+  choices?: Array<{ delta?: { content?: string | null; tool_calls?: Array<{ index?: number; id?: string; function?: { name?: string; arguments?: string } }> } }>
+}
 
 interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool'
@@ -120,7 +132,7 @@ export function cascadedSpeaker(io: ConversationIo): Speaker {
   /**
    * One streamed chat completion. Content goes to `onText` as it arrives; a tool call is returned whole.
    */
-  async function chat(messages: ChatMessage[], say: ScenarioTurn, offerTools: boolean, t: TurnIo, onText: (delta: string) => void): Promise<{ name: string; id: string; arguments: string } | undefined> {
+  async function chat(messages: ChatMessage[], say: ScenarioTurn, offerTools: boolean, t: TurnIo, onText: (delta: string) => void): Promise<ToolCall[]> {
     const llm = io.targets.llm
     if (llm === undefined) throw new TurnFailure('llm', 'protocol', 'no LLM upstream')
     t.progress.hopCount++
@@ -134,21 +146,29 @@ export function cascadedSpeaker(io: ConversationIo): Speaker {
     }
     if (wantTool) headers['x-sim-tool-args'] = encodeURIComponent(JSON.stringify(say.tool?.args ?? {}))
     const tools = offerTools && io.tools.length > 0 ? io.tools.map((tool) => ({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } })) : undefined
-    const toolCall = { name: '', id: '', arguments: '' }
+    // tool calls are assembled by their index: a model may call several at once, their deltas interleaved
+    const toolCalls: ToolCall[] = []
     const sse = new SseReader((data) => {
       if (data === '[DONE]') return
-      const chunk = JSON.parse(data) as { choices?: Array<{ delta?: { content?: string | null; tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }> } }> }
+      let chunk: StreamChunk
+      try {
+        chunk = JSON.parse(data) as StreamChunk
+      } catch {
+        throw new TurnFailure('llm', 'protocol', `a stream event is not JSON: ${data.slice(0, 80)}`)
+      }
       const delta = chunk.choices?.[0]?.delta
       if (typeof delta?.content === 'string' && delta.content !== '') onText(delta.content)
-      const tc = delta?.tool_calls?.[0]
-      if (tc !== undefined) {
-        toolCall.id ||= tc.id ?? ''
-        toolCall.name += tc.function?.name ?? ''
-        toolCall.arguments += tc.function?.arguments ?? ''
+      for (const [k, tc] of (delta?.tool_calls ?? []).entries()) {
+        const index = typeof tc.index === 'number' ? tc.index : k
+        const call = (toolCalls[index] ??= { id: '', name: '', arguments: '' })
+        call.id ||= tc.id ?? ''
+        call.name += tc.function?.name ?? ''
+        call.arguments += tc.function?.arguments ?? ''
       }
     })
     await call(`${llm.url}/chat/completions`, { agent: io.agent, method: 'POST', headers, body: JSON.stringify({ model: io.models.llm, stream: true, stream_options: { include_usage: true }, messages, ...(tools !== undefined ? { tools } : {}) }), signal: t.signal, component: 'llm' }, (c) => sse.push(c))
-    return toolCall.name !== '' ? toolCall : undefined
+    sse.end()
+    return toolCalls.filter((c) => c !== undefined && c.name !== '')
   }
 
   return {
@@ -175,20 +195,23 @@ export function cascadedSpeaker(io: ConversationIo): Speaker {
         }
       }
       try {
-        const toolCall = await chat(messages, say, true, t, onText)
-        if (toolCall !== undefined) {
-          t.progress.toolCalled = toolCall.name
-          const tool = io.tools.find((x) => x.name === toolCall.name)
-          if (tool === undefined) throw new TurnFailure('llm', 'protocol', `the LLM called ${toolCall.name}, which the scenario does not offer`)
-          let args: Record<string, unknown> = {}
-          try {
-            args = JSON.parse(toolCall.arguments || '{}') as Record<string, unknown>
-          } catch {
-            throw new TurnFailure('llm', 'protocol', `tool-call arguments are not JSON: ${toolCall.arguments.slice(0, 80)}`)
+        const toolCalls = await chat(messages, say, true, t, onText)
+        if (toolCalls.length > 0) {
+          t.progress.toolCalled = toolCalls.map((c) => c.name).join(',')
+          const results: string[] = []
+          for (const toolCall of toolCalls) {
+            const tool = io.tools.find((x) => x.name === toolCall.name)
+            if (tool === undefined) throw new TurnFailure('llm', 'protocol', `the LLM called ${toolCall.name}, which the scenario does not offer`)
+            let args: Record<string, unknown> = {}
+            try {
+              args = JSON.parse(toolCall.arguments || '{}') as Record<string, unknown>
+            } catch {
+              throw new TurnFailure('llm', 'protocol', `tool-call arguments are not JSON: ${toolCall.arguments.slice(0, 80)}`)
+            }
+            results.push(await callTool(tool, args, t))
           }
-          const result = await callTool(tool, args, t)
-          messages.push({ role: 'assistant', content: null, tool_calls: [{ id: toolCall.id, type: 'function', function: { name: toolCall.name, arguments: toolCall.arguments } }] })
-          messages.push({ role: 'tool', tool_call_id: toolCall.id, content: result })
+          messages.push({ role: 'assistant', content: null, tool_calls: toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) })
+          for (const [i, toolCall] of toolCalls.entries()) messages.push({ role: 'tool', tool_call_id: toolCall.id, content: results[i] ?? '' })
           await chat(messages, say, false, t, onText)
         }
         const rest = answer.slice(spokenUpTo).trim()

@@ -39,7 +39,7 @@ const SPEAKERS: Readonly<Record<Architecture, (io: ConversationIo) => Speaker>> 
 /** A good answer calls the expected tool and contains every expected keyword (case and punctuation aside). */
 export function answerMeetsExpectation(say: ScenarioTurn, progress: TurnProgress): boolean {
   if (progress.firstAudioUs === 0) return false
-  if (say.expect.intent !== undefined && progress.toolCalled !== undefined && progress.toolCalled !== say.expect.intent) return false
+  if (say.expect.intent !== undefined && progress.toolCalled !== undefined && !progress.toolCalled.split(',').includes(say.expect.intent)) return false
   const text = progress.answer.toLowerCase()
   return say.expect.keywords.every((k) => text.includes(k.toLowerCase()))
 }

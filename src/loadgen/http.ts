@@ -34,20 +34,3 @@ export async function call(url: string, options: CallOptions, onChunk: (chunk: B
     throw failureOf(options.component, err, status !== undefined && status >= 400 ? status : undefined)
   }
 }
-
-/** Splits an SSE byte stream into `data:` payloads, across chunk boundaries. */
-export class SseReader {
-  private pending = ''
-
-  constructor(private readonly onData: (data: string) => void) {}
-
-  push(chunk: Buffer): void {
-    this.pending += chunk.toString('utf8')
-    let end: number
-    while ((end = this.pending.indexOf('\n\n')) !== -1) {
-      const event = this.pending.slice(0, end)
-      this.pending = this.pending.slice(end + 2)
-      for (const line of event.split('\n')) if (line.startsWith('data:')) this.onData(line.slice(5).trimStart())
-    }
-  }
-}

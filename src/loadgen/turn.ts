@@ -12,6 +12,7 @@ export interface TurnProgress {
   audioMs: number
   transcript: string
   answer: string
+  /** the tools the LLM called in the turn, comma-separated (it may call several at once) */
   toolCalled: string | undefined
   hopCount: number
 }

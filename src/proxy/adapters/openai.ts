@@ -1,14 +1,19 @@
 import { pcmMs, wavByteRate, wavDataStart } from './audio.js'
 import { MultipartScanner, multipartBoundary } from './multipart.js'
-import { SseReader } from './sse.js'
+import { SseReader } from '../../sse.js'
 import type { Component } from '../../types.js'
 import { openaiRealtimeAdapter } from './openai-realtime.js'
 import type { Adapter, HopMarks, HttpObserver, RequestInfo } from './types.js'
 import { auxiliaryUnlessPost, jsonBodyObserver } from './http.js'
 
-/** A content, tool-call or refusal delta of chat completions, or a text/function delta of the Responses API. */
-const CHAT_DELTA = /"(?:content|refusal|arguments)":"(?!")|"tool_calls":\[/
-const RESPONSES_DELTA = /"type":"response\.(?:output_text|function_call_arguments|refusal)\.delta"/
+/**
+ * A content, tool-call or refusal delta of chat completions, or a text/function delta of the Responses API; JSON
+ * compact or spaced (`"content": "…"`, as Python's json.dumps writes it).
+ */
+const CHAT_DELTA = /"(?:content|refusal|arguments)"\s*:\s*"(?!")|"tool_calls"\s*:\s*\[/
+const RESPONSES_DELTA = /"type"\s*:\s*"response\.(?:output_text|function_call_arguments|refusal)\.delta"/
+const MODEL = /"model"\s*:\s*"([^"]+)"/
+const USAGE = /"usage"\s*:\s*\{/
 
 interface Usage {
   prompt_tokens?: number
@@ -34,7 +39,7 @@ function sseTokens(marks: HopMarks): HttpObserver {
   const reader = new SseReader((data) => {
     if (data === '[DONE]') return
     if (!sawModel) {
-      const model = /"model":"([^"]+)"/.exec(data)
+      const model = MODEL.exec(data)
       if (model?.[1] !== undefined) {
         marks.model(model[1])
         sawModel = true
@@ -44,7 +49,7 @@ function sseTokens(marks: HopMarks): HttpObserver {
       marks.firstPayload()
       marks.final()
     }
-    if (data.includes('"usage":{')) {
+    if (USAGE.test(data)) {
       try {
         const event = JSON.parse(data) as { usage?: Usage; response?: { usage?: Usage } }
         noteUsage(marks, event.usage ?? event.response?.usage)
