@@ -10,3 +10,23 @@ export function editDistance<T>(a: readonly T[], b: readonly T[]): number {
   }
   return prev[b.length] as number
 }
+
+/** The choice with the smallest edit distance, when it is close enough to be a likely typo. */
+export function closest(word: string, choices: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1
+  for (const choice of choices) {
+    const d = editDistance([...word.toLowerCase()], [...choice.toLowerCase()])
+    if (d < bestDistance) {
+      best = choice
+      bestDistance = d
+    }
+  }
+  return best
+}
+
+/** " Did you mean X?" for a likely typo of one of `choices`, else "". */
+export function didYouMean(word: string, choices: readonly string[], show: (choice: string) => string = (c) => c): string {
+  const near = closest(word, choices)
+  return near === undefined ? '' : ` Did you mean ${show(near)}?`
+}

@@ -1,3 +1,4 @@
+import { didYouMean } from '../edit-distance.js'
 import { HopwatchError } from '../errors.js'
 import { CliError } from './errors.js'
 import * as alerts from './commands/alerts.js'
@@ -12,6 +13,9 @@ import * as sim from './commands/sim.js'
 import * as sql from './commands/sql.js'
 import { VERSION } from './version.js'
 
+/** Errors in what the user typed: exit code 2, as for a malformed config. */
+const USAGE_CODES: ReadonlySet<string> = new Set(['HW_CLI_USAGE', 'HW_SIM_PRESET'])
+
 interface Command {
   summary: string
   usage: string
@@ -19,7 +23,7 @@ interface Command {
 }
 
 /** Every subcommand by name; `hopwatch --help` lists them in this order. */
-const COMMANDS: Record<string, Command> = {
+export const COMMANDS: Record<string, Command> = {
   alerts: { summary: 'the live alert rules as a Prometheus rule file (rules), or a run\'s alert state changes (list)', ...alerts },
   analyze: { summary: 'the verdict on a run: per-step percentiles, the first component to degrade, SLO breaches, capacity', ...analyze },
   compare: { summary: 'run A against run B per load level and component: significant regressions fail the command', ...compare },
@@ -55,12 +59,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name]
   try {
-    if (command === undefined) throw new CliError('HW_CLI_USAGE', `unknown command "${name}"; the commands are ${Object.keys(COMMANDS).join(', ')} (hopwatch --help)`)
+    if (command === undefined) throw new CliError('HW_CLI_USAGE', `unknown command "${name}".${didYouMean(name, Object.keys(COMMANDS), (c) => `hopwatch ${c}`)} The commands are ${Object.keys(COMMANDS).join(', ')} (hopwatch --help)`)
     return await command.run(rest)
   } catch (err) {
     if (err instanceof HopwatchError) {
       process.stderr.write(`hopwatch: ${err.code}: ${err.message}\n`)
-      return err.code === 'HW_CLI_USAGE' || err.code.startsWith('HW_CONFIG_') ? 2 : 1
+      return USAGE_CODES.has(err.code) || err.code.startsWith('HW_CONFIG_') ? 2 : 1
     }
     process.stderr.write(`hopwatch: unexpected error: ${(err as Error).stack ?? String(err)}\n`)
     return 1

@@ -1,5 +1,5 @@
 import { redactUrl } from '../redact.js'
-import { editDistance } from '../edit-distance.js'
+import { closest } from '../edit-distance.js'
 
 /**
  * A small validating schema: each validator checks one value at a path, records every problem (it never stops at the
@@ -179,16 +179,3 @@ export function list<T>(item: Validator<T>, opts: { min: number; fix: string }):
   }
 }
 
-/** The choice with the smallest edit distance, when it is close enough to be a likely typo. */
-export function closest(word: string, choices: readonly string[]): string | undefined {
-  let best: string | undefined
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1
-  for (const choice of choices) {
-    const d = editDistance([...word.toLowerCase()], [...choice.toLowerCase()])
-    if (d < bestDistance) {
-      best = choice
-      bestDistance = d
-    }
-  }
-  return best
-}

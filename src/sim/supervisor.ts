@@ -1,3 +1,4 @@
+import { didYouMean } from '../edit-distance.js'
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { ChildReport, ChildStart } from './child.js'
@@ -27,7 +28,7 @@ export interface RunningSim {
 /** The validated config of a built-in preset. */
 export function presetConfig(name: string): SimConfig {
   const preset = PRESETS[name]
-  if (preset === undefined) throw new SimError('HW_SIM_PRESET', `no preset "${name}"; the presets are ${Object.keys(PRESETS).join(', ')}`)
+  if (preset === undefined) throw new SimError('HW_SIM_PRESET', `no preset "${name}".${didYouMean(name, Object.keys(PRESETS))} The presets are ${Object.keys(PRESETS).join(', ')}`)
   return validateSimConfig(structuredClone(preset), `preset ${name}`)
 }
 

@@ -113,3 +113,17 @@ test('a failing query prints its code and exits 1', async () => {
   assert.equal(code, 1)
   assert.match(stderr, /HW_STORE_QUERY/)
 })
+
+test('hopwatch sql prints JSON lines by default off a terminal, CSV (RFC 4180 quoting) or an aligned table when asked', async () => {
+  const statement = "SELECT number AS n, concat('a,\"b\"', toString(number)) AS s FROM system.numbers LIMIT 2"
+  const json = await hopwatch(['sql', statement], dir)
+  assert.equal(json.code, 0, json.stderr)
+  assert.deepEqual(json.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), [{ n: 0, s: 'a,"b"0' }, { n: 1, s: 'a,"b"1' }])
+  const csv = await hopwatch(['sql', '--format', 'csv', statement], dir)
+  assert.equal(csv.stdout, 'n,s\r\n0,"a,""b""0"\r\n1,"a,""b""1"\r\n')
+  const table = await hopwatch(['sql', '--format', 'table', statement], dir)
+  assert.equal(table.stdout, '  n  s\n  0  a,"b"0\n  1  a,"b"1\n')
+  const bad = await hopwatch(['sql', '--format', 'jsno', statement], dir)
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /--format takes table, json, csv, got "jsno"\. Did you mean json\?/)
+})

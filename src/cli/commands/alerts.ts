@@ -16,7 +16,14 @@ export const usage = `Usage: hopwatch alerts rules [--config hopwatch.yaml] [--o
           (helm/hopwatch ships the default one)
   list    the alert state changes of a run (default: the latest run): pending, firing, resolved
 
+  --config FILE   hopwatch.yaml (default ./hopwatch.yaml when present)
+  --out FILE      rules: write the rule file there instead of stdout
+  --run ID        list: the run (default: the latest)
 ${STORE_FLAGS_HELP}
+
+Examples:
+  hopwatch alerts rules --out hopwatch-rules.yml && promtool check rules hopwatch-rules.yml
+  hopwatch alerts list --run soak-42
 
 Exit codes: 0 ok; 1 the store could not be read; 2 bad flags or config.`
 

@@ -25,7 +25,12 @@ breaches (response p95 1.5 s, STT 800 ms, LLM 1.5 s, TTS 600 ms, network 300 ms,
   --fail-on-breach    exit 1 when an SLO is broken at or below --expected-peak (default: every load tested), when
                       memory rises during a soak (a run at one load), or when the run is no evidence (cannot tell)
   --expected-peak N   the load the system must carry
+  --config FILE       hopwatch.yaml, for its store: section (default ./hopwatch.yaml when present)
 ${STORE_FLAGS_HELP}
+
+Examples:
+  hopwatch analyze
+  hopwatch analyze --run nightly-17 --fail-on-breach --expected-peak 25 --format junit --out hopwatch.xml
 
 Exit codes: 0 analysed; 1 no such run, the store failed, or (with --fail-on-breach) an SLO broke; 2 bad flags.`
 

@@ -15,7 +15,12 @@ A p95 worse by more than the tolerance, significantly, is a regression, and fail
   --baseline ID     the run it is compared with
   --tolerance F     how much worse a p95 may be before it counts (default 0.2 = 20 %)
   --format FORMAT   table (default) or json
+  --out FILE        write there instead of stdout
+  --config FILE     hopwatch.yaml, for its store: section (default ./hopwatch.yaml when present)
 ${STORE_FLAGS_HELP}
+
+Examples:
+  hopwatch compare --run nightly-18 --baseline nightly-17
 
 Exit codes: 0 no regression; 1 a regression (or a run is missing); 2 bad flags.`
 

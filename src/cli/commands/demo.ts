@@ -12,7 +12,13 @@ table. Afterwards: hopwatch sql "SELECT … FROM hopwatch.turns" reads what it r
 
   --time-scale F   compress further (default 10)
   --max N          ramp up to N conversations (default 31)
-${STORE_FLAGS_HELP}`
+${STORE_FLAGS_HELP}
+
+Examples:
+  hopwatch demo
+  hopwatch demo --store /tmp/hw-demo --time-scale 20
+
+Exit codes: 0 the demo ran; 1 rows could not be kept; 2 bad flags.`
 
 const FLAGS = { 'time-scale': { type: 'string' }, max: { type: 'string' }, ...STORE_FLAGS } as const
 

@@ -1,11 +1,23 @@
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
+import { SERVICE_KINDS, type SimEndpoint } from '../../sim/index.js'
 import { CliError } from '../errors.js'
 import { parseFlags, stringFlag } from '../args.js'
+import { simUpstreams } from './run.js'
 
-export const usage = `Usage: hopwatch init [FILE] [--force]
+export const usage = `Usage: hopwatch init [FILE] [--from-sim URLS.json] [--force]
 
-Writes a commented hopwatch.yaml (or FILE) to start from: a cascaded voice stack of STT, LLM, TTS and a backend API.`
+Writes a commented hopwatch.yaml (or FILE) to start from: a cascaded voice stack of STT, LLM, TTS and a backend API.
+
+  --from-sim FILE   instead, a working config for the simulator that wrote FILE (hopwatch sim --urls-out FILE):
+                    one upstream per service, each on a prefix of the proxy's port 8787 (/stt, /llm, …)
+  --force           overwrite FILE when it exists
+
+Examples:
+  hopwatch init
+  hopwatch sim --preset default --port 9100 --urls-out sim.json &  hopwatch init --from-sim sim.json && hopwatch proxy
+
+Exit codes: 0 written; 1 the file exists (without --force) or cannot be written; 2 bad flags or URLs file.`
 
 export const EXAMPLE_CONFIG = `# hopwatch.yaml: what the proxy fronts and where hops are stored. Every key is optional but upstreams.
 run:
@@ -78,16 +90,50 @@ telemetry:
     keep_content: false              # prompts, transcripts and answers in span attributes are not stored
 `
 
+/** The services a simulator's --urls-out file lists, or a usage error saying what is wrong with it. */
+async function simServices(path: string): Promise<SimEndpoint[]> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'))
+  } catch (err) {
+    throw new CliError('HW_CLI_USAGE', `--from-sim ${path}: ${(err as Error).message}; give the file hopwatch sim --urls-out wrote`)
+  }
+  const services = (parsed as { services?: unknown } | null)?.services
+  const valid = (s: unknown): s is SimEndpoint => {
+    const e = s as Partial<SimEndpoint> | null
+    return typeof e?.name === 'string' && /^[a-z][a-z0-9_-]{0,62}$/.test(e.name) && typeof e.url === 'string' && /^http:\/\/[^/]+$/.test(e.url) && (SERVICE_KINDS as readonly string[]).includes(e.kind ?? '')
+  }
+  if (!Array.isArray(services) || services.length === 0 || !services.every(valid)) {
+    throw new CliError('HW_CLI_USAGE', `--from-sim ${path} does not list services as hopwatch sim --urls-out writes them ({"services": [{"name", "kind", "url"}, …]})`)
+  }
+  return services
+}
+
+/** A config whose upstreams are the simulator's services. */
+function configForSim(services: readonly SimEndpoint[], from: string): string {
+  const upstreams = simUpstreams(services).map((u) => `  - { name: ${u.name}, component: ${u.component}, adapter: ${u.adapter}, target: "${u.target}", prefix: ${u.prefix} }`)
+  return `# hopwatch.yaml for the simulator of ${from} (hopwatch init --from-sim): callers use http://127.0.0.1:8787/<name>
+proxy:
+  port: 8787
+upstreams:
+${upstreams.join('\n')}
+store:
+  dir: ./.hopwatch
+`
+}
+
 /** `hopwatch init` */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { force: { type: 'boolean' } }, 'init')
+  const { values, positionals } = parseFlags(args, { force: { type: 'boolean' }, 'from-sim': { type: 'string' } }, 'init')
   if (values.help === true) {
     process.stdout.write(`${usage}\n`)
     return 0
   }
   const path = stringFlag(positionals[0]) ?? 'hopwatch.yaml'
+  const fromSim = stringFlag(values['from-sim'])
+  const text = fromSim === undefined ? EXAMPLE_CONFIG : configForSim(await simServices(fromSim), fromSim)
   if (existsSync(path) && values.force !== true) throw new CliError('HW_CLI_EXISTS', `${path} already exists; pass --force to overwrite it`)
-  await writeFile(path, EXAMPLE_CONFIG)
-  process.stdout.write(`wrote ${path}: edit the upstreams' targets, then run \`hopwatch proxy\`\n`)
+  await writeFile(path, text)
+  process.stdout.write(fromSim === undefined ? `wrote ${path}: edit the upstreams' targets, then run \`hopwatch proxy\`\n` : `wrote ${path} for the simulator's services: run \`hopwatch proxy\`\n`)
   return 0
 }

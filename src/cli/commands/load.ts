@@ -23,7 +23,13 @@ one store: --shard i/N on each, the same --run-id.
   --proxy-url URL   the proxy's main URL, e.g. http://127.0.0.1:8787
   --config FILE     hopwatch.yaml: its upstreams and load: section (default ./hopwatch.yaml)
 ${LOAD_FLAGS_HELP}
-${STORE_FLAGS_HELP}`
+${STORE_FLAGS_HELP}
+
+Examples:
+  hopwatch load --proxy-url http://127.0.0.1:8787 --max 40 --step-s 60
+  hopwatch load --proxy-url http://proxy:8787 --shard 2/3 --run-id nightly-18 --clickhouse-url http://clickhouse:8123
+
+Exit codes: 0 the load ran; 1 rows could not be kept; 2 bad flags or config.`
 
 const FLAGS = { config: { type: 'string' }, 'proxy-url': { type: 'string' }, ...LOAD_FLAGS, ...STORE_FLAGS } as const
 
@@ -35,7 +41,11 @@ export async function run(args: string[]): Promise<number> {
     return 0
   }
   const proxyUrl = stringFlag(values['proxy-url'])
-  if (proxyUrl === undefined || !/^https?:\/\//.test(proxyUrl)) throw new CliError('HW_CLI_USAGE', '--proxy-url URL is required: the running proxy\'s main URL, e.g. http://127.0.0.1:8787')
+  if (proxyUrl === undefined) throw new CliError('HW_CLI_USAGE', '--proxy-url URL is required: the running proxy\'s main URL, e.g. http://127.0.0.1:8787')
+  if (!/^https?:\/\/[^/]/.test(proxyUrl)) {
+    const bare = /^[\w.-]+(:\d+)?(\/.*)?$/.test(proxyUrl)
+    throw new CliError('HW_CLI_USAGE', `--proxy-url ${JSON.stringify(proxyUrl)} is not an http(s) URL${bare ? `: did you mean http://${proxyUrl}?` : '; give the proxy\'s main URL, e.g. http://127.0.0.1:8787'}`)
+  }
   const shard = parseShard(stringFlag(values.shard) ?? '1/1')
   if (shard === undefined) throw new CliError('HW_CLI_USAGE', `--shard takes i/N with 1 ≤ i ≤ N, got ${JSON.stringify(values.shard)}`)
   const config = await loadConfigFile(stringFlag(values.config) ?? 'hopwatch.yaml', { adapters: ADAPTER_NAMES, overrides: { ...loadOverrides(values), ...storeOverrides(values) } })

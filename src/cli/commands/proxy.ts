@@ -22,6 +22,10 @@ Stops on SIGINT/SIGTERM after in-flight hops finish (10 s at most) and every row
   --run-name NAME   a label for that run
 ${STORE_FLAGS_HELP}
 
+Examples:
+  hopwatch proxy
+  hopwatch proxy --config staging.yaml --host 0.0.0.0 --run-id staging-soak --clickhouse-url http://clickhouse:8123
+
 Exit codes: 0 stopped cleanly; 1 some rows could not be kept (counted in the summary); 2 bad config or flags.`
 
 const FLAGS = { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'run-id': { type: 'string' }, 'run-name': { type: 'string' }, ...STORE_FLAGS } as const

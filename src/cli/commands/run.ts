@@ -95,6 +95,10 @@ table per step at the end. Ctrl-C ends the run early (callers finish their turn 
 ${LOAD_FLAGS_HELP}
 ${STORE_FLAGS_HELP}
 
+Examples:
+  hopwatch run --sim --max 40 --time-scale 10
+  hopwatch run --config hopwatch.yaml --profile soak --level 20 --duration-s 3600
+
 Exit codes: 0 the run completed; 1 rows could not be kept; 2 bad flags or config.`
 
 const FLAGS = { config: { type: 'string' }, sim: { type: 'boolean' }, 'sim-config': { type: 'string' }, preset: { type: 'string' }, port: { type: 'string' }, ...LOAD_FLAGS, ...STORE_FLAGS } as const
