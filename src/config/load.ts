@@ -48,10 +48,16 @@ export function validateConfig(raw: unknown, source: string, options: LoadOption
   const doc = prepare(raw, options)
   const ctx: Context = { problems: [] }
   const config = configSchema(options.adapters)(doc, '', ctx)
-  if (ctx.problems.length === 0) {
-    checkUpstreams(config, ctx)
-    checkResources(config.resources, ctx)
-  }
+  // checks across fields run in the same pass, so every problem is told at once; one about a field already found
+  // wrong (whose value is then a stand-in) would only repeat it, and is left out
+  const cross: Context = { problems: [] }
+  checkUpstreams(config, cross)
+  checkResources(config.resources, cross)
+  // the fields the cross checks read, or a key misspelt inside: a problem about them together repeats that one
+  const repeats = (w: { path: string; message: string }, path: string) =>
+    w.path === path || (w.path.startsWith(`${path}.`) && (/\.(?:name|prefix|port|process|pid|match)$/.test(w.path) || w.message === 'is not a known setting'))
+  const found = [...ctx.problems]
+  for (const p of cross.problems) if (!found.some((w) => repeats(w, p.path))) ctx.problems.push(p)
   if (ctx.problems.length > 0) throw new ConfigError('HW_CONFIG_INVALID', formatProblems(source, ctx.problems), ctx.problems)
   return deepFreeze(config)
 }

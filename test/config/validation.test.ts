@@ -141,3 +141,15 @@ test('an upstream\'s routes name a path ending and a known component; mistakes a
   assert.match(problems[0]!.fix, /starting with "\/"/)
   assert.match(problems[1]!.fix, /tts/)
 })
+
+test('checks across fields are reported in the same pass as the fields\' own problems, without repeating them', () => {
+  const problems = problemsOf({
+    proxy: { port: 'x' },
+    upstreams: [
+      { name: 'llm', component: 'lm', adapter: 'openai', target: 'http://127.0.0.1:9/v1', prefix: '/llm' },
+      { name: 'llm', component: 'llm', adapter: 'openai', target: 'http://127.0.0.1:9/v1', prefix: '/llm' },
+      { name: 'tts', component: 'tts', adapter: 'openai', target: 'http://127.0.0.1:9/v1', prefx: '/tts' },
+    ],
+  })
+  assert.deepEqual(problems.map((p) => p.path), ['proxy.port', 'upstreams[0].component', 'upstreams[2].prefx', 'upstreams[1].name', 'upstreams[1].prefix'])
+})
