@@ -4,3 +4,4 @@ export type { Adapter, HopMarks, HttpObserver, RequestInfo, WsExchanges, WsObser
 export { PROXY_ERRORS, ProxyError, type ProxyErrorCode } from './errors.js'
 export { startProxy, type ProxyOptions, type RunningProxy } from './server.js'
 export type { Upstream } from './upstream.js'
+export { unreachableUpstreams } from './reachability.js'

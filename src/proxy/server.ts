@@ -124,7 +124,16 @@ function forwardRoute(route: Route, req: IncomingMessage, res: ServerResponse, r
   forwardHttp(route.upstream, req, res, route.upstreamPath, hop, observer ?? firstByteObserver(hop), limits)
 }
 
-function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, perClient: ClientConnections, otlp?: ProxyOptions['otlp']): FastifyInstance {
+/** What one listener serves besides the config: its routing, the shared per-client count, the OTLP receiver. */
+interface Listener {
+  resolve: Resolver
+  perClient: ClientConnections
+  otlp?: ProxyOptions['otlp']
+  /** where each upstream is reachable, for a 404's message (known once every listener is up) */
+  where: () => string
+}
+
+function buildApp(config: HopwatchConfig, runId: string, { resolve, perClient, otlp, where }: Listener): FastifyInstance {
   const proxy = config.proxy
   const limits = { maxBodyBytes: proxy.max_body_bytes, bodyIdleMs: proxy.clients.body_idle_ms }
   const app = Fastify({
@@ -155,7 +164,7 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, perC
   // fastify sees only what the server factory could not route: every plain request reaching a route here is a 404
   const noRoute = (request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack()
-    sendProxyError(reply.raw, 404, 'HW_PROXY_NO_ROUTE', `no upstream serves ${request.method} ${(request.raw.url ?? '').split('?')[0]}`)
+    sendProxyError(reply.raw, 404, 'HW_PROXY_NO_ROUTE', `no upstream serves ${request.method} ${(request.raw.url ?? '').split('?')[0]}; ${where()}`)
   }
 
   // an upgrade is routed and its upstream dialled in the hook, before the caller's handshake is answered; the
@@ -190,7 +199,7 @@ function buildApp(config: HopwatchConfig, runId: string, resolve: Resolver, perC
         upgrades.set(request.raw, { dialled, forget: () => request.raw.socket.off('close', gone) })
         return
       }
-      const message = `no upstream serves WebSocket ${(request.raw.url ?? '').split('?')[0]}`
+      const message = `no upstream serves WebSocket ${(request.raw.url ?? '').split('?')[0]}; ${where()}`
       return reply.code(404).header('x-hopwatch-error', 'HW_PROXY_NO_ROUTE').send(proxyErrorBody('HW_PROXY_NO_ROUTE', message))
     })
     scope.route({ method: 'GET', url: '/*', handler: noRoute, wsHandler: ws, exposeHeadRoute: false })
@@ -262,7 +271,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     await Promise.all(upstreams.map((u) => u.close()))
   }
   try {
-    const main = buildApp(config, options.runId, prefixResolver(upstreams), perClient, options.otlp)
+    // each upstream where callers reach it: a prefix on the main port, or a port of its own
+    const where = () => `the upstreams are ${upstreams.map((u) => `${u.name} at ${u.config.prefix !== undefined ? `${u.config.prefix}/…` : (upstreamUrls.get(u.name) ?? `port ${u.config.port ?? 0}`)}`).join(', ')}`
+    const main = buildApp(config, options.runId, { resolve: prefixResolver(upstreams), perClient, ...(options.otlp !== undefined ? { otlp: options.otlp } : {}), where })
     registerOpen(main, options.admin ?? {})
     apps.push(main)
     admin = await startAdmin(options.admin ?? {}, { host: config.proxy.admin_host, port: config.proxy.admin_port, allowRemote: config.proxy.admin_remote, ...(options.adminToken !== undefined ? { token: options.adminToken } : {}) })
@@ -272,7 +283,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         upstreamUrls.set(upstream.name, `${url}${upstream.config.prefix}`)
         continue
       }
-      const own = buildApp(config, options.runId, (rawUrl, req) => routeFor(upstream, rawUrl, req), perClient)
+      const own = buildApp(config, options.runId, { resolve: (rawUrl, req) => routeFor(upstream, rawUrl, req), perClient, where })
       apps.push(own)
       upstreamUrls.set(upstream.name, await listen(own, config.proxy.host, upstream.config.port ?? 0, `upstreams ${upstream.name}.port`))
     }

@@ -127,3 +127,20 @@ test('hopwatch sql prints JSON lines by default off a terminal, CSV (RFC 4180 qu
   assert.equal(bad.code, 2)
   assert.match(bad.stderr, /--format takes table, json, csv, got "jsno"\. Did you mean json\?/)
 })
+
+test('the proxy warns at start about an upstream it cannot reach, naming it and its target, and serves the others', async (t) => {
+  const config = join(dir, 'down.yaml')
+  await writeFile(config, `proxy: { port: 0 }\nstore: { dir: ./data-down }\nupstreams:\n  - { name: llm, component: llm, adapter: openai, target: "${llm.url}/v1", prefix: /llm }\n  - { name: gone, component: backend, target: "http://127.0.0.1:9", prefix: /gone }\n`)
+  const proxy = await startHopwatch(['proxy', '--config', config], /listening on (http:\/\/[\d.:]+)/, dir)
+  t.after(() => {
+    if (proxy.child.exitCode === null) proxy.child.kill('SIGKILL')
+  })
+  const warned = await new Promise<string>((resolve) => {
+    const look = () => (/warning: upstream gone/.test(proxy.output().stderr) ? resolve(proxy.output().stderr) : setTimeout(look, 50))
+    look()
+  })
+  assert.match(warned, /hopwatch: warning: upstream gone \(http:\/\/127\.0\.0\.1:9\) is not reachable: ECONNREFUSED/)
+  assert.doesNotMatch(warned, /upstream llm/)
+  proxy.child.kill('SIGTERM')
+  assert.equal(await proxy.exited, 0)
+})

@@ -75,13 +75,14 @@ async function stillServes(): Promise<void> {
   assert.equal(await res.text(), 'still here')
 }
 
-test('an unknown route gets a 404 with a code and nothing is forwarded', async () => {
+test('an unknown route gets a 404 with a code and where each upstream is reachable, and nothing is forwarded', async () => {
   for (const path of ['/nope', '/apix/echo', '/']) {
     const res = await fetch(`${proxy.url}${path}`, { method: 'POST', body: 'x' })
     assert.equal(res.status, 404, path)
     assert.equal(res.headers.get('x-hopwatch-error'), 'HW_PROXY_NO_ROUTE')
-    const body = (await res.json()) as { error: { code: string } }
+    const body = (await res.json()) as { error: { code: string; message: string } }
     assert.equal(body.error.code, 'HW_PROXY_NO_ROUTE')
+    assert.match(body.error.message, /; the upstreams are llm at \/llm\/…, api at \/api\/…, down at \/down\/…/)
   }
   assert.equal(backendRequests, 0)
   assert.equal(hops.hops.length, 0)

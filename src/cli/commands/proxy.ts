@@ -1,4 +1,4 @@
-import { ADAPTER_NAMES, startProxy, type RunningProxy } from '../../proxy/index.js'
+import { ADAPTER_NAMES, startProxy, unreachableUpstreams, type RunningProxy } from '../../proxy/index.js'
 import { loadConfigFile } from '../../config/index.js'
 import { newRunId } from '../../store/index.js'
 import { ProxyMetrics } from '../../telemetry/index.js'
@@ -82,6 +82,10 @@ export async function run(args: string[]): Promise<number> {
     ),
   )
   process.stdout.write(`store: ${recording.describe()}\nrun:   ${runId}\n`)
+  // a warning, not a failure: the services may come up after the proxy
+  void unreachableUpstreams(proxy.upstreams).then((warnings) => {
+    for (const w of warnings) process.stderr.write(`hopwatch: warning: ${w}\n`)
+  })
 
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve)
