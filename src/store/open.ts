@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import { StoreError } from './errors.js'
-import { readOwner } from './owner.js'
+import { readOwner, type StoreOwner } from './owner.js'
 import { capabilitiesOf, MIGRATIONS, type Capabilities } from './schema.js'
 import { identifier, quoteString } from './sql.js'
 
@@ -53,6 +53,12 @@ async function connect(target: StoreTarget): Promise<ClickHouseClient> {
     })
   }
   const dir = resolve(target.dir)
+  // a running hopwatch process that owns the directory is told apart before the engine tries (and prints its own
+  // "Cannot lock file" line); the process itself may open a second connection to its own store
+  const owner = await readOwner(dir)
+  if (owner !== undefined && owner.pid !== process.pid && (await ownerAnswers(owner))) {
+    throw new StoreError('HW_STORE_LOCKED', `the store ${target.dir} is owned by hopwatch process ${owner.pid} (admin API ${owner.admin_url}): hopwatch sql, analyze and load go through it by themselves; for anything else stop that process, use another --store DIR, or a ClickHouse server (--clickhouse-url) that both share`)
+  }
   try {
     await mkdir(dir, { recursive: true })
     // chdb types its connection against its own copy of @clickhouse/client-common; the shapes are the same contract
@@ -63,13 +69,23 @@ async function connect(target: StoreTarget): Promise<ClickHouseClient> {
   }
 }
 
+/** Whether the process named in an owner file is alive and its admin API answers. */
+async function ownerAnswers(owner: StoreOwner): Promise<boolean> {
+  try {
+    process.kill(owner.pid, 0)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
+  }
+  return fetch(`${owner.admin_url}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false)
+}
+
 async function openError(target: StoreTarget, err: unknown): Promise<StoreError> {
   const reason = (err as Error).message ?? String(err)
   if (target.kind === 'embedded') {
     // the engine locks its directory (its `status` file); a hopwatch process that owns it says so in its owner file
     const owner = await readOwner(target.dir)
     if (owner !== undefined) {
-      return new StoreError('HW_STORE_LOCKED', `the store ${target.dir} is owned by hopwatch process ${owner.pid} (admin API ${owner.admin_url}), which is not answering; hopwatch sql, analyze and load reach a running proxy's store through it. Stop that process (or wait for it), use another --store DIR, or a ClickHouse server (--clickhouse-url) that both share`, { cause: err })
+      return new StoreError('HW_STORE_LOCKED', `the store ${target.dir} is owned by hopwatch process ${owner.pid} (admin API ${owner.admin_url}), which did not answer; stop that process (or wait for it to start answering), use another --store DIR, or a ClickHouse server (--clickhouse-url) that both share`, { cause: err })
     }
     if (/lock|already running|Failed to create connection/i.test(reason)) {
       return new StoreError('HW_STORE_LOCKED', `the store ${target.dir} is in use by another process (${reason}); stop it, use another --store DIR, or a ClickHouse server (--clickhouse-url) that both share`, { cause: err })

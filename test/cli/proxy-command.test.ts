@@ -75,6 +75,8 @@ test('the proxy records hops in the embedded store, sql reaches it through the p
   const second = await hopwatch(['proxy', '--port', '0'], dir)
   assert.equal(second.code, 1)
   assert.match(second.stderr, new RegExp(`HW_STORE_LOCKED: the store .* is owned by hopwatch process ${proxy.child.pid}`))
+  // the clean message alone: the engine never tried the locked directory (it would print "Cannot lock file" first)
+  assert.match(second.stderr, /^hopwatch: HW_STORE_LOCKED: .*go through it by themselves.*\n$/)
 
   let count = 0
   for (let i = 0; i < 50 && count < 2; i++) {
