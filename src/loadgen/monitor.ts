@@ -83,7 +83,8 @@ export class RunMonitor {
     const p95 = (values: number[] | undefined) => (values === undefined || values.length === 0 ? '   -' : `${percentile(values, 95).toFixed(0)}`.padStart(4))
     const parts = [
       `${formatElapsed(s.elapsedS)}`,
-      `step ${Math.min(s.step + 1, s.steps)}/${s.steps} ${s.phase} ${s.target}`,
+      // steps are numbered from 0, as in the store and every table after the run
+      s.phase === 'done' ? `step ${s.steps - 1} of 0–${s.steps - 1} done` : `step ${Math.min(s.step, s.steps - 1)} of 0–${s.steps - 1} ${s.phase} ${s.target}`,
       `active ${String(s.active).padStart(4)}`,
       `turns ${s.turns}`,
       `response p95 ${p95(this.recent.responseMs)} ms`,

@@ -1,8 +1,18 @@
-import { describeTrend, type Analysis } from '../analyze/index.js'
+import { describeTrend, MIN_TREND_SPAN_S, type Analysis } from '../analyze/index.js'
 import { table } from './table.js'
 
 const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : `${v.toFixed(0)} ms`)
 const pct = (n: number, d: number) => (d > 0 ? `${((n / d) * 100).toFixed(1)} %` : '-')
+/** A number rounded for show: never "-0". */
+export const fixed = (v: number, digits: number) => {
+  const text = v.toFixed(digits)
+  return /^-0(\.0+)?$/.test(text) ? text.slice(1) : text
+}
+/** A change in ms: "+12 ms", "-3 ms", or "0 ms" when it rounds to nothing. */
+export const change = (v: number) => {
+  const text = fixed(v, 0)
+  return `${v > 0 && text !== '0' ? '+' : ''}${text} ms`
+}
 
 /** The terminal summary: the headline first, then the callers' view per step, then each component's p95 per step. */
 export function renderTable(a: Analysis): string {
@@ -53,7 +63,7 @@ export function renderTable(a: Analysis): string {
       ['', 'growth', 'share'],
       Object.entries(at.components)
         .sort((x, y) => y[1].growth_ms - x[1].growth_ms)
-        .map(([name, c]) => [name, `${c.growth_ms >= 0 ? '+' : ''}${c.growth_ms.toFixed(0)} ms`, `${(c.share * 100).toFixed(0)} %`]),
+        .map(([name, c]) => [name, change(c.growth_ms), `${fixed(c.share * 100, 0)} %`]),
     )
   }
   if (a.wer_degraded_at !== null) out += `\nSTT word error rate degraded at step ${a.wer_degraded_at.step} (${a.wer_degraded_at.load}): mean ${a.wer_degraded_at.wer.toFixed(3)} against ${a.wer_degraded_at.baseline.toFixed(3)} at baseline (p ${a.wer_degraded_at.p < 0.0001 ? '<0.0001' : a.wer_degraded_at.p.toFixed(4)})\n`
@@ -82,6 +92,16 @@ function renderResources(a: Analysis): string {
   let out = ''
   if (r !== null) {
     const targets = [...new Set([...r.trends.map((t) => t.target), ...r.cpu.map((c) => c.target)])]
+    const short = r.trends.length > 0 && r.trends.every((t) => t.verdict === 'too_short')
+    if (short) {
+      // a short run (the demo, a CI ramp) has no trend to tell: one line says where trends come from
+      const span = Math.max(...r.trends.map((t) => t.span_s))
+      out += `\nResources: ${targets.map((target) => {
+        const cpu = r.cpu.find((c) => c.target === target)
+        const rss = r.trends.find((t) => t.target === target && t.kind === 'memory')
+        return `${target} ${rss !== undefined ? `${(rss.last / MB).toFixed(0)} MB` : ''}${cpu !== undefined ? `${rss !== undefined ? ', ' : ''}peak ${cpu.peak_cores.toFixed(2)} cores` : ''}`
+      }).join('; ')}. Trends need ${MIN_TREND_SPAN_S} s of samples after the warm-up (this run has ${Math.round(span)} s): a soak test shows them.\n`
+    } else {
     out += `\nResources (trends per hour of wall-clock time; memory on its lower envelope, so GC cycles do not count${r.constant_load ? '' : '; the load changed during the run, so a rise may follow the load: a soak tells a leak'}):\n`
     out += table(
       ['target', 'series', 'last', 'trend', 'peak CPU'],
@@ -91,6 +111,7 @@ function renderResources(a: Analysis): string {
         return r.trends.filter((t) => t.target === target).map((t, i) => [i === 0 ? target : '', t.metric, t.kind === 'memory' ? `${(t.last / MB).toFixed(0)} MB` : String(t.last), describeTrend(t), i === 0 ? cpuText : ''])
       }),
     )
+    }
     for (const s of r.saturation) out += `headroom: ${s.target} ${s.resource === 'cpu' ? `used ${s.value.toFixed(2)} of ${s.limit} cores` : `reached ${(s.value / MB).toFixed(0)} of ${(s.limit / MB).toFixed(0)} MB`} (${(s.share * 100).toFixed(0)} %) at step ${s.step} (${s.load})\n`
     for (const u of r.unreadable) out += `unreadable: ${u.target} could not be read at ${u.samples} samples\n`
   }
