@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client'
-import { createChdbConnection } from 'chdb/connection'
 import { StoreError } from './errors.js'
 import { readOwner, type StoreOwner } from './owner.js'
 import { capabilitiesOf, MIGRATIONS, type Capabilities } from './schema.js'
@@ -61,7 +60,10 @@ async function connect(target: StoreTarget): Promise<ClickHouseClient> {
   }
   try {
     await mkdir(dir, { recursive: true })
-    // chdb types its connection against its own copy of @clickhouse/client-common; the shapes are the same contract
+    // the embedded engine (a native library of some 500 MB) is loaded only when it is used: a proxy on a ClickHouse
+    // server never maps it. chdb types its connection against its own copy of @clickhouse/client-common; the shapes
+    // are the same contract
+    const { createChdbConnection } = await import('chdb/connection')
     const connection = createChdbConnection({ path: dir }) as never
     return createClient({ connection, clickhouse_settings: QUERY_SETTINGS, log: { level: ClickHouseLogLevel.OFF } })
   } catch (err) {

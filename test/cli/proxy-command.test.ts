@@ -146,3 +146,21 @@ test('the proxy warns at start about an upstream it cannot reach, naming it and 
   proxy.child.kill('SIGTERM')
   assert.equal(await proxy.exited, 0)
 })
+
+test('a proxy on a ClickHouse server never loads the embedded engine (chDB, some 500 MB): it is loaded only when used', async (t) => {
+  const config = join(dir, 'server-store.yaml')
+  await writeFile(config, `proxy: { port: 0 }\nstore: { clickhouse: { url: "http://127.0.0.1:9" }, spill_dir: ./spill-server }\nupstreams:\n  - { name: llm, component: llm, adapter: openai, target: "${llm.url}/v1", prefix: /llm }\n`)
+  const proxy = await startHopwatch(['proxy', '--config', config], /listening on (http:\/\/[\d.:]+)/, dir)
+  t.after(() => {
+    if (proxy.child.exitCode === null) proxy.child.kill('SIGKILL')
+  })
+  const maps = await readFile(`/proc/${proxy.child.pid}/maps`, 'utf8')
+  assert.doesNotMatch(maps, /libchdb/)
+  const embedded = await startHopwatch(['proxy', '--port', '0', '--store', './data-lazy'], /listening on (http:\/\/[\d.:]+)/, dir)
+  t.after(() => {
+    if (embedded.child.exitCode === null) embedded.child.kill('SIGKILL')
+  })
+  assert.match(await readFile(`/proc/${embedded.child.pid}/maps`, 'utf8'), /libchdb/, 'the check can see the engine when it is loaded')
+  for (const p of [proxy, embedded]) p.child.kill('SIGTERM')
+  assert.deepEqual(await Promise.all([proxy.exited, embedded.exited]), [0, 0])
+})

@@ -1,8 +1,8 @@
 import { trace } from '@opentelemetry/api'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { resourceFromAttributes } from '@opentelemetry/resources'
-import { NodeSDK } from '@opentelemetry/sdk-node'
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { SpanAccounting, type SpanCounts } from './counting.js'
 import { TURN_TRACE_DEFAULTS, TurnTraces, type TurnTraceOptions } from './turn-traces.js'
 
@@ -36,18 +36,18 @@ export function exportTarget(config: OtlpExportConfig, env: NodeJS.ProcessEnv = 
   return undefined
 }
 
-/** Turn traces on their way to a collector: the SDK, the accounting of what was lost, and the builder. */
+/** Turn traces on their way to a collector: the tracer provider, the accounting of what was lost, and the builder. */
 export class Tracing {
   private constructor(
-    private readonly sdk: NodeSDK,
+    private readonly provider: NodeTracerProvider,
     private readonly accounting: SpanAccounting,
     readonly turns: TurnTraces,
     readonly url: string,
   ) {}
 
   /**
-   * Starts the OpenTelemetry Node SDK with the OTLP/HTTP exporter behind a bounded batch queue, and the turn trace
-   * builder. Undefined when no endpoint is configured. The SDK is the process's global tracer provider until stop().
+   * Starts a Node tracer provider with the OTLP/HTTP exporter behind a bounded batch queue, and the turn trace
+   * builder. Undefined when no endpoint is configured. The provider is the process's global one until stop().
    */
   static start(config: OtlpExportConfig, options: { version: string; turnOptions?: TurnTraceOptions; env?: NodeJS.ProcessEnv } = { version: '' }): Tracing | undefined {
     const target = exportTarget(config, options.env)
@@ -60,20 +60,17 @@ export class Tracing {
       scheduledDelayMillis: 1000,
       exportTimeoutMillis: config.timeout_ms,
     })
-    const sdk = new NodeSDK({
+    // a tracer provider alone (traces only: no metric or log exporters, no instrumentations), registered globally with
+    // Node's async context, as the full SDK would do for traces
+    const provider = new NodeTracerProvider({
       resource: resourceFromAttributes({ 'service.name': process.env.OTEL_SERVICE_NAME ?? 'hopwatch', 'service.version': options.version }),
       spanProcessors: [accounting.processor(batch)],
-      // traces only: without these the SDK would also start OTLP metric and log exporters from its defaults
-      // (hopwatch's metrics are on /metrics), sending to localhost:4318 whatever the config says
-      metricReaders: [],
-      logRecordProcessors: [],
-      instrumentations: [],
     })
-    sdk.start()
+    provider.register()
     const tracer = trace.getTracer('hopwatch', options.version)
     const turns = new TurnTraces(tracer, options.turnOptions ?? TURN_TRACE_DEFAULTS)
     const url = target.url ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? tracesUrl(process.env.OTEL_EXPORTER_OTLP_ENDPOINT as string)
-    return new Tracing(sdk, accounting, turns, url)
+    return new Tracing(provider, accounting, turns, url)
   }
 
   /** What became of the spans, and the hops never made into one (a turn past its maxHops). */
@@ -81,10 +78,10 @@ export class Tracing {
     return { ...this.accounting.counts, untraced: this.turns.untraced }
   }
 
-  /** Sends what waits, flushes the queue (within the export timeout) and shuts the SDK down. */
+  /** Sends what waits, flushes the queue (within the export timeout) and shuts the provider down. */
   async stop(): Promise<TraceCounts> {
     this.turns.close()
-    await this.sdk.shutdown().catch(() => {})
+    await this.provider.shutdown().catch(() => {})
     trace.disable()
     return this.counts()
   }
