@@ -1,5 +1,5 @@
 /**
- * The shared vocabulary of hopwatch (see DESIGN.md, "The words"). Every area speaks in these types;
+ * The shared vocabulary of hopwatch (see docs/architecture.md, "The words"). Every area speaks in these types;
  * this module imports nothing so that any area may import it.
  */
 

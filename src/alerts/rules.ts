@@ -40,7 +40,7 @@ function judged(events: number, minEvents: number, holds: boolean): boolean | un
 
 const fmt = (v: number, digits = 0) => v.toFixed(digits)
 
-/** p95 of each component's latency (as DESIGN.md defines it) over the window, above the component's SLO. */
+/** p95 of each component's latency (as src/latency.ts defines it) over the window, above the component's SLO. */
 export class ComponentLatencyRule implements Rule {
   readonly name = 'component_p95_above_slo'
   readonly severity = 'warning'

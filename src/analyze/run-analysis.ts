@@ -8,7 +8,7 @@ import { quantile } from './stats.js'
 import { spikeFindings, type SpikeFindings, type TimelineBucket } from './spike.js'
 import { DEGRADATION_DEFAULTS, judgeFamily, prepareSeries, werOptions, type Degradation, type DegradationOptions, type StepSamples, type StepVerdict } from './degradation.js'
 
-/** Service-level objectives: DESIGN.md's industry bands unless overridden. */
+/** Service-level objectives: the industry bands (docs/architecture.md) unless overridden. */
 export interface Slos {
   response_p95_ms: number
   components_p95_ms: Record<string, number>

@@ -18,7 +18,7 @@ const schema = obj({
   }),
 })
 
-/** SLOs from a YAML file; what it leaves out keeps DESIGN.md's default. */
+/** SLOs from a YAML file; what it leaves out keeps the default (docs/architecture.md). */
 export async function loadSlos(path: string): Promise<Slos> {
   const ctx: Context = { problems: [] }
   const parsed = schema(parseYaml(await readConfigText(path), path), '', ctx)

@@ -69,7 +69,7 @@ export const DEFAULTS = {
     stop_on_breach: false,
     /** closed model: extend a step (up to 3× its length) until this many of its turns have ended, so each has enough for a p95; 0: never */
     min_turns_per_step: 0,
-    /** DESIGN.md's defaults: response p95 under 1.5 s, at least 95 % of turns successful */
+    /** the default SLOs (docs/architecture.md): response p95 under 1.5 s, at least 95 % of turns successful */
     slo: { response_p95_ms: 1500, success_min: 0.95 },
     /** open model: conversations in flight at most; arrivals beyond are dropped and counted */
     max_concurrency: 10_000,

@@ -97,7 +97,7 @@ function followTotals<K extends string>(registers: Registry[], name: string, hel
 
 /**
  * Prometheus metrics of the proxy, fed by the `hopwatch:hop:end` channel: per-upstream latency by stage and the
- * component latency DESIGN.md defines, hop and error counts, in-flight, and the store writer's queue, spill and drops.
+ * component latency src/latency.ts defines, hop and error counts, in-flight, and the store writer's queue, spill and drops.
  */
 export class ProxyMetrics {
   readonly registry = new Registry()

@@ -3,11 +3,15 @@ import { readFile } from 'node:fs/promises'
 import { test } from 'node:test'
 import { ERROR_CODES } from '../../src/cli/error-codes.js'
 
-test('the README lists every error code with what to do, and no code that does not exist', async () => {
-  const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8')
-  const section = readme.slice(readme.indexOf('## Error codes'))
-  const listed = new Set([...section.matchAll(/^\| `(HW_[A-Z_]+)` \|/gm)].map((m) => m[1]))
-  assert.deepEqual([...listed].sort(), Object.keys(ERROR_CODES).sort())
-  const mentioned = new Set([...readme.matchAll(/\bHW_[A-Z_]+\b/g)].map((m) => m[0]))
-  for (const code of mentioned) assert.ok(code in ERROR_CODES, `README mentions ${code}, which is not a code`)
+test('docs/errors.md lists every error code with exactly its meaning and fix, and no code that does not exist', async () => {
+  const doc = await readFile(new URL('../../../docs/errors.md', import.meta.url), 'utf8')
+  const rows = [...doc.matchAll(/^\| `(HW_[A-Z_]+)` \| (.*) \| (.*) \|$/gm)].map((m) => [m[1], m[2], m[3]])
+  assert.deepEqual(rows, Object.entries(ERROR_CODES).map(([code, d]) => [code, d.meaning, d.fix]))
+})
+
+test('the README and the docs mention no error code that does not exist', async () => {
+  for (const file of ['README.md', 'docs/reference.md', 'docs/security.md', 'docs/analysis.md']) {
+    const text = await readFile(new URL(`../../../${file}`, import.meta.url), 'utf8')
+    for (const [code] of text.matchAll(/\bHW_[A-Z]+_[A-Z_]+\b/g)) assert.ok(code in ERROR_CODES, `${file} mentions ${code}, which is not a code`)
+  }
 })

@@ -105,7 +105,7 @@ test('resource targets name exactly one thing to sample, a process by pid or by 
   assert.match(byPath.get('resources.targets[2]')!.message, /says nothing to sample/)
 })
 
-test('the alerts section comes defaulted from DESIGN.md\'s SLOs, and its mistakes are named', () => {
+test('the alerts section comes defaulted from the default SLOs, and its mistakes are named', () => {
   const config = validateConfig(good, 'hopwatch.yaml', options)
   assert.deepEqual(config.alerts.rules.component_p95_ms, { stt: 800, llm: 1500, tts: 600, s2s: 1200, backend: 500 })
   assert.equal(config.alerts.rules.success_min, 0.95)

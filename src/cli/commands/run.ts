@@ -290,6 +290,6 @@ export async function runLoad(options: RunOptions): Promise<number> {
 
 function printSummary(monitor: RunMonitor, outcomes: readonly StepOutcome[]): void {
   const { header, rows } = monitor.summary(outcomes)
-  process.stdout.write(`\nPer step (p95 of each component's latency as DESIGN.md defines it; response = user stops speaking → first agent audio):\n`)
+  process.stdout.write(`\nPer step (p95 of each component's latency as src/latency.ts defines it; response = user stops speaking → first agent audio):\n`)
   process.stdout.write(table(header, rows))
 }
