@@ -158,8 +158,12 @@ export class BatchWriter {
     do {
       this.drainAgain = false
       for (const [table, queue] of this.pending) {
-        while (queue.length > 0) {
-          const batch = queue.length <= this.options.batchRows ? queue.splice(0) : queue.splice(0, this.options.batchRows)
+        // only the rows queued when this pass began: rows that arrive during an insert wait for the next flush (or a
+        // full batch), or every insert would be followed at once by one of the few rows that came meanwhile — a
+        // stream of tiny inserts, each a part for the engine to write and merge
+        for (let due = queue.length; due > 0; ) {
+          const batch = queue.splice(0, Math.min(due, this.options.batchRows))
+          due -= batch.length
           this.pendingRows -= batch.length
           await this.insertOrSpill(table, batch)
         }

@@ -19,7 +19,7 @@ const dir = await mkdtemp(join(tmpdir(), 'hopwatch-bench-'))
 const store = recording ? await openStore({ kind: 'embedded', dir }, 'hopwatch') : undefined
 const spill = new Spill(join(dir, 'spill'), 1e9)
 await spill.init()
-const writer = new BatchWriter(store !== undefined ? new ClickHouseSink(store) : new MemorySink(), spill, { queueRows: 100_000, batchRows: 5_000, flushMs: 1_000, retryMs: 1_000 })
+const writer = new BatchWriter(store !== undefined ? new ClickHouseSink(store) : new MemorySink(), spill, { queueRows: 100_000, batchRows: Number(process.env.BENCH_BATCH_ROWS ?? 5_000), flushMs: Number(process.env.BENCH_FLUSH_MS ?? 1_000), retryMs: 1_000 })
 let hopsSeen = 0
 hopEnded.subscribe(() => hopsSeen++)
 if (recording) {
@@ -32,7 +32,8 @@ const tracing = tracesTo === undefined ? undefined : Tracing.start({ endpoint: t
 if (recording) new ProxyMetrics(() => proxy.upstreams.map((u) => ({ name: u.name, component: u.config.component, inFlight: u.inFlight })), () => writer.stats())
 process.send?.({ url: `${proxy.url}/u` })
 
-const loop = monitorEventLoopDelay({ resolution: 1 })
+// sampled every 10 ms: a 1 ms timer would itself cost the proxy CPU the benchmark counts
+const loop = monitorEventLoopDelay({ resolution: 10 })
 loop.enable()
 process.on('message', (m) => {
   if (m === 'loop-reset') loop.reset()
