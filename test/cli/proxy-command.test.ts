@@ -7,7 +7,7 @@ import { WebSocket } from 'ws'
 import { hopwatch, startHopwatch } from '../support/cli.js'
 import { deepgramProvider, openaiProvider } from '../support/providers.js'
 
-const SECRETS = ['sk-SECRET-bearer-1234', 'SECRET-api-key-5678', 'SECRET-xi-9012', 'SECRET-cookie-3456', 'SECRET-query-7890', 'SECRET-ws-token-2468'] as const
+const SECRETS = ['sk-SECRET-bearer-1234', 'SECRET-api-key-5678', 'SECRET-xi-9012', 'SECRET-cookie-3456', 'SECRET-query-7890', 'SECRET-ws-token-2468', 'SECRET-body-1357', 'SECRET-otlp-header-8642', 'SECRET-otlp-url-9753', 'SECRET-otlp-token-3141', 'SECRET-otlp-nested-2718', 'SECRET-otlp-exc-1618', 'SECRET-xapikey-4242'] as const
 
 let llm: Awaited<ReturnType<typeof openaiProvider>>
 let stt: Awaited<ReturnType<typeof deepgramProvider>>
@@ -47,7 +47,7 @@ test('a malformed config stops the proxy with exit code 2 and names each field',
   for (const field of ['upstreams\\[0\\]\\.component', 'upstreams\\[0\\]\\.target', 'proxy\\.prot']) assert.match(stderr, new RegExp(field))
 })
 
-test('the proxy records hops in the embedded store, sql reaches it through the proxy, and no credential is ever stored', async (t) => {
+test('the proxy records hops in the embedded store, sql reaches it through the proxy, and no planted credential reaches a table, a spill file, its output, /metrics or its stats', async (t) => {
   const proxy = await startHopwatch(['proxy'], /listening on (http:\/\/[\d.:]+)/, dir)
   // a failed assertion must not leave the proxy running (and the test file waiting for it)
   t.after(() => {
@@ -56,8 +56,8 @@ test('the proxy records hops in the embedded store, sql reaches it through the p
   const url = proxy.match[1]!
   const res = await fetch(`${url}/llm/chat/completions?api_key=${SECRETS[4]}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${SECRETS[0]}`, 'api-key': SECRETS[1], 'xi-api-key': SECRETS[2], cookie: `session=${SECRETS[3]}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    headers: { authorization: `Bearer ${SECRETS[0]}`, 'api-key': SECRETS[1], 'xi-api-key': SECRETS[2], cookie: `session=${SECRETS[3]}`, 'x-api-key': SECRETS[12], 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-test', stream: true, api_key: SECRETS[6], messages: [{ role: 'user', content: 'hi' }] }),
   })
   assert.equal(res.status, 200)
   await res.text()
@@ -87,27 +87,56 @@ test('the proxy records hops in the embedded store, sql reaches it through the p
   }
   assert.equal(count, 2, 'hopwatch sql answered through the proxy that owns the store')
 
+  // an agent's span carrying credentials the ways real instrumentations do
+  const attr = (key: string, value: unknown) => ({ key, value: typeof value === 'string' ? { stringValue: value } : value })
+  const span = {
+    traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), name: 'llm_request', kind: 3, startTimeUnixNano: '1800000000000000000', endTimeUnixNano: '1800000000500000000',
+    attributes: [
+      attr('http.request.header.authorization', { arrayValue: { values: [{ stringValue: `Bearer ${SECRETS[7]}` }] } }),
+      attr('url.full', `https://api.example.com/v1/chat?api_key=${SECRETS[8]}`),
+      attr('accessToken', SECRETS[9]),
+      attr('http', { kvlistValue: { values: [attr('request', { kvlistValue: { values: [attr('headers', { kvlistValue: { values: [attr('authorization', `Basic ${SECRETS[10]}`)] } })] } })] } }),
+    ],
+    events: [{ name: 'exception', timeUnixNano: '1800000000400000000', attributes: [attr('exception.message', `401 for Authorization: Bearer ${SECRETS[11]}`)] }],
+  }
+  const otlp = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [attr('service.name', 'agent')] }, scopeSpans: [{ scope: { name: 'livekit-agents' }, spans: [span] }] }] }) })
+  assert.equal(otlp.status, 200, await otlp.text())
+
   const metrics = await (await fetch(`${url}/metrics`)).text()
   assert.match(metrics, /hopwatch_hops_total\{upstream="llm",component="llm",status_class="2xx"\} 1/)
   assert.match(metrics, /hopwatch_component_latency_seconds_count\{upstream="llm",component="llm"\} 1/)
   assert.match(metrics, /hopwatch_store_rows_total\{table="hops",outcome="written"\} 2/)
 
+  const owner = JSON.parse(await readFile(join(dir, 'data', 'hopwatch-owner.json'), 'utf8')) as { admin_url: string; admin_token: string }
+  const stats = await (await fetch(`${owner.admin_url}/_hopwatch/stats`, { headers: { authorization: `Bearer ${owner.admin_token}` } })).text()
   proxy.child.kill('SIGTERM')
   assert.equal(await proxy.exited, 0, proxy.output().stderr)
-  assert.match(proxy.output().stdout, /hops\s+2\s+2\s+0\s+0\s+0/)
+  // two proxied hops, and the agent's LLM span as a hop of its own (it called no proxy port: nothing to join)
+  assert.match(proxy.output().stdout, /hops\s+3\s+3\s+0\s+0\s+0/)
+  assert.match(proxy.output().stdout, /spans\s+1\s+1\s+0\s+0\s+0/)
+  const { stdout, stderr } = proxy.output()
+  for (const [where, text] of [['/metrics', metrics], ['/_hopwatch/stats', stats], ['stdout', stdout], ['stderr', stderr]] as const) {
+    for (const secret of SECRETS) assert.ok(!text.includes(secret), `${secret} must not be in ${where}`)
+  }
 
   // the directory is free again: sql opens it itself
   const dump: string[] = []
-  for (const table of ['hops', 'runs', 'turns', 'steps', 'resource_samples', 'alerts']) {
+  for (const table of ['hops', 'runs', 'turns', 'steps', 'resource_samples', 'alerts', 'spans']) {
     const all = await hopwatch(['sql', `SELECT * FROM hopwatch.${table}`], dir)
     assert.equal(all.code, 0, all.stderr)
     dump.push(all.stdout)
   }
   const stored = dump.join('\n')
   assert.match(stored, /"route":"\\\/v1\\\/listen"/)
+  assert.match(stored, /"name":"llm_request"/, 'the span was stored (redacted)')
   for (const secret of SECRETS) assert.ok(!stored.includes(secret), `${secret} must not be stored`)
-  const spilled = await readFile(join(dir, 'data', 'spill', 'hops.jsonl'), 'utf8').catch(() => '')
-  for (const secret of SECRETS) assert.ok(!spilled.includes(secret))
+  // every file the store directory holds besides the engine's own data: spill, dead letters, the owner file
+  const { readdir } = await import('node:fs/promises')
+  const files = (await readdir(join(dir, 'data'), { recursive: true })).filter((f) => /(^|\/)(spill|dead-letter)(\/|$)|\.jsonl?$/.test(f))
+  for (const file of files) {
+    const text = await readFile(join(dir, 'data', file), 'utf8').catch(() => '')
+    for (const secret of SECRETS) assert.ok(!text.includes(secret), `${secret} must not be in ${file}`)
+  }
 })
 
 test('a failing query prints its code and exits 1', async () => {
@@ -162,5 +191,6 @@ test('a proxy on a ClickHouse server never loads the embedded engine (chDB, some
   })
   assert.match(await readFile(`/proc/${embedded.child.pid}/maps`, 'utf8'), /libchdb/, 'the check can see the engine when it is loaded')
   for (const p of [proxy, embedded]) p.child.kill('SIGTERM')
-  assert.deepEqual(await Promise.all([proxy.exited, embedded.exited]), [0, 0])
+  const codes = await Promise.all([proxy.exited, embedded.exited])
+  assert.deepEqual(codes, [0, 0], `${proxy.output().stderr}\n${embedded.output().stderr}`)
 })
