@@ -108,6 +108,8 @@ export interface Analysis {
   /** the growth in mean response latency from the baseline to the degraded steps, split by per-turn critical paths */
   attribution: (Attribution & { baseline_steps: number[]; degraded_steps: number[] }) | null
   breaches: SloBreach[]
+  /** the objectives the run was judged against */
+  slos: Slos
   /** memory, fd and thread trends per sampled target, and the steps beyond the headroom rules */
   resources: ResourceReport | null
   /** soak runs: the trend of the median response latency over the run, ms per hour of wall-clock time */
@@ -301,6 +303,7 @@ export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: De
     spike,
     attribution,
     breaches,
+    slos,
     resources: data.resources !== undefined && data.resources.length > 0 ? resourceReport(data.resources, steps.filter((s) => s.start_us !== undefined && s.end_us !== undefined).map((s) => ({ step: s.step, load: s.target_load, start_us: s.start_us as number, end_us: s.end_us as number }))) : null,
     latency_creep: latencyCreep(data.responseOverTime),
     alerts: [...(data.alerts ?? [])],

@@ -14,19 +14,38 @@ export function breachesUpTo(analysis: Analysis, peak: number | undefined): Anal
   return analysis.breaches.filter((b) => peak === undefined || b.load <= peak)
 }
 
+/** One SLO's outcome: held, or where and by how much it broke (up to the expected peak). */
+export interface SloCheck {
+  name: string
+  /** the objective, as a person reads it: "response p95 ≤ 1500 ms", "success ≥ 95 %" */
+  objective: string
+  held: boolean
+  /** each breach: "at load 25 (step 4): 2158 ms > 1500 ms" */
+  breaches: string[]
+}
+
+/** Every SLO the run was judged against, held or broken at some load up to `peak` (every load when undefined). */
+export function sloChecks(analysis: Analysis, slos: Slos, peak: number | undefined): SloCheck[] {
+  const gated = breachesUpTo(analysis, peak)
+  return sloNames(slos).map((name) => {
+    const component = name.replace(/ p95$/, '')
+    const objective = name === 'success' ? `success ≥ ${(slos.success_min * 100).toFixed(0)} %` : `${name} ≤ ${name === 'response p95' ? slos.response_p95_ms : slos.components_p95_ms[component]} ms`
+    const hits = gated.filter((b) => b.slo === name)
+    const breaches = hits.map((b) => `at load ${b.load} (step ${b.step}): ${b.slo === 'success' ? `${(b.value * 100).toFixed(1)} % < ${(b.limit * 100).toFixed(0)} %` : `${b.value.toFixed(0)} ms > ${b.limit} ms`}`)
+    return { name, objective, held: hits.length === 0, breaches }
+  })
+}
+
 /**
  * JUnit XML with one test case per SLO: it fails when the SLO is broken at any load up to the expected peak, and
  * says where and by how much. CI systems show these as tests.
  */
 export function junitXml(analysis: Analysis, slos: Slos, peak: number | undefined): string {
-  const gated = breachesUpTo(analysis, peak)
-  const names = sloNames(slos)
-  const cases = names.map((name) => {
-    const hits = gated.filter((b) => b.slo === name)
-    const title = `${name} holds${peak !== undefined ? ` up to ${peak}` : ' at every load tested'}`
-    if (hits.length === 0) return `    <testcase classname="hopwatch.slo" name="${escapeXml(title)}"/>`
-    const detail = hits.map((b) => `at load ${b.load} (step ${b.step}): ${b.slo === 'success' ? `${(b.value * 100).toFixed(1)} % < ${(b.limit * 100).toFixed(0)} %` : `${b.value.toFixed(0)} ms > ${b.limit} ms`}`).join('\n')
-    return `    <testcase classname="hopwatch.slo" name="${escapeXml(title)}">\n      <failure message="${escapeXml(`${name} breached ${hits.length} time(s)`)}">${escapeXml(detail)}</failure>\n    </testcase>`
+  const checks = sloChecks(analysis, slos, peak)
+  const cases = checks.map((check) => {
+    const title = `${check.name} holds${peak !== undefined ? ` up to ${peak}` : ' at every load tested'}`
+    if (check.held) return `    <testcase classname="hopwatch.slo" name="${escapeXml(title)}"/>`
+    return `    <testcase classname="hopwatch.slo" name="${escapeXml(title)}">\n      <failure message="${escapeXml(`${check.name} breached ${check.breaches.length} time(s)`)}">${escapeXml(check.breaches.join('\n'))}</failure>\n    </testcase>`
   })
   // a soak: one more case per memory series, failing when it rises
   const memory = analysis.resources?.constant_load === true ? analysis.resources.trends.filter((t) => t.kind === 'memory') : []
@@ -41,7 +60,7 @@ export function junitXml(analysis: Analysis, slos: Slos, peak: number | undefine
     for (let i = 0; i < cases.length; i++) cases[i] = (cases[i] as string).replace(/"\/>$/, `">\n      <skipped message="${escapeXml(analysis.verdict)}"/>\n    </testcase>`)
     cases.push(`    <testcase classname="hopwatch.evidence" name="the run is evidence for its verdict">\n      <failure message="cannot tell">${escapeXml(analysis.verdict)}</failure>\n    </testcase>`)
   }
-  const failures = (noEvidence ? 1 : 0) + names.filter((n) => gated.some((b) => b.slo === n)).length + leaks(analysis.resources).length
+  const failures = (noEvidence ? 1 : 0) + checks.filter((c) => !c.held).length + leaks(analysis.resources).length
   return `<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="hopwatch" tests="${cases.length}" failures="${failures}">
   <testsuite name="${escapeXml(`hopwatch ${analysis.run.run_id}`)}" tests="${cases.length}" failures="${failures}">

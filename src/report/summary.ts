@@ -1,4 +1,5 @@
 import { describeTrend, MIN_TREND_SPAN_S, type Analysis } from '../analyze/index.js'
+import { sloChecks } from './junit.js'
 import { table } from './table.js'
 
 const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : `${v.toFixed(0)} ms`)
@@ -15,7 +16,7 @@ export const change = (v: number) => {
 }
 
 /** The terminal summary: the headline first, then the callers' view per step, then each component's p95 per step. */
-export function renderTable(a: Analysis): string {
+export function renderTable(a: Analysis, peak?: number, options: { slos: boolean } = { slos: true }): string {
   let out = `${a.verdict}\n\nrun ${a.run.run_id}${a.run.name !== '' ? ` (${a.run.name})` : ''}\n\n`
   out += 'Callers, per step (response = user stops speaking → first agent audio):\n'
   out += table(
@@ -70,9 +71,10 @@ export function renderTable(a: Analysis): string {
   out += a.capacity !== undefined ? `\ncapacity: ${a.capacity.load} (every SLO holds up to step ${a.capacity.step})${a.capacity.limited_by !== undefined ? `; limited by ${a.capacity.limited_by}` : ''}${a.capacity.conversations_per_hour !== null ? `; about ${Math.round(a.capacity.conversations_per_hour)} conversations per hour at that level` : ''}\n` : '\ncapacity: below the lowest load tested\n'
   if (a.spike !== null) out += `spike: degraded ${a.spike.degraded} (${a.spike.rejections} rejections, ${a.spike.drops} dropped or hung up); ${a.spike.recovery_s !== null ? `back to baseline (p95 ${a.spike.baseline.p95_ms.toFixed(0)} ms, failures ${(a.spike.baseline.failure_rate * 100).toFixed(1)} %) ${Math.round(a.spike.recovery_s)} s after the spike` : 'not back to baseline by the end of the run'}\n`
   if (a.failure !== null) out += `failure: at ${a.failure.load} (step ${a.failure.step}) ${(a.failure.error_rate * 100).toFixed(1)} % of turns fail and ${(a.failure.hang_up_rate * 100).toFixed(1)} % end in a hang-up${Object.keys(a.failure.kinds).length > 0 ? `; errors: ${Object.entries(a.failure.kinds).map(([k, n]) => `${k} ${n}`).join(', ')}` : ''}\n`
-  if (a.breaches.length > 0) out += `SLO breaches: ${a.breaches.map((b) => `${b.slo} at ${b.load} (${b.slo === 'success' ? `${(b.value * 100).toFixed(1)} %` : ms(b.value)})`).join('; ')}\n`
+
   out += renderResources(a)
   out += renderAlerts(a)
+  if (options.slos) out += renderSloChecks(a, peak)
   return out
 }
 
@@ -118,6 +120,15 @@ function renderResources(a: Analysis): string {
   const c = a.latency_creep
   if (c !== null) out += `\nlatency over the soak: median response ${c.verdict} ${c.slope_per_hour.toFixed(0)} ms/h (95 % CI ${c.ci_per_hour[0].toFixed(0)}…${c.ci_per_hour[1].toFixed(0)}, p ${c.p < 0.0001 ? '< 0.0001' : c.p.toFixed(4)}) over ${Math.round(c.span_s)} s\n`
   return out
+}
+
+/** The k6-style ending: one line per SLO, ✓ held or ✗ broken (where, and by how much), up to the expected peak. */
+export function renderSloChecks(a: Analysis, peak: number | undefined): string {
+  const checks = sloChecks(a, a.slos, peak)
+  const lines = checks.map((c) => `  ${c.held ? '✓' : '✗'} ${c.objective}${c.held ? '' : `: ${c.breaches.join('; ')}`}`)
+  const scope = peak !== undefined ? `up to load ${peak}` : 'at every load tested'
+  const evidence = a.confidence === 'cannot_tell' ? '  (the run is no evidence: see the headline; a ✓ here proves nothing)\n' : ''
+  return `\nSLOs ${scope}: ${checks.filter((c) => c.held).length} of ${checks.length} held\n${lines.join('\n')}\n${evidence}`
 }
 
 /** Which alerts fired during the run, when, and when they were resolved. */

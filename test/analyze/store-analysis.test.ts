@@ -149,6 +149,17 @@ for (const makeEngine of ENGINES) {
       // 120 conversations started in each 60 s step, at time scale 1: 7200 an hour
       assert.deepEqual(analysis.capacity, { load: 25, step: 4, limited_by: 'response p95, success', conversations_per_hour: 7200 })
       assert.deepEqual(analysis.breaches.map((b) => [b.step, b.slo]), [[5, 'response p95'], [5, 'success']])
+      // the k6-style ending: every SLO, ✓ or ✗, and the CI gate that follows from it
+      const { renderSloChecks } = await import('../../src/report/summary.js')
+      const { gateFailure } = await import('../../src/report/gate.js')
+      const ending = renderSloChecks(analysis, undefined)
+      assert.match(ending, /^\nSLOs at every load tested: 4 of 6 held\n/)
+      assert.match(ending, /\n  ✗ response p95 ≤ 1500 ms: at load 31 \(step 5\): \d+ ms > 1500 ms\n/)
+      assert.match(ending, /\n  ✗ success ≥ 95 %: at load 31 \(step 5\): 50\.0 % < 95 %\n/)
+      for (const held of ['stt p95 ≤ 800 ms', 'llm p95 ≤ 1500 ms', 'tts p95 ≤ 600 ms', 'network p95 ≤ 300 ms']) assert.match(ending, new RegExp(`\\n  ✓ ${held}\\n`))
+      assert.equal(renderSloChecks(analysis, 25).split('\n')[1], 'SLOs up to load 25: 6 of 6 held')
+      assert.equal(gateFailure(analysis, 25), undefined)
+      assert.equal(gateFailure(analysis, undefined), 'SLO breached at or below the highest load tested: response p95 at 31, success at 31')
       assert.deepEqual(analysis.failure, { step: 5, load: 31, error_rate: 0.5, hang_up_rate: 0, kinds: { llm_upstream_status_500: 60 } })
       assert.equal(analysis.steps[5]!.components.llm!.error_rate, 0.5)
       // bands: steps 0–2 answer in 0.5–1 s, step 5 in 1–2 s

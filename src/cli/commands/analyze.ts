@@ -1,7 +1,8 @@
+import { gateFailure } from '../../report/gate.js'
 import { writeFile } from 'node:fs/promises'
-import { analyzeStoredRun, DEFAULT_SLOS, describeTrend, leaks, loadSlos } from '../../analyze/index.js'
+import { analyzeStoredRun, DEFAULT_SLOS, loadSlos } from '../../analyze/index.js'
 import { renderTable } from '../../report/summary.js'
-import { breachesUpTo, junitXml } from '../../report/junit.js'
+import { junitXml } from '../../report/junit.js'
 import { CliError } from '../errors.js'
 import { parseFlags, stringFlag } from '../args.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeQuery } from '../store-access.js'
@@ -58,19 +59,13 @@ export async function run(args: string[]): Promise<number> {
       process.stderr.write(`hopwatch: no ${values.run !== undefined ? `run ${String(values.run)}` : 'run with turns'} in the store\n`)
       return 1
     }
-    const text = format === 'json' ? `${JSON.stringify(analysis, null, 2)}\n` : format === 'junit' ? junitXml(analysis, slos, peak) : renderTable(analysis)
+    const text = format === 'json' ? `${JSON.stringify(analysis, null, 2)}\n` : format === 'junit' ? junitXml(analysis, slos, peak) : renderTable(analysis, peak)
     const out = stringFlag(values.out)
     if (out !== undefined) await writeFile(out, text)
     else process.stdout.write(text)
-    const gated = breachesUpTo(analysis, peak)
-    const leaking = leaks(analysis.resources)
-    if (values['fail-on-breach'] === true && analysis.confidence === 'cannot_tell') {
-      process.stderr.write(`hopwatch: the run is no evidence for a gate: ${analysis.verdict}\n`)
-      return 1
-    }
-    if (values['fail-on-breach'] === true && (gated.length > 0 || leaking.length > 0)) {
-      if (gated.length > 0) process.stderr.write(`hopwatch: SLO breached at or below ${peak ?? 'the highest load tested'}: ${gated.map((b) => `${b.slo} at ${b.load}`).join(', ')}\n`)
-      for (const t of leaking) process.stderr.write(`hopwatch: ${t.target}'s ${t.metric} is rising during the soak: ${describeTrend(t)}\n`)
+    const gate = values['fail-on-breach'] === true ? gateFailure(analysis, peak) : undefined
+    if (gate !== undefined) {
+      process.stderr.write(`hopwatch: ${gate.split('\n').join('\nhopwatch: ')}\n`)
       return 1
     }
     return 0

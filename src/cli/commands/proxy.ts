@@ -48,6 +48,12 @@ export async function run(args: string[]): Promise<number> {
     },
   })
   const runId = config.run.id ?? newRunId('proxy')
+  // listen for the stop signal before anything starts: a signal that comes while the proxy starts, or right after it
+  // says it is listening, still stops it cleanly (without a handler the default action would kill it, rows unwritten)
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
   const recording = await Recording.start(config, { runId, source: 'proxy', load: false })
 
   let proxy: RunningProxy | undefined
@@ -87,10 +93,7 @@ export async function run(args: string[]): Promise<number> {
     for (const w of warnings) process.stderr.write(`hopwatch: warning: ${w}\n`)
   })
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await stopped
   process.stdout.write('hopwatch: stopping: letting in-flight hops finish…\n')
   await proxy.close()
   agentTraces?.close()

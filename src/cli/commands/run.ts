@@ -14,7 +14,8 @@ import { agentTracesFor, describeTraced, tracingFor } from '../telemetry.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeOverrides } from '../store-access.js'
 import { VERSION } from '../version.js'
 import { analyzeStoredRun } from '../../analyze/index.js'
-import { renderTable } from '../../report/summary.js'
+import { gateFailure } from '../../report/gate.js'
+import { renderSloChecks, renderTable } from '../../report/summary.js'
 
 export const LOAD_FLAGS = {
   profile: { type: 'string' },
@@ -81,7 +82,8 @@ export function loadOverrides(values: Record<string, string | boolean | undefine
   }
 }
 
-export const usage = `Usage: hopwatch run [--config hopwatch.yaml] [--sim [--sim-config FILE | --preset NAME]] [load flags] [store flags]
+export const usage = `Usage: hopwatch run [--config hopwatch.yaml] [--sim [--sim-config FILE | --preset NAME]] [--fail-on-breach [--expected-peak N]]
+                    [load flags] [store flags]
 
 One process that owns the store: starts the proxy (and, with --sim, the simulated voice stack in front of which
 it is put), then runs simulated callers through it over the load profile, with a live status line, and prints a
@@ -92,6 +94,9 @@ table per step at the end. Ctrl-C ends the run early (callers finish their turn 
   --sim-config FILE    its config (default: --preset default)
   --preset NAME        a built-in simulator preset
   --port N             the proxy's main port (default proxy.port; 0 with --sim and no config)
+  --fail-on-breach     exit 1 when an SLO breaks at or below --expected-peak (default: every load tested), memory
+                       rises during a soak, or the run is no evidence (cannot tell)
+  --expected-peak N    the load the system must carry
 ${LOAD_FLAGS_HELP}
 ${STORE_FLAGS_HELP}
 
@@ -99,9 +104,9 @@ Examples:
   hopwatch run --sim --max 40 --time-scale 10
   hopwatch run --config hopwatch.yaml --profile soak --level 20 --duration-s 3600
 
-Exit codes: 0 the run completed; 1 rows could not be kept; 2 bad flags or config.`
+Exit codes: 0 the run completed; 1 rows could not be kept, or (with --fail-on-breach) an SLO broke; 2 bad flags or config.`
 
-const FLAGS = { config: { type: 'string' }, sim: { type: 'boolean' }, 'sim-config': { type: 'string' }, preset: { type: 'string' }, port: { type: 'string' }, ...LOAD_FLAGS, ...STORE_FLAGS } as const
+const FLAGS = { config: { type: 'string' }, sim: { type: 'boolean' }, 'sim-config': { type: 'string' }, preset: { type: 'string' }, port: { type: 'string' }, 'fail-on-breach': { type: 'boolean' }, 'expected-peak': { type: 'string' }, ...LOAD_FLAGS, ...STORE_FLAGS } as const
 
 /** The proxy's upstreams in front of the simulator's services, each on a prefix of the main port. */
 export function simUpstreams(services: readonly SimEndpoint[]): Array<Record<string, string>> {
@@ -270,7 +275,8 @@ export async function runLoad(options: RunOptions): Promise<number> {
       process.stderr.write(`hopwatch: warning: the analysis could not read the store (${err.message}); what this process saw:\n`)
       return undefined
     })
-    if (analysis !== undefined) process.stdout.write(`\n${renderTable(analysis)}`)
+    const peak = intFlag(values['expected-peak'], 'expected-peak')
+    if (analysis !== undefined) process.stdout.write(`\n${renderTable(analysis, peak, { slos: false })}`)
     else printSummary(monitor, result.steps)
     if (result.stoppedBy !== undefined) process.stdout.write(`\nstopped early: ${result.stoppedBy}\n`)
     const limited = result.steps.filter((o) => o.record.generator_limited === 1)
@@ -281,7 +287,11 @@ export async function runLoad(options: RunOptions): Promise<number> {
     process.stderr.write(warning)
     process.stdout.write(`\nrun ${runId} is in the store: hopwatch sql "SELECT step, count() FROM hopwatch.turns WHERE run_id = '${runId}' GROUP BY step ORDER BY step"\n`)
     await stopAll()
-    return dropped > 0 ? 1 : 0
+    // the k6-style ending: a line per SLO, last, so a CI log ends with what passed and what did not
+    if (analysis !== undefined) process.stdout.write(renderSloChecks(analysis, peak))
+    const gate = values['fail-on-breach'] === true && analysis !== undefined ? gateFailure(analysis, peak) : undefined
+    if (gate !== undefined) process.stderr.write(`hopwatch: ${gate.split('\n').join('\nhopwatch: ')}\n`)
+    return dropped > 0 || gate !== undefined ? 1 : 0
   } catch (err) {
     await stopAll()
     throw err
