@@ -6,8 +6,8 @@ import { Pool } from 'undici'
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url))
 
-export function child<T>(file: string, args: string[]): Promise<{ proc: ChildProcess; ready: T }> {
-  const proc = fork(here(file), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+export function child<T>(file: string, args: string[], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; ready: T }> {
+  const proc = fork(here(file), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } })
   return new Promise((resolve, reject) => {
     proc.once('message', (ready) => resolve({ proc, ready: ready as T }))
     proc.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)))

@@ -26,7 +26,8 @@ if (recording) {
   writer.start()
   recordHops(writer)
 }
-const config = validateConfig({ proxy: { port: 0 }, upstreams: [{ name: 'llm', component: 'llm', adapter: 'openai', target, prefix: '/u' }] }, 'bench', { adapters: ADAPTER_NAMES })
+const clients = process.env.HOPWATCH_BENCH_CLIENTS !== undefined ? { clients: JSON.parse(process.env.HOPWATCH_BENCH_CLIENTS) as object } : {}
+const config = validateConfig({ proxy: { port: 0, ...clients }, upstreams: [{ name: 'llm', component: 'llm', adapter: 'openai', target, prefix: '/u' }] }, 'bench', { adapters: ADAPTER_NAMES })
 const proxy = await startProxy({ config, runId: 'bench' })
 const tracing = tracesTo === undefined ? undefined : Tracing.start({ endpoint: tracesTo, max_queue: 8192, max_batch: 512, timeout_ms: 10_000 }, { version: 'bench' })
 if (recording) new ProxyMetrics(() => proxy.upstreams.map((u) => ({ name: u.name, component: u.config.component, inFlight: u.inFlight })), () => writer.stats())
