@@ -64,12 +64,13 @@ export async function run(args: string[]): Promise<number> {
   const steps = plan.steps
   const loadRun = new LoadRun(plan)
   const monitor = new RunMonitor(runId, () => loadRun.snapshot().step)
-  process.stdout.write(`hopwatch load ${VERSION}: run ${runId}, shard ${shard.index + 1}/${shard.count}, ${steps.length} steps (${steps.map((s) => s.target).join(', ')}) against ${proxyUrl}\n`)
-  process.stdout.write(`store: ${recording.describe()}\n`)
-  const ticker = setInterval(() => process.stdout.write(`${monitor.liveLine(loadRun.snapshot())}\n`), 5000)
+  // the stop handlers before the first line a watcher could act on: a signal then ends the run cleanly
   const onSignal = () => loadRun.stop()
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+  process.stdout.write(`hopwatch load ${VERSION}: run ${runId}, shard ${shard.index + 1}/${shard.count}, ${steps.length} steps (${steps.map((s) => s.target).join(', ')}) against ${proxyUrl}\n`)
+  process.stdout.write(`store: ${recording.describe()}\n`)
+  const ticker = setInterval(() => process.stdout.write(`${monitor.liveLine(loadRun.snapshot())}\n`), 5000)
   const result = await loadRun.run().finally(() => {
     clearInterval(ticker)
     process.off('SIGINT', onSignal)

@@ -240,6 +240,13 @@ export async function runLoad(options: RunOptions): Promise<number> {
     const monitor = new RunMonitor(runId, () => loadRun.snapshot().step)
     stops.push(async () => monitor.dispose())
 
+    // the stop handlers before the first line a watcher could act on: a signal then ends the run cleanly
+    const onSignal = () => {
+      process.stdout.write('\nhopwatch: ending the run: callers finish their turn and hang up…\n')
+      loadRun.stop()
+    }
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
     const totalS = steps.reduce((s, x) => s + x.duration_s, 0) / config.load.time_scale
     process.stdout.write(`hopwatch ${options.source} ${VERSION}: run ${runId}\n`)
     process.stdout.write(`  ${config.load.architecture} callers, ${config.load.model} model, ${config.load.profile} over ${steps.length} steps (${steps.map((s) => s.target).join(', ')}), about ${Math.round(totalS)} s at time scale ${config.load.time_scale}\n`)
@@ -250,12 +257,6 @@ export async function runLoad(options: RunOptions): Promise<number> {
       const line = monitor.liveLine(loadRun.snapshot())
       process.stdout.write(tty ? `\r\x1b[2K${line}` : `${line}\n`)
     }, tty ? 1000 : 5000)
-    const onSignal = () => {
-      process.stdout.write('\nhopwatch: ending the run: callers finish their turn and hang up…\n')
-      loadRun.stop()
-    }
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
     let result: Awaited<ReturnType<LoadRun['run']>>
     try {
       result = await loadRun.run()
