@@ -2,6 +2,7 @@
 // comes after FIRST_EVENT_MS and five more after it.
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { WebSocketServer } from 'ws'
 
 const FIRST_EVENT_MS = 20
 const EVENT_GAP_MS = 10
@@ -23,6 +24,9 @@ const server = createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
   res.end(body)
 })
+// /ws: every message is echoed back (the soak's WebSocket traffic)
+const wss = new WebSocketServer({ server, path: '/ws' })
+wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })))
 server.keepAliveTimeout = 60_000
 server.maxConnections = 10_000
 server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as AddressInfo).port }))
