@@ -21,8 +21,10 @@ export function adminQuery(owner: StoreOwner): QueryLines {
     const res = await fetch(`${owner.admin_url}/_hopwatch/sql`, { method: 'POST', body: JSON.stringify({ sql }), headers: headers(owner) })
     if (!res.ok) throw new StoreError('HW_STORE_QUERY', await errorOf(res))
     let pending = ''
+    // a character split across chunks is joined, not mangled
+    const decoder = new TextDecoder()
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      pending += Buffer.from(chunk).toString('utf8')
+      pending += decoder.decode(chunk, { stream: true })
       let nl: number
       while ((nl = pending.indexOf('\n')) !== -1) {
         const line = pending.slice(0, nl)
@@ -30,6 +32,7 @@ export function adminQuery(owner: StoreOwner): QueryLines {
         if (line !== '') yield line
       }
     }
+    pending += decoder.decode()
     if (pending.trim() !== '') yield pending
   }
 }

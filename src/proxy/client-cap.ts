@@ -10,8 +10,6 @@ import type { Socket } from 'node:net'
 export class ClientConnections {
   private readonly open = new Map<string, number>()
   private readonly over = new WeakSet<Socket>()
-  /** connections refused since start */
-  refused = 0
 
   constructor(readonly max: number) {}
 
@@ -21,7 +19,6 @@ export class ClientConnections {
       const address = socket.remoteAddress ?? ''
       const n = (this.open.get(address) ?? 0) + 1
       if (n > this.max) {
-        this.refused++
         this.over.add(socket)
         return
       }
@@ -37,10 +34,5 @@ export class ClientConnections {
   /** True when the socket is one past its client's cap. */
   refuses(socket: Socket): boolean {
     return this.max > 0 && this.over.has(socket)
-  }
-
-  /** Open connections of one address (for tests and stats). */
-  openFrom(address: string): number {
-    return this.open.get(address) ?? 0
   }
 }
