@@ -17,7 +17,8 @@ const SSE_RATE = Number(process.env.BENCH_SOAK_SSE ?? 20)
 const WS_CONNS = Number(process.env.BENCH_SOAK_WS ?? 20)
 
 const upstream = await child<{ port: number }>('upstream-child.js', [])
-const proxy = await child<{ url: string }>('proxy-child.js', [`http://127.0.0.1:${upstream.ready.port}`, 'embedded'])
+// BENCH_SOAK_MODE=none forwards without recording: it tells the proxy's own memory from the embedded engine's
+const proxy = await child<{ url: string }>('proxy-child.js', [`http://127.0.0.1:${upstream.ready.port}`, process.env.BENCH_SOAK_MODE ?? 'embedded'])
 const base = new URL(proxy.ready.url)
 const pool = new Pool(base.origin, { connections: 256 })
 const counts = { http: 0, sse: 0, ws: 0, errors: 0 }
@@ -90,7 +91,7 @@ const sampler = setInterval(async () => {
   fds.push({ t, value: (await readdir(`/proc/${proxy.proc.pid}/fd`)).length })
 }, 5000)
 
-console.log(`soak: ${SOAK_S} s of ${HTTP_RATE} HTTP req/s, ${SSE_RATE} SSE streams/s and ${WS_CONNS} WebSockets (a message every 100 ms, reconnecting every 30 s) through the recording proxy`)
+console.log(`soak: ${SOAK_S} s of ${HTTP_RATE} HTTP req/s, ${SSE_RATE} SSE streams/s and ${WS_CONNS} WebSockets (a message every 100 ms, reconnecting every 30 s) through the proxy (${process.env.BENCH_SOAK_MODE ?? 'embedded'}: ${(process.env.BENCH_SOAK_MODE ?? 'embedded') === 'none' ? 'forwarding only' : 'recording into the embedded store'})`)
 await Promise.all([scheduled(HTTP_RATE, '/plain', 'http'), scheduled(SSE_RATE, '/sse', 'sse'), ...Array.from({ length: WS_CONNS }, socketLoop)])
 clearInterval(sampler)
 // the first minute is warm-up (JIT, pools, the engine's caches), as the analyzer's own trends leave it out
