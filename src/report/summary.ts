@@ -104,15 +104,15 @@ function renderResources(a: Analysis): string {
         return `${target} ${rss !== undefined ? `${(rss.last / MB).toFixed(0)} MB` : ''}${cpu !== undefined ? `${rss !== undefined ? ', ' : ''}peak ${cpu.peak_cores.toFixed(2)} cores` : ''}`
       }).join('; ')}. Trends need ${MIN_TREND_SPAN_S} s of samples after the warm-up (this run has ${Math.round(span)} s): a soak test shows them.\n`
     } else {
-    out += `\nResources (trends per hour of wall-clock time; memory on its lower envelope, so GC cycles do not count${r.constant_load ? '' : '; the load changed during the run, so a rise may follow the load: a soak tells a leak'}):\n`
-    out += table(
-      ['target', 'series', 'last', 'trend', 'peak CPU'],
-      targets.flatMap((target) => {
-        const cpu = r.cpu.find((c) => c.target === target)
-        const cpuText = cpu !== undefined ? `${cpu.peak_cores.toFixed(2)}${cpu.limit_cores !== null ? ` of ${cpu.limit_cores}` : ''} cores` : '-'
-        return r.trends.filter((t) => t.target === target).map((t, i) => [i === 0 ? target : '', t.metric, t.kind === 'memory' ? `${(t.last / MB).toFixed(0)} MB` : String(t.last), describeTrend(t), i === 0 ? cpuText : ''])
-      }),
-    )
+      out += `\nResources (trends per hour of wall-clock time; memory on its lower envelope, so GC cycles do not count${r.constant_load ? '' : '; the load changed during the run, so a rise may follow the load: a soak tells a leak'}):\n`
+      out += table(
+        ['target', 'series', 'last', 'trend', 'peak CPU'],
+        targets.flatMap((target) => {
+          const cpu = r.cpu.find((c) => c.target === target)
+          const cpuText = cpu !== undefined ? `${cpu.peak_cores.toFixed(2)}${cpu.limit_cores !== null ? ` of ${cpu.limit_cores}` : ''} cores` : '-'
+          return r.trends.filter((t) => t.target === target).map((t, i) => [i === 0 ? target : '', t.metric, t.kind === 'memory' ? `${(t.last / MB).toFixed(0)} MB` : String(t.last), describeTrend(t), i === 0 ? cpuText : ''])
+        }),
+      )
     }
     for (const s of r.saturation) out += `headroom: ${s.target} ${s.resource === 'cpu' ? `used ${s.value.toFixed(2)} of ${s.limit} cores` : `reached ${(s.value / MB).toFixed(0)} of ${(s.limit / MB).toFixed(0)} MB`} (${(s.share * 100).toFixed(0)} %) at step ${s.step} (${s.load})\n`
     for (const u of r.unreadable) out += `unreadable: ${u.target} could not be read at ${u.samples} samples\n`
