@@ -1,12 +1,4 @@
-import { readOwner, StoreError, type QueryLines, type RowSink, type StoreOwner } from '../store/index.js'
-
-/** The process that owns an embedded store directory and answers on its admin API, if any. */
-export async function liveOwner(dir: string): Promise<StoreOwner | undefined> {
-  const owner = await readOwner(dir)
-  if (owner === undefined) return undefined
-  const answering = await fetch(`${owner.admin_url}/healthz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.ok, () => false)
-  return answering ? owner : undefined
-}
+import { StoreError, type QueryLines, type RowSink, type StoreOwner } from '../store/index.js'
 
 const headers = (owner: StoreOwner) => ({ 'content-type': 'application/json', authorization: `Bearer ${owner.admin_token}` })
 

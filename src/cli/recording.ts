@@ -1,8 +1,8 @@
 import { redactUrl } from '../redact.js'
 import type { HopwatchConfig } from '../config/index.js'
 import { join } from 'node:path'
-import { BatchWriter, ClickHouseSink, openStore, queryJsonLines, recordHops, recordLoad, removeOwner, runRow, Spill, storableRow, writeOwner, type DropReason, type RowSink, type Store, type StoreOwner, type TableName, type WriterStats } from '../store/index.js'
-import { AdminSink, liveOwner } from './admin-client.js'
+import { BatchWriter, ClickHouseSink, liveOwner, openStore, queryJsonLines, recordHops, recordLoad, removeOwner, runRow, Spill, storableRow, writeOwner, type DropReason, type RowSink, type Store, type StoreOwner, type TableName, type WriterStats } from '../store/index.js'
+import { AdminSink } from './admin-client.js'
 import type { RunRecord } from '../types.js'
 import { nowUs } from '../clock.js'
 import { VERSION } from './version.js'
@@ -31,7 +31,8 @@ export class Recording {
   private constructor(
     private readonly config: HopwatchConfig,
     private readonly spill: Spill,
-    private readonly agentSpill: Spill,
+    /** the agents' own spill; none where no receiver runs (a generator writing through the owner): one writer then */
+    private readonly agentSpill: Spill | undefined,
     store: Store | undefined,
     run: { runId: string; source: string },
     /** the process whose admin API takes this one's rows (its store is held by it) */
@@ -46,7 +47,7 @@ export class Recording {
       process.stderr.write(`hopwatch: warning: ${rows} ${tableName} rows dropped (${reason}); totals at /_hopwatch/stats and on /metrics\n`)
     }
     this.writer = new BatchWriter(sink, spill, options, warn)
-    this.agentWriter = new BatchWriter(sink, agentSpill, { ...options, queueRows: Math.max(1000, Math.floor(options.queueRows / 4)) }, warn)
+    this.agentWriter = agentSpill === undefined ? this.writer : new BatchWriter(sink, agentSpill, { ...options, queueRows: Math.max(1000, Math.floor(options.queueRows / 4)) }, warn)
     this.run = { run_id: run.runId, name: config.run.name, started_us: nowUs(), source: run.source, hopwatch_version: VERSION, config_json: JSON.stringify(redacted(config)) }
   }
 
@@ -61,7 +62,7 @@ export class Recording {
     if (owner !== undefined) {
       const spill = new Spill(join(spillDir(config.store), 'load'), config.store.spill_max_bytes)
       await spill.init()
-      const recording = new Recording(config, spill, spill, undefined, run, owner)
+      const recording = new Recording(config, spill, undefined, undefined, run, owner)
       recording.writer.start()
       recording.unsubscribe.push(recordLoad(recording.writer))
       recording.writer.push('runs', runRow(recording.run))
@@ -137,8 +138,14 @@ export class Recording {
     if (target.kind === 'embedded') await writeOwner(target.dir, { pid: process.pid, admin_url: admin.adminUrl, admin_token: admin.adminToken, started_us: this.run.started_us })
   }
 
+  /** The writers: the proxy's own, and the agents' where it is a second one. */
+  private writers(): BatchWriter[] {
+    return this.agentWriter === this.writer ? [this.writer] : [this.writer, this.agentWriter]
+  }
+
   /** Both writers' counts as one: per table, the rows written, spilled, replayed and dropped. */
   stats(): WriterStats {
+    if (this.agentWriter === this.writer) return this.writer.stats()
     const [main, agent] = [this.writer.stats(), this.agentWriter.stats()]
     const tables: WriterStats['tables'] = {}
     for (const [name, c] of [...Object.entries(main.tables), ...Object.entries(agent.tables)]) {
@@ -157,7 +164,7 @@ export class Recording {
 
   /** Inserts (or spills) what both writers hold. */
   async flush(): Promise<void> {
-    await Promise.all([this.writer.flush(), this.agentWriter.flush()])
+    await Promise.all(this.writers().map((w) => w.flush()))
   }
 
   describe(): string {
@@ -170,8 +177,7 @@ export class Recording {
   async close(): Promise<{ dropped: number; report: string; warning: string }> {
     for (const stop of this.unsubscribe) stop()
     this.writer.push('runs', runRow(this.run, nowUs()))
-    // through an owner, the agents' writer never started (no receiver here) and shares the spill: it is left alone
-    await Promise.all([this.writer.close(), ...(this.owner === undefined ? [this.agentWriter.close()] : [])])
+    await Promise.all(this.writers().map((w) => w.close()))
     const stats = this.stats()
     const target = storeTarget(this.config.store)
     if (target.kind === 'embedded' && this.owner === undefined) await removeOwner(target.dir)
@@ -187,7 +193,7 @@ export class Recording {
     if (stats.spillBytes > 0) {
       report += this.owner !== undefined
         ? `${stats.spillBytes} bytes wait in ${this.spill.dir}; they are replayed by the next hopwatch load that writes through a proxy owning this store\n`
-        : `${stats.spillBytes} bytes wait in ${this.spill.dir}${this.agentSpill.bytes > 0 ? ` and ${this.agentSpill.dir}` : ''}; they are replayed by the next hopwatch process using this store\n`
+        : `${stats.spillBytes} bytes wait in ${this.spill.dir}${this.agentSpill !== undefined && this.agentSpill.bytes > 0 ? ` and ${this.agentSpill.dir}` : ''}; they are replayed by the next hopwatch process using this store\n`
     }
     const warning = dropped > 0 ? `hopwatch: ${dropped} rows could not be kept (store: ${stats.lastError || 'see above'})\n` : ''
     return { dropped, report, warning }

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseYaml, readConfigText, validateStoreConfig, type Overrides, type StoreConfig } from '../config/index.js'
-import { openStore, queryJsonLines, type QueryLines, type StoreTarget } from '../store/index.js'
-import { adminQuery, liveOwner } from './admin-client.js'
+import { liveOwner, openStore, queryJsonLines, type QueryLines, type StoreTarget } from '../store/index.js'
+import { adminQuery } from './admin-client.js'
 import { stringFlag } from './args.js'
 
 /** The flags every command that touches the store takes. */

@@ -82,23 +82,32 @@ function refusal(req: IncomingMessage, options: AdminOptions, token: string): { 
   return undefined
 }
 
+/** Whether a request says its body is JSON: a type a web page cannot send cross-site without a preflight. */
+function sendsJson(req: IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() === 'application/json'
+}
+
+/** The body as a JSON object, or undefined when it is larger than `maxBytes`, not JSON, or not an object. */
+async function readJson(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown> | undefined> {
+  const text = await readText(req, maxBytes)
+  try {
+    const value: unknown = text === undefined ? undefined : JSON.parse(text)
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 async function serveRows(hooks: AdminHooks, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (hooks.rows === undefined) {
     req.resume()
     return sendProxyError(res, 503, 'HW_PROXY_ADMIN_NO_STORE', 'this process takes no rows from others')
   }
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase()
-  if (type !== 'application/json') {
+  if (!sendsJson(req)) {
     req.resume()
     return sendProxyError(res, 415, 'HW_PROXY_BAD_REQUEST', 'send rows as JSON: Content-Type: application/json, {"table": "turns", "rows": […]}')
   }
-  const text = await readText(req, MAX_ROWS_BYTES)
-  let body: { table?: unknown; rows?: unknown } | undefined
-  try {
-    body = text === undefined ? undefined : (JSON.parse(text) as { table?: unknown; rows?: unknown })
-  } catch {
-    body = undefined
-  }
+  const body = await readJson(req, MAX_ROWS_BYTES)
   if (body === undefined || typeof body.table !== 'string' || !Array.isArray(body.rows)) {
     return sendProxyError(res, 400, 'HW_PROXY_BAD_REQUEST', `send {"table": "<name>", "rows": [{…}, …]} (at most ${MAX_ROWS_BYTES} bytes) as the POST body`)
   }
@@ -110,15 +119,8 @@ async function serveRows(hooks: AdminHooks, req: IncomingMessage, res: ServerRes
 
 async function serveSql(hooks: AdminHooks, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (hooks.sql === undefined) return sendProxyError(res, 503, 'HW_PROXY_ADMIN_NO_STORE', 'this proxy has no store')
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase()
-  if (type !== 'application/json') return sendProxyError(res, 415, 'HW_PROXY_BAD_REQUEST', 'send the statement as JSON: Content-Type: application/json, {"sql": "SELECT …"}')
-  const text = await readText(req, MAX_SQL_BYTES)
-  let statement: unknown
-  try {
-    statement = text === undefined ? undefined : (JSON.parse(text) as { sql?: unknown }).sql
-  } catch {
-    statement = undefined
-  }
+  if (!sendsJson(req)) return sendProxyError(res, 415, 'HW_PROXY_BAD_REQUEST', 'send the statement as JSON: Content-Type: application/json, {"sql": "SELECT …"}')
+  const statement = (await readJson(req, MAX_SQL_BYTES))?.sql
   if (typeof statement !== 'string' || statement.trim() === '') {
     return sendProxyError(res, 400, 'HW_PROXY_BAD_REQUEST', `send {"sql": "<one statement>"} (at most ${MAX_SQL_BYTES} bytes) as the POST body`)
   }

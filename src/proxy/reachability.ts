@@ -7,12 +7,8 @@ import type { Upstream } from './upstream.js'
  */
 export async function unreachableUpstreams(upstreams: readonly Upstream[], timeoutMs = 3000): Promise<string[]> {
   const checks = upstreams.map(async (u) => {
-    const target = new URL(u.config.target)
-    const secure = target.protocol === 'https:' || target.protocol === 'wss:'
-    const port = Number(target.port || (secure ? 443 : 80))
-    const host = target.hostname.replace(/^\[|\]$/g, '')
     const reason = await new Promise<string | undefined>((resolve) => {
-      const socket = connect({ host, port })
+      const socket = connect({ host: u.hostname, port: u.port })
       const done = (why: string | undefined) => {
         clearTimeout(timer)
         socket.destroy()
@@ -22,7 +18,7 @@ export async function unreachableUpstreams(upstreams: readonly Upstream[], timeo
       socket.once('connect', () => done(undefined))
       socket.once('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message))
     })
-    return reason === undefined ? undefined : `upstream ${u.name} (${target.origin}) is not reachable: ${reason}; its callers get 502 until it is`
+    return reason === undefined ? undefined : `upstream ${u.name} (${new URL(u.config.target).origin}) is not reachable: ${reason}; its callers get 502 until it is`
   })
   return (await Promise.all(checks)).filter((w): w is string => w !== undefined)
 }

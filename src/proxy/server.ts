@@ -231,12 +231,10 @@ function registerOpen(app: FastifyInstance, hooks: AdminHooks): void {
 
 /** An upstream whose target is one of this proxy's own listeners would send every request round forever. */
 function refuseSelfTargets(upstreams: readonly Upstream[], own: readonly string[]): void {
-  const local = (host: string) => host === 'localhost' || host === '0.0.0.0' || host === '[::]' || host === '[::1]' || host.startsWith('127.')
-  const ownPorts = new Set(own.map((u) => new URL(u).port))
+  const local = (host: string) => host === 'localhost' || host === '0.0.0.0' || host === '::' || host === '::1' || host.startsWith('127.')
+  const ownPorts = new Set(own.map((u) => Number(new URL(u).port)))
   for (const u of upstreams) {
-    const target = new URL(u.config.target)
-    const port = target.port !== '' ? target.port : target.protocol === 'https:' || target.protocol === 'wss:' ? '443' : '80'
-    if (local(target.hostname) && ownPorts.has(port)) throw new ProxyError('HW_PROXY_LOOP', `upstreams ${u.name}.target ${u.config.target} is this proxy itself: every request would come round again; point it at the real service`)
+    if (local(u.hostname) && ownPorts.has(u.port)) throw new ProxyError('HW_PROXY_LOOP', `upstreams ${u.name}.target ${u.config.target} is this proxy itself: every request would come round again; point it at the real service`)
   }
 }
 

@@ -12,6 +12,9 @@ export class Upstream {
   readonly pool: Pool
   /** host:port, the `instance` column */
   readonly instance: string
+  /** the target's host name (no brackets for IPv6) and port, its scheme's default when the URL names none */
+  readonly hostname: string
+  readonly port: number
   readonly httpOrigin: string
   readonly wsOrigin: string
   /** the target's path, prefixed to every forwarded path ('' when the target has none) */
@@ -29,6 +32,8 @@ export class Upstream {
     const target = new URL(config.target)
     const secure = target.protocol === 'https:' || target.protocol === 'wss:'
     this.instance = target.host
+    this.hostname = target.hostname.replace(/^\[|\]$/g, '')
+    this.port = Number(target.port || (secure ? 443 : 80))
     this.httpOrigin = `${secure ? 'https' : 'http'}://${target.host}`
     this.wsOrigin = `${secure ? 'wss' : 'ws'}://${target.host}`
     this.basePath = target.pathname === '/' ? '' : target.pathname.replace(/\/$/, '')

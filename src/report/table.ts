@@ -11,13 +11,14 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly st
   const body = (c: string) => c.replace(MARKER, '')
   const numeric = header.map((_, i) => rows.some((r) => NUMBER.test(body(cell(r, i)))) && rows.every((r) => cell(r, i) === '-' || NUMBER.test(body(cell(r, i)))))
   const marked = header.map((_, i) => rows.some((r) => MARKER.test(cell(r, i))))
+  // the widest number of each numeric column, once (not per cell)
+  const bodyWidths = header.map((_, i) => (numeric[i] === true ? rows.reduce((w, r) => Math.max(w, body(cell(r, i)).length), 0) : 0))
   const shown = rows.map((r) =>
     header.map((_, i) => {
       const c = cell(r, i)
       if (!numeric[i]) return c
       const b = body(c)
-      const width = Math.max(...rows.map((x) => body(cell(x, i)).length))
-      return `${b.padStart(width)}${marked[i] === true ? (c.length > b.length ? c.slice(b.length) : '  ') : ''}`
+      return `${b.padStart(bodyWidths[i] ?? 0)}${marked[i] === true ? (c.length > b.length ? c.slice(b.length) : '  ') : ''}`
     }),
   )
   const widths = header.map((h, i) => Math.max(h.length, ...shown.map((r) => (r[i] ?? '').length)))

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client'
 import { StoreError } from './errors.js'
-import { readOwner, type StoreOwner } from './owner.js'
+import { liveOwner, readOwner } from './owner.js'
 import { capabilitiesOf, MIGRATIONS, type Capabilities } from './schema.js'
 import { identifier, quoteString } from './sql.js'
 
@@ -54,8 +54,8 @@ async function connect(target: StoreTarget): Promise<ClickHouseClient> {
   const dir = resolve(target.dir)
   // a running hopwatch process that owns the directory is told apart before the engine tries (and prints its own
   // "Cannot lock file" line); the process itself may open a second connection to its own store
-  const owner = await readOwner(dir)
-  if (owner !== undefined && owner.pid !== process.pid && (await ownerAnswers(owner))) {
+  const owner = await liveOwner(dir, 2000)
+  if (owner !== undefined && owner.pid !== process.pid) {
     throw new StoreError('HW_STORE_LOCKED', `the store ${target.dir} is owned by hopwatch process ${owner.pid} (admin API ${owner.admin_url}): hopwatch sql, analyze and load go through it by themselves; for anything else stop that process, use another --store DIR, or a ClickHouse server (--clickhouse-url) that both share`)
   }
   try {
@@ -69,16 +69,6 @@ async function connect(target: StoreTarget): Promise<ClickHouseClient> {
   } catch (err) {
     throw await openError(target, err)
   }
-}
-
-/** Whether the process named in an owner file is alive and its admin API answers. */
-async function ownerAnswers(owner: StoreOwner): Promise<boolean> {
-  try {
-    process.kill(owner.pid, 0)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
-  }
-  return fetch(`${owner.admin_url}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false)
 }
 
 async function openError(target: StoreTarget, err: unknown): Promise<StoreError> {

@@ -39,3 +39,14 @@ export async function readOwner(dir: string): Promise<StoreOwner | undefined> {
     return (err as { code?: string }).code === 'EPERM' ? owner : undefined
   }
 }
+
+/**
+ * The owner, if its process is alive and its admin API answers within `timeoutMs`: a process that owns the directory
+ * and can be reached through it (hopwatch sql, analyze and load go through it; nothing else may open the directory).
+ */
+export async function liveOwner(dir: string, timeoutMs = 5000): Promise<StoreOwner | undefined> {
+  const owner = await readOwner(dir)
+  if (owner === undefined) return undefined
+  const answering = await fetch(`${owner.admin_url}/healthz`, { signal: AbortSignal.timeout(timeoutMs) }).then((r) => r.ok, () => false)
+  return answering ? owner : undefined
+}

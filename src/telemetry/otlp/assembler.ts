@@ -309,7 +309,8 @@ export class AgentSpanAssembler {
     const conversation = turn?.conversation ?? span.traceId
     const number = turn?.turn ?? 0
     const joined = this.proxyHops?.match(span.traceId, role.component, span.startUs, span.endUs, { model: role.model, serverPort: role.serverPort })
-    if (turn !== undefined) {
+    // only turns written by this batch are counted (a hop of an earlier turn has nothing to add to)
+    if (turn !== undefined && this.counting.size > 0) {
       const key = turnKey(turn.conversation, turn.turn)
       const n = this.counting.get(key)
       if (n !== undefined) this.counting.set(key, n + 1)
