@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Installs what the tests need from Debian's packages when it is missing: the real ClickHouse server the store tests
 // start (clickhouse-server, an 18.x release), promtool (prometheus) for the generated alert rules, and Alertmanager
-// (prometheus-alertmanager) for the live alerts. The tests start their own servers on free ports and stop them;
+// (prometheus-alertmanager) for the live alerts, and chromium, in which the HTML report is opened. The tests start their own servers on free ports and stop them;
 // Debian's packages do not start their daemons here (no init system), and nothing else is started.
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -10,6 +10,7 @@ const needed = [
   { pkg: 'clickhouse-server', path: process.env.HOPWATCH_CLICKHOUSE_SERVER ?? '/usr/sbin/clickhouse-server' },
   { pkg: 'prometheus', path: process.env.HOPWATCH_PROMTOOL ?? '/usr/bin/promtool' },
   { pkg: 'prometheus-alertmanager', path: process.env.HOPWATCH_ALERTMANAGER ?? '/usr/bin/prometheus-alertmanager' },
+  { pkg: 'chromium', path: process.env.HOPWATCH_CHROMIUM ?? '/usr/bin/chromium' },
 ]
 const missing = needed.filter((n) => !existsSync(n.path))
 if (missing.length === 0) process.exit(0)

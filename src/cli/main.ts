@@ -8,6 +8,7 @@ import * as demo from './commands/demo.js'
 import * as init from './commands/init.js'
 import * as load from './commands/load.js'
 import * as proxy from './commands/proxy.js'
+import * as report from './commands/report.js'
 import * as runCommand from './commands/run.js'
 import * as sim from './commands/sim.js'
 import * as sql from './commands/sql.js'
@@ -30,6 +31,7 @@ export const COMMANDS: Record<string, Command> = {
   demo: { summary: 'a one-minute load test on this machine: simulated stack, proxy, ramping callers, per-step table', ...demo },
   load: { summary: 'only the simulated callers, against a proxy that runs elsewhere; turns and steps to the store', ...load },
   proxy: { summary: 'run the sidecar proxy: forward to STT/LLM/TTS/S2S/backend upstreams, time and store every hop', ...proxy },
+  report: { summary: 'a run as one self-contained HTML file: verdict, ✓/✗ per SLO and step, charts over time and load, waterfalls', ...report },
   run: { summary: 'proxy (+ simulator with --sim) + simulated callers over a load profile, in one process that owns the store', usage: runCommand.usage, run: runCommand.run },
   sim: { summary: 'start the reference voice stack: simulated STT, LLM, TTS, S2S and backend with capacity limits and faults', ...sim },
   sql: { summary: 'run a SQL query on the store and print JSON lines', ...sql },

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test'
 import { analyzeStoredRun, DEFAULT_SLOS, quantile, type Analysis } from '../../src/analyze/index.js'
 import { queryJsonLines, type Store } from '../../src/store/index.js'
 import { embeddedEngine, type EngineUnderTest } from '../support/engines.js'
-import { seededRun, type SeededRun, type ServiceModel } from '../support/seeded-runs.js'
+import { seededRun, storeSeededRun, type SeededRun, type ServiceModel } from '../support/seeded-runs.js'
 
 let engine: EngineUnderTest
 let store: Store
@@ -23,12 +23,7 @@ const AMPLE: SeededRun['services'] = {
 const RAMP = [10, 13, 16, 20, 25, 31, 39].map((load) => ({ load, phase: 'ramp', seconds: 120 }))
 
 async function record(spec: SeededRun): Promise<Analysis> {
-  const rows = seededRun(spec)
-  for (const [table, values] of [['hops', rows.hops], ['turns', rows.turns], ['steps', rows.steps], ['resource_samples', rows.resources]] as const) {
-    if (values.length > 0) await store.client.insert({ table: `hopwatch.${table}`, values: values as unknown as Array<Record<string, unknown>>, format: 'JSONEachRow' })
-  }
-  const first = rows.steps[0]?.start_us ?? 0
-  await store.client.insert({ table: 'hopwatch.runs', values: [{ run_id: spec.runId, name: spec.runId, source: 'test', started_us: first, ended_us: first, hopwatch_version: 'test', config_json: '{}', updated_us: first }], format: 'JSONEachRow' })
+  await storeSeededRun(store, spec)
   const analysis = await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', spec.runId)
   assert.ok(analysis !== undefined)
   return analysis

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -16,6 +16,13 @@ test('hopwatch demo exits 0, prints the per-step table, and leaves a store that 
   assert.doesNotMatch(demo.stdout, /^.*(STT|TTS|BACKEND|S2S) degrades first/m)
   assert.match(demo.stdout, /^Callers, per step/m)
   for (const target of [10, 13, 16, 20, 25, 31]) assert.match(demo.stdout, new RegExp(`^\\s+\\d\\s+${target}\\s+\\d+\\s`, 'm'))
+  // the last line: the run's HTML report, written beside the store
+  const lastLine = demo.stdout.trimEnd().split('\n').at(-1) ?? ''
+  const report = /^report: (\/.*\.html)$/.exec(lastLine)?.[1]
+  assert.ok(report !== undefined && report.startsWith(dir), lastLine)
+  const html = await readFile(report, 'utf8')
+  assert.match(html, /^<!doctype html>/)
+  assert.match(html, /<script id="hopwatch-data" type="application\/octet-stream">[A-Za-z0-9+/=]+<\/script>/)
   const sql = await hopwatch(['sql', "SELECT count() AS turns, countIf(success = 1) AS ok FROM hopwatch.turns"], dir)
   assert.equal(sql.code, 0, sql.stderr)
   const row = JSON.parse(sql.stdout.trim()) as { turns: number; ok: number }

@@ -6,6 +6,7 @@
  */
 import type { Component, HopRecord, StepRecord, TurnRecord } from '../../src/types.js'
 import { Rng, type Spread } from '../../src/sim/random.js'
+import type { Store } from '../../src/store/index.js'
 
 export interface ServiceModel {
   workers: number
@@ -224,5 +225,17 @@ export function seededRun(spec: SeededRun): SeededRows {
       rows.resources.push({ run_id: spec.runId, at_us: us(t * 1000), target: 'agent', kind: 'process', metric: 'rss_bytes', value: Math.round(mb * 1024 * 1024) })
     }
   }
+  return rows
+}
+
+/** Writes a seeded run's rows (and its runs row) into a store's `hopwatch` database; returns the rows. */
+export async function storeSeededRun(store: Store, spec: SeededRun, config: object = {}): Promise<SeededRows> {
+  const rows = seededRun(spec)
+  for (const [table, values] of [['hops', rows.hops], ['turns', rows.turns], ['steps', rows.steps], ['resource_samples', rows.resources]] as const) {
+    if (values.length > 0) await store.client.insert({ table: `hopwatch.${table}`, values: values as unknown as Array<Record<string, unknown>>, format: 'JSONEachRow' })
+  }
+  const first = rows.steps[0]?.start_us ?? 0
+  const last = Math.max(0, ...rows.steps.map((s) => s.end_us))
+  await store.client.insert({ table: 'hopwatch.runs', values: [{ run_id: spec.runId, name: spec.runId, source: 'test', started_us: first, ended_us: last, hopwatch_version: 'test', config_json: JSON.stringify(config), updated_us: first }], format: 'JSONEachRow' })
   return rows
 }

@@ -13,6 +13,7 @@ import { Watching } from '../watching.js'
 import { agentTracesFor, describeTraced, tracingFor } from '../telemetry.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeOverrides } from '../store-access.js'
 import { VERSION } from '../version.js'
+import { defaultReportPath, writeReport } from '../report-file.js'
 import { analyzeStoredRun } from '../../analyze/index.js'
 import { gateFailure } from '../../report/gate.js'
 import { renderSloChecks, renderTable } from '../../report/summary.js'
@@ -53,6 +54,13 @@ export const LOAD_FLAGS_HELP = `Load (flags override the config's load: section)
   --seed N               seeds scenario choice, turn counts and arrivals
   --shard i/N            run 1/N of the profile (conversation ids disjoint), for N generators on one store
   --run-id ID --run-name NAME`
+
+/** Where the run's HTML report goes (run and demo write one at the end of every run). */
+export const REPORT_FLAGS = { report: { type: 'string' }, 'no-report': { type: 'boolean' } } as const
+
+export const REPORT_FLAGS_HELP = `  --report FILE        write the run's HTML report there (default: hopwatch-report-<run>.html beside the store's
+                       folder, or here for a ClickHouse server); its path is the last line printed
+  --no-report          do not write it`
 
 /** Only the overrides a flag gave: an absent flag must not hide a default set before it. */
 function given(overrides: Record<string, unknown>): Record<string, unknown> {
@@ -97,6 +105,7 @@ table per step at the end. Ctrl-C ends the run early (callers finish their turn 
   --fail-on-breach     exit 1 when an SLO breaks at or below --expected-peak (default: every load tested), memory
                        rises during a soak, or the run is no evidence (cannot tell)
   --expected-peak N    the load the system must carry
+${REPORT_FLAGS_HELP}
 ${LOAD_FLAGS_HELP}
 ${STORE_FLAGS_HELP}
 
@@ -106,7 +115,7 @@ Examples:
 
 Exit codes: 0 the run completed; 1 rows could not be kept, or (with --fail-on-breach) an SLO broke; 2 bad flags or config.`
 
-const FLAGS = { config: { type: 'string' }, sim: { type: 'boolean' }, 'sim-config': { type: 'string' }, preset: { type: 'string' }, port: { type: 'string' }, 'fail-on-breach': { type: 'boolean' }, 'expected-peak': { type: 'string' }, ...LOAD_FLAGS, ...STORE_FLAGS } as const
+const FLAGS = { config: { type: 'string' }, sim: { type: 'boolean' }, 'sim-config': { type: 'string' }, preset: { type: 'string' }, port: { type: 'string' }, 'fail-on-breach': { type: 'boolean' }, 'expected-peak': { type: 'string' }, ...REPORT_FLAGS, ...LOAD_FLAGS, ...STORE_FLAGS } as const
 
 /** The proxy's upstreams in front of the simulator's services, each on a prefix of the main port. */
 export function simUpstreams(services: readonly SimEndpoint[]): Array<Record<string, string>> {
@@ -279,6 +288,7 @@ export async function runLoad(options: RunOptions): Promise<number> {
     const peak = intFlag(values['expected-peak'], 'expected-peak')
     if (analysis !== undefined) process.stdout.write(`\n${renderTable(analysis, peak, { slos: false })}`)
     else printSummary(monitor, result.steps)
+    const htmlReport = analysis !== undefined && values['no-report'] !== true ? await writeRunReport(recording, config, runId, stringFlag(values.report)) : undefined
     if (result.stoppedBy !== undefined) process.stdout.write(`\nstopped early: ${result.stoppedBy}\n`)
     const limited = result.steps.filter((o) => o.record.generator_limited === 1)
     if (limited.length > 0) process.stdout.write(`\nthe generator itself was the limit in step(s) ${limited.map((o) => o.record.step).join(', ')}: its event loop lagged or its CPU was saturated; those steps are not judged\n`)
@@ -292,10 +302,22 @@ export async function runLoad(options: RunOptions): Promise<number> {
     if (analysis !== undefined) process.stdout.write(renderSloChecks(analysis, peak))
     const gate = values['fail-on-breach'] === true && analysis !== undefined ? gateFailure(analysis, peak) : undefined
     if (gate !== undefined) process.stderr.write(`hopwatch: ${gate.split('\n').join('\nhopwatch: ')}\n`)
+    if (htmlReport !== undefined) process.stdout.write(`\nreport: ${htmlReport}\n`)
     return dropped > 0 || gate !== undefined ? 1 : 0
   } catch (err) {
     await stopAll()
     throw err
+  }
+}
+
+/** The run's HTML report, written while the recording can still be queried; a failure to write it is a warning. */
+async function writeRunReport(recording: Recording, config: HopwatchConfig, runId: string, out: string | undefined): Promise<string | undefined> {
+  try {
+    const written = await writeReport((sql) => recording.sql(sql), config.store.database, runId, (id) => out ?? defaultReportPath(config.store, id))
+    return written?.path
+  } catch (err) {
+    process.stderr.write(`hopwatch: warning: the HTML report could not be written (${(err as Error).message}); hopwatch report --run ${runId} writes it from the store\n`)
+    return undefined
   }
 }
 
