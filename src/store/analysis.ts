@@ -24,7 +24,7 @@ const LATENCY = componentLatencySql()
 const CLUSTER = 'toUInt32(cityHash64(conversation_id) % 4294967291)'
 
 /** What a turn's caller experienced, µs: to the first audio, or (none came) the silence sat through — a lower bound. */
-const EXPERIENCED_US = 'if(first_audio_us > 0, first_audio_us - user_end_us, end_us - user_end_us)'
+export const EXPERIENCED_US = 'if(first_audio_us > 0, first_audio_us - user_end_us, end_us - user_end_us)'
 
 export interface RunInfo {
   run_id: string

@@ -3,7 +3,7 @@ export { openStore, QUERY_SETTINGS, type Store, type StoreTarget } from './open.
 export { queryJsonLines } from './query.js'
 export * as analysisQueries from './analysis.js'
 export * as reportQueries from './report-series.js'
-export type { QueryLines } from './analysis.js'
+export { EXPERIENCED_US, type QueryLines } from './analysis.js'
 export { TABLES, type TableName } from './schema.js'
 export { coerceRow, storableRow } from './coerce.js'
 export { ClickHouseSink, MemorySink } from './sinks.js'

@@ -6,12 +6,10 @@
  */
 import { componentLatencySql } from '../latency.js'
 import { type7QuantilesSql } from '../percentile.js'
-import type { QueryLines } from './analysis.js'
+import { EXPERIENCED_US, type QueryLines } from './analysis.js'
 import { quoteString } from './sql.js'
 
 const LATENCY = componentLatencySql()
-/** What a turn's caller experienced, µs (as store/analysis.ts): to the first audio, or the silence sat through. */
-const EXPERIENCED_US = 'if(first_audio_us > 0, first_audio_us - user_end_us, end_us - user_end_us)'
 
 async function rows<T>(query: QueryLines, sql: string): Promise<T[]> {
   const out: T[] = []

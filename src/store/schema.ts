@@ -168,7 +168,21 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
     description: 'hops: whether a hop is auxiliary (not the component\'s work, never judged)',
     statements: (db, caps) => addedColumns(db, caps, 5),
   },
+  {
+    version: 6,
+    description: 'every table: `time`, a DateTime of its time column, for Grafana\'s time macros',
+    statements: (db) => TABLES.map((t) => `ALTER TABLE ${identifier(db)}.${identifier(t.name)} ADD COLUMN ${timeAliasSql(t)}`),
+  },
 ]
+
+/**
+ * \`time\`: the table's time column (µs) as a DateTime, for dashboards (Grafana's $__timeFilter and $__timeInterval
+ * take a DateTime column). An ALIAS: computed when read, so writers send nothing and recording costs nothing more;
+ * \`SELECT *\` leaves it out. Seconds only: 18.x has no DateTime64, and a dashboard's slices are seconds or more.
+ */
+export function timeAliasSql(table: Table): string {
+  return `time DateTime ALIAS toDateTime(intDiv(${table.timeColumn}, 1000000))`
+}
 
 /** ALTER TABLE … ADD COLUMN for the columns a migration added (18.x has no ADD COLUMN IF NOT EXISTS: migrations run once). */
 function addedColumns(db: string, caps: Capabilities, version: number): string[] {

@@ -223,9 +223,39 @@ export function seededRun(spec: SeededRun): SeededRows {
       // a GC sawtooth of 30 MB every 40 s over a 300 MB floor, plus the planted growth and a little noise
       const mb = 300 + (spec.memory.mbPerHour * t) / 3600 + (t % 40) * 0.75 + rng.next() * 2
       rows.resources.push({ run_id: spec.runId, at_us: us(t * 1000), target: 'agent', kind: 'process', metric: 'rss_bytes', value: Math.round(mb * 1024 * 1024) })
+      // and what a process sampler reads beside it: half a core busy, a steady set of fds and threads
+      for (const [metric, value] of [['cpu_seconds', t * 0.5], ['open_fds', 40 + (t % 10 === 0 ? 1 : 0)], ['threads', 12]] as const) {
+        rows.resources.push({ run_id: spec.runId, at_us: us(t * 1000), target: 'agent', kind: 'process', metric, value })
+      }
     }
   }
+  withLoadFigures(rows.hops)
   return rows
+}
+
+/**
+ * What a proxy would have seen besides the moments: each hop's component calls in flight when it started (a sweep
+ * over starts and ends), an LLM's tokens (50 a second while it streams) and a TTS's audio (1.5 s per second of work).
+ */
+function withLoadFigures(hops: HopRecord[]): void {
+  const byComponent = new Map<string, HopRecord[]>()
+  for (const h of hops) {
+    const list = byComponent.get(h.component)
+    if (list === undefined) byComponent.set(h.component, [h])
+    else list.push(h)
+  }
+  for (const list of byComponent.values()) {
+    const ends = list.map((h) => h.end_us).sort((a, b) => a - b)
+    let ended = 0
+    for (const [i, h] of [...list].sort((a, b) => a.start_us - b.start_us).entries()) {
+      while (ended < ends.length && (ends[ended] as number) <= h.start_us) ended++
+      h.in_flight = i - ended
+    }
+  }
+  for (const h of hops) {
+    if (h.component === 'llm' && h.first_payload_us > 0) h.tokens_out = Math.round(((h.end_us - h.first_payload_us) / 1e6) * 50)
+    if (h.component === 'tts' && h.first_payload_us > 0) h.audio_ms = Math.round(((h.end_us - h.start_us) / 1000) * 1.5)
+  }
 }
 
 /** Writes a seeded run's rows (and its runs row) into a store's `hopwatch` database; returns the rows. */
