@@ -1,24 +1,25 @@
 import { readFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { gzipSync } from 'node:zlib'
 import type { ReportDocument } from './report-data.js'
 
-const require = createRequire(import.meta.url)
-
 /**
- * The page's own script: plain JavaScript for the browser, kept as a file beside the sources (src/report/page) so it
- * is read, not compiled, and shipped with the package.
+ * What every report inlines, gathered at build time by scripts/report-assets.mjs: uPlot (MIT, ~50 KB minified, no
+ * dependencies: canvas time series that stay fast with thousands of points, small enough to carry in every report)
+ * and the page's own script (src/report/page/report.js, plain browser JavaScript).
  */
-const PAGE_SCRIPT = new URL('../../../src/report/page/report.js', import.meta.url)
+interface ReportAssets {
+  uplot: { version: string; license: string; js: string; css: string }
+  page: string
+}
 
-/**
- * uPlot (MIT, ~50 KB minified, no dependencies) draws the charts: canvas time series that stay fast with thousands of
- * points, small enough to inline in every report. Read from the installed package, so the report carries exactly the
- * version package-lock.json pins.
- */
-async function chartLibrary(): Promise<{ js: string; css: string }> {
-  const [js, css] = await Promise.all([readFile(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'), readFile(require.resolve('uplot/dist/uPlot.min.css'), 'utf8')])
-  return { js, css }
+const ASSETS = new URL('./report-assets.json', import.meta.url)
+
+async function assets(): Promise<ReportAssets> {
+  try {
+    return JSON.parse(await readFile(ASSETS, 'utf8')) as ReportAssets
+  } catch (err) {
+    throw new Error(`the report's assets are missing from this build (${(err as Error).message}): run npm run build`)
+  }
 }
 
 const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
@@ -53,7 +54,7 @@ pre#raw-json { background: #f6f6f6; padding: 12px; overflow: auto; max-height: 8
  * it opens offline from file:// and cannot call anywhere.
  */
 export async function reportHtml(doc: ReportDocument): Promise<string> {
-  const [chart, page] = await Promise.all([chartLibrary(), readFile(PAGE_SCRIPT, 'utf8')])
+  const { uplot: chart, page } = await assets()
   const data = gzipSync(Buffer.from(JSON.stringify(doc)), { level: 9 }).toString('base64')
   const title = `hopwatch report — ${doc.run.run_id}`
   return `<!doctype html>
@@ -64,6 +65,7 @@ export async function reportHtml(doc: ReportDocument): Promise<string> {
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
 <title>${escapeHtml(title)}</title>
 <link rel="icon" href="data:,">
+<!-- uPlot ${chart.version} (${chart.license}, https://github.com/leeoniya/uPlot) is inlined below -->
 <style>${chart.css}</style>
 <style>${CSS}</style>
 </head>
