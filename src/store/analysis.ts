@@ -168,11 +168,14 @@ export interface ComponentStepRow {
 export async function componentSteps(query: QueryLines, db: string, runId: string, windows?: TimeWindows): Promise<ComponentStepRow[]> {
   const raw = await rows<{ step: number; component: string; hops: number; n: number; censored: number; q: number[]; errors: number }>(
     query,
-    `SELECT step, component, count() AS hops, countIf(latency_us >= 0) AS n, countIf(latency_us >= 0 AND censored = 1) AS censored,
-            arraySort(groupArrayIf(latency_us, latency_us >= 0)) AS sorted, ${type7QuantilesSql('sorted', [0.5, 0.95, 0.99])} AS q,
-            countIf(error_kind != '' AND error_kind != 'client_abort') AS errors
-     FROM ${hopsWithStep(db, runId, `component, error_kind, ${LATENCY.latencyUs} AS latency_us, ${LATENCY.censored} AS censored`, windows)}
-     GROUP BY step, component ORDER BY step, component`,
+    // the sorted latencies stay in ClickHouse: only the quantiles leave it (the outer SELECT)
+    `SELECT step, component, hops, n, censored, q, errors FROM (
+       SELECT step, component, count() AS hops, countIf(latency_us >= 0) AS n, countIf(latency_us >= 0 AND censored = 1) AS censored,
+              arraySort(groupArrayIf(latency_us, latency_us >= 0)) AS sorted, ${type7QuantilesSql('sorted', [0.5, 0.95, 0.99])} AS q,
+              countIf(error_kind != '' AND error_kind != 'client_abort') AS errors
+       FROM ${hopsWithStep(db, runId, `component, error_kind, ${LATENCY.latencyUs} AS latency_us, ${LATENCY.censored} AS censored`, windows)}
+       GROUP BY step, component)
+     ORDER BY step, component`,
   )
   return raw.map((r) => ({ step: r.step, component: r.component, hops: r.hops, n: r.n, censored: r.censored, p50_ms: (r.q[0] ?? 0) / 1000, p95_ms: (r.q[1] ?? 0) / 1000, p99_ms: (r.q[2] ?? 0) / 1000, errors: r.errors }))
 }
@@ -219,17 +222,19 @@ export interface TurnStepRow {
 export async function turnSteps(query: QueryLines, db: string, runId: string): Promise<TurnStepRow[]> {
   const raw = await rows<Omit<TurnStepRow, 'p50_ms' | 'p95_ms' | 'p99_ms'> & { q: number[] }>(
     query,
-    `SELECT step, count() AS turns, countIf(first_audio_us > 0) AS answered, countIf(user_end_us > 0 AND first_audio_us = 0) AS censored,
-            arraySort(groupArrayIf(lat, user_end_us > 0)) AS sorted, ${type7QuantilesSql('sorted', [0.5, 0.95, 0.99])} AS q,
-            sum(success) AS success, sum(interrupted) AS interrupted, sum(hung_up) AS hung_up,
-            avgIf(wer, transcript != '') AS wer,
-            [countIf(lat >= 0 AND lat < 500000), countIf(lat >= 500000 AND lat < 1000000), countIf(lat >= 1000000 AND lat < 2000000),
-             countIf(lat >= 2000000 AND lat < 3000000), countIf(lat >= 3000000)] AS bands,
-            uniqExact(conversation_id) AS conversations, countIf(error_kind != '') AS errors
-     FROM (SELECT *, if(user_end_us > 0, ${EXPERIENCED_US}, -1) AS lat FROM ${db}.turns WHERE run_id = ${quoteString(runId)})
-     GROUP BY step ORDER BY step`,
+    `SELECT step, turns, answered, censored, q, success, interrupted, hung_up, wer, bands, conversations, errors FROM (
+       SELECT step, count() AS turns, countIf(first_audio_us > 0) AS answered, countIf(user_end_us > 0 AND first_audio_us = 0) AS censored,
+              arraySort(groupArrayIf(lat, user_end_us > 0)) AS sorted, ${type7QuantilesSql('sorted', [0.5, 0.95, 0.99])} AS q,
+              sum(success) AS success, sum(interrupted) AS interrupted, sum(hung_up) AS hung_up,
+              avgIf(wer, transcript != '') AS wer,
+              [countIf(lat >= 0 AND lat < 500000), countIf(lat >= 500000 AND lat < 1000000), countIf(lat >= 1000000 AND lat < 2000000),
+               countIf(lat >= 2000000 AND lat < 3000000), countIf(lat >= 3000000)] AS bands,
+              uniqExact(conversation_id) AS conversations, countIf(error_kind != '') AS errors
+       FROM (SELECT *, if(user_end_us > 0, ${EXPERIENCED_US}, -1) AS lat FROM ${db}.turns WHERE run_id = ${quoteString(runId)})
+       GROUP BY step)
+     ORDER BY step`,
   )
-  return raw.map(({ q, sorted: _, ...r }: typeof raw[number] & { sorted?: unknown }) => ({ ...r, wer: Number.isFinite(r.wer) ? r.wer : 0, p50_ms: (q[0] ?? 0) / 1000, p95_ms: (q[1] ?? 0) / 1000, p99_ms: (q[2] ?? 0) / 1000 }))
+  return raw.map(({ q, ...r }) => ({ ...r, wer: Number.isFinite(r.wer) ? r.wer : 0, p50_ms: (q[0] ?? 0) / 1000, p95_ms: (q[1] ?? 0) / 1000, p99_ms: (q[2] ?? 0) / 1000 }))
 }
 
 /** Samples of one series per step: values in the order they happened, each with its conversation (the cluster key). */
@@ -327,10 +332,12 @@ export async function stepTimeline(query: QueryLines, db: string, runId: string,
   const width = Math.max(1, Math.floor((step.end_us - step.start_us) / buckets))
   const raw = await rows<{ bucket: number; turns: number; q: number[]; failed: number }>(
     query,
-    `SELECT intDiv(user_end_us - ${Math.floor(step.start_us)}, ${width}) AS bucket, count() AS turns,
-            arraySort(groupArray(${EXPERIENCED_US})) AS sorted, ${type7QuantilesSql('sorted', [0.95])} AS q, countIf(error_kind != '' OR hung_up = 1) AS failed
-     FROM ${db}.turns WHERE run_id = ${quoteString(runId)} AND step = ${Math.floor(step.step)} AND user_end_us > 0
-     GROUP BY bucket ORDER BY bucket`,
+    `SELECT bucket, turns, q, failed FROM (
+       SELECT intDiv(user_end_us - ${Math.floor(step.start_us)}, ${width}) AS bucket, count() AS turns,
+              arraySort(groupArray(${EXPERIENCED_US})) AS sorted, ${type7QuantilesSql('sorted', [0.95])} AS q, countIf(error_kind != '' OR hung_up = 1) AS failed
+       FROM ${db}.turns WHERE run_id = ${quoteString(runId)} AND step = ${Math.floor(step.step)} AND user_end_us > 0
+       GROUP BY bucket)
+     ORDER BY bucket`,
   )
   return raw.filter((r) => r.bucket >= 0 && r.bucket < buckets).map((r) => ({ bucket: r.bucket, turns: r.turns, p95_ms: (r.q[0] ?? 0) / 1000, failed: r.failed }))
 }
