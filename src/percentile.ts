@@ -20,7 +20,9 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
  */
 export function type7QuantilesSql(alias: string, qs: readonly number[]): string {
   const one = (q: number) => {
-    const h = `(length(${alias}) - 1) * ${q}`
+    // a float literal even for 0 or 1: an integer h makes that quantile an Int64 beside the others' Float64, and
+    // 18.x finds no common type for the array (Code 386)
+    const h = `(length(${alias}) - 1) * ${Number.isInteger(q) ? `${q}.0` : q}`
     const lo = `${alias}[toUInt64(floor(${h})) + 1]`
     const hi = `${alias}[toUInt64(ceil(${h})) + 1]`
     return `if(length(${alias}) = 0, 0, ${lo} + (${h} - floor(${h})) * (${hi} - ${lo}))`
