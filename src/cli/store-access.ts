@@ -12,6 +12,8 @@ export const STORE_FLAGS = {
   'clickhouse-user': { type: 'string' },
   'clickhouse-password': { type: 'string' },
   'clickhouse-database': { type: 'string' },
+  'clickhouse-cluster': { type: 'string' },
+  'clickhouse-nodes': { type: 'string' },
 } as const
 
 export const STORE_FLAGS_HELP = `Store:
@@ -19,7 +21,9 @@ export const STORE_FLAGS_HELP = `Store:
   --clickhouse-url URL         use a ClickHouse server instead, e.g. http://127.0.0.1:8123
   --clickhouse-user NAME       (default "default")
   --clickhouse-password PASS   or set HOPWATCH_CLICKHOUSE_PASSWORD
-  --clickhouse-database NAME   (default "hopwatch")`
+  --clickhouse-database NAME   (default "hopwatch")
+  --clickhouse-cluster NAME    the server is a node of this cluster: hopwatch writes and reads Distributed tables
+  --clickhouse-nodes URL,URL   every node's HTTP URL, where hopwatch creates its tables (with --clickhouse-cluster)`
 
 /** Store flags as config overrides (flags win over the file). */
 export function storeOverrides(values: Record<string, string | boolean | undefined>): Overrides {
@@ -29,6 +33,8 @@ export function storeOverrides(values: Record<string, string | boolean | undefin
     'store.clickhouse.user': stringFlag(values['clickhouse-user']),
     'store.clickhouse.password': stringFlag(values['clickhouse-password']),
     'store.database': stringFlag(values['clickhouse-database']),
+    'store.clickhouse.cluster': stringFlag(values['clickhouse-cluster']),
+    'store.clickhouse.nodes': stringFlag(values['clickhouse-nodes'])?.split(',').map((u) => u.trim()).filter((u) => u !== ''),
   }
 }
 
@@ -40,7 +46,11 @@ export async function loadStoreConfig(values: Record<string, string | boolean | 
 }
 
 export function storeTarget(store: StoreConfig): StoreTarget {
-  if (store.clickhouse !== undefined) return { kind: 'server', url: store.clickhouse.url, user: store.clickhouse.user, password: store.clickhouse.password }
+  const c = store.clickhouse
+  if (c !== undefined) {
+    const cluster = c.cluster !== undefined && c.nodes !== undefined ? { cluster: { name: c.cluster, nodes: c.nodes } } : {}
+    return { kind: 'server', url: c.url, user: c.user, password: c.password, ...cluster }
+  }
   return { kind: 'embedded', dir: resolve(store.dir) }
 }
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { parseDocument } from 'yaml'
 import { ConfigError, formatProblems } from './errors.js'
-import { checkUpstreams, configSchema, storeSchema, type HopwatchConfig, type StoreConfig } from './schema.js'
+import { checkStore, checkUpstreams, configSchema, storeSchema, type HopwatchConfig, type StoreConfig } from './schema.js'
 import type { Context } from './validate.js'
 import { alertsSchema, checkResources, type AlertsConfig } from './watch-schema.js'
 
@@ -53,6 +53,7 @@ export function validateConfig(raw: unknown, source: string, options: LoadOption
   const cross: Context = { problems: [] }
   checkUpstreams(config, cross)
   checkResources(config.resources, cross)
+  checkStore(config.store, cross)
   // the fields the cross checks read, or a key misspelt inside: a problem about them together repeats that one
   const repeats = (w: { path: string; message: string }, path: string) =>
     w.path === path || (w.path.startsWith(`${path}.`) && (/\.(?:name|prefix|port|process|pid|match)$/.test(w.path) || w.message === 'is not a known setting'))
@@ -67,6 +68,7 @@ export function validateStoreConfig(raw: unknown, source: string, options: Omit<
   const doc = prepare(raw, options)
   const ctx: Context = { problems: [] }
   const store = storeSchema()(doc.store, 'store', ctx)
+  if (ctx.problems.length === 0) checkStore(store, ctx)
   if (ctx.problems.length > 0) throw new ConfigError('HW_CONFIG_INVALID', formatProblems(source, ctx.problems), ctx.problems)
   return deepFreeze(store)
 }

@@ -37,6 +37,18 @@ const upstream = (adapters: readonly string[]) =>
     ),
   })
 
+/** Checks across the store's fields: a cluster needs its nodes, and nodes need a cluster. */
+export function checkStore(store: { clickhouse?: { cluster?: string | undefined; nodes?: string[] | undefined } | undefined }, ctx: Context): void {
+  const c = store.clickhouse
+  if (c === undefined) return
+  if (c.cluster !== undefined && c.nodes === undefined) {
+    ctx.problems.push({ path: 'store.clickhouse.nodes', value: undefined, message: 'is set, and store.clickhouse.cluster needs it', fix: "list every node's HTTP URL: hopwatch creates its tables on each (ON CLUSTER DDL, which needs ZooKeeper, is not supported yet)" })
+  }
+  if (c.nodes !== undefined && c.cluster === undefined) {
+    ctx.problems.push({ path: 'store.clickhouse.cluster', value: undefined, message: 'is set, and store.clickhouse.nodes needs it', fix: "the cluster's name in the servers' remote_servers" })
+  }
+}
+
 /** The `store:` section alone, for commands that need only the store (hopwatch sql). */
 export function storeSchema() {
   return obj({
@@ -48,6 +60,9 @@ export function storeSchema() {
         user: withDefault(str({ fix: 'the ClickHouse user name' }), 'default'),
         // the password is better given as --clickhouse-password or HOPWATCH_CLICKHOUSE_PASSWORD than written here
         password: withDefault(str({ fix: 'the ClickHouse password, or leave it out and set HOPWATCH_CLICKHOUSE_PASSWORD' }), ''),
+        // a cluster: the name in the servers' remote_servers, and every node's HTTP URL (the schema is made on each)
+        cluster: optional(str({ pattern: /^[A-Za-z_][A-Za-z0-9_]{0,63}$/, fix: "the cluster's name in the servers' remote_servers, e.g. hopwatch" })),
+        nodes: optional(list(url({ protocols: ['http', 'https'], example: 'http://clickhouse-0:8123' }), { min: 1, fix: "every node's HTTP URL, e.g. [http://clickhouse-0:8123, http://clickhouse-1:8123]" })),
       }),
     ),
     queue_rows: withDefault(int({ min: 100, max: 10_000_000 }), D.store.queue_rows),

@@ -3,12 +3,14 @@ import { resolve } from 'node:path'
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client'
 import { StoreError } from './errors.js'
 import { liveOwner, readOwner } from './owner.js'
+import { CLUSTER_INSERT_SETTINGS, onClusterNode, type ClusterLayout } from './cluster.js'
 import { capabilitiesOf, MIGRATIONS, type Capabilities } from './schema.js'
 import { identifier, quoteString } from './sql.js'
 
 export type StoreTarget =
   | { kind: 'embedded'; dir: string }
-  | { kind: 'server'; url: string; user: string; password: string }
+  /** `cluster`: the server is one node of a ClickHouse cluster, whose Distributed tables the store uses (store/cluster.ts) */
+  | { kind: 'server'; url: string; user: string; password: string; cluster?: ClusterLayout }
 
 /** Settings for every query: 64-bit integers as JSON numbers on every engine (18.x quotes them by default). */
 export const QUERY_SETTINGS: ClickHouseSettings = { output_format_json_quote_64bit_integers: 0 }
@@ -28,15 +30,33 @@ export async function openStore(target: StoreTarget, database: string): Promise<
   const client = await connect(target)
   let version: string
   try {
-    const rs = await client.query({ query: 'SELECT version() AS version', format: 'JSONEachRow' })
-    version = ((await rs.json()) as Array<{ version: string }>)[0]?.version ?? '0'
+    version = await versionOf(client)
   } catch (err) {
     await client.close().catch(() => {})
     throw await openError(target, err)
   }
   const capabilities = capabilitiesOf(version)
-  await migrate(client, database, capabilities)
+  if (target.kind === 'server' && target.cluster !== undefined) {
+    // every node gets its local tables and the Distributed tables over them, and records its own migrations
+    for (const node of target.cluster.nodes) {
+      const nodeClient = await connect({ kind: 'server', url: node, user: target.user, password: target.password })
+      try {
+        await migrate(nodeClient, database, capabilitiesOf(await versionOf(nodeClient).catch(async (err: unknown) => {
+          throw await openError({ kind: 'server', url: node, user: target.user, password: target.password }, err)
+        })), target.cluster.name)
+      } finally {
+        await nodeClient.close()
+      }
+    }
+  } else {
+    await migrate(client, database, capabilities)
+  }
   return { client, database, target, version, capabilities, close: () => client.close() }
+}
+
+async function versionOf(client: ClickHouseClient): Promise<string> {
+  const rs = await client.query({ query: 'SELECT version() AS version', format: 'JSONEachRow' })
+  return ((await rs.json()) as Array<{ version: string }>)[0]?.version ?? '0'
 }
 
 async function connect(target: StoreTarget): Promise<ClickHouseClient> {
@@ -46,7 +66,7 @@ async function connect(target: StoreTarget): Promise<ClickHouseClient> {
       username: target.user,
       password: target.password,
       request_timeout: 30_000,
-      clickhouse_settings: QUERY_SETTINGS,
+      clickhouse_settings: target.cluster !== undefined ? { ...QUERY_SETTINGS, ...CLUSTER_INSERT_SETTINGS } : QUERY_SETTINGS,
       // failures surface as errors the writer counts and reports; the client's own console logging would be noise
       log: { level: ClickHouseLogLevel.OFF },
     })
@@ -87,7 +107,7 @@ async function openError(target: StoreTarget, err: unknown): Promise<StoreError>
   return new StoreError('HW_STORE_OPEN', `cannot reach ClickHouse at ${target.url}: ${reason}. Check the URL, user and password.`, { cause: err })
 }
 
-async function migrate(client: ClickHouseClient, database: string, caps: Capabilities): Promise<void> {
+async function migrate(client: ClickHouseClient, database: string, caps: Capabilities, cluster?: string): Promise<void> {
   const db = identifier(database)
   try {
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` })
@@ -98,7 +118,8 @@ async function migrate(client: ClickHouseClient, database: string, caps: Capabil
     const applied = new Set(((await rs.json()) as Array<{ version: number }>).map((r) => Number(r.version)))
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue
-      for (const statement of migration.statements(db, caps)) {
+      const statements = migration.statements(db, caps)
+      for (const statement of cluster !== undefined ? onClusterNode(statements, cluster) : statements) {
         await client.command({ query: statement }).catch((err: Error) => {
           // a migration that stopped part-way is run again whole: a column it already added is not an error
           if (!(statement.includes(' ADD COLUMN ') && /already exists/i.test(err.message))) throw err

@@ -25,16 +25,45 @@ export class ClickHouseServer {
   }
 
   static async create(): Promise<ClickHouseServer> {
+    const [server] = await ClickHouseServer.prepare(1, () => '')
+    await (server as ClickHouseServer).start()
+    return server as ClickHouseServer
+  }
+
+  /**
+   * A cluster of `shards` servers, one replica each, named `name` in every server's `remote_servers` (its nodes talk
+   * over their TCP ports on 127.0.0.1). No ZooKeeper: Distributed tables work; ON CLUSTER DDL and replication do not.
+   */
+  static async cluster(shards: number, name: string): Promise<ClickHouseServer[]> {
+    const servers = await ClickHouseServer.prepare(shards, (tcpPorts) => `  <remote_servers><${name}>${tcpPorts.map((port) => `<shard><replica><host>127.0.0.1</host><port>${port}</port></replica></shard>`).join('')}</${name}></remote_servers>\n`)
+    await Promise.all(servers.map((s) => s.start()))
+    return servers
+  }
+
+  private static async prepare(count: number, extra: (tcpPorts: number[]) => string): Promise<ClickHouseServer[]> {
     if (!existsSync(CLICKHOUSE_SERVER_BIN)) {
       throw new Error(`${CLICKHOUSE_SERVER_BIN} is missing: run \`node scripts/ensure-test-deps.mjs\` (as root) or \`npm test\`, which installs Debian's clickhouse-server`)
     }
-    const dir = await mkdtemp(join(tmpdir(), 'hopwatch-ch-'))
-    const server = new ClickHouseServer(dir, await freePort())
-    const tcpPort = await freePort()
-    await writeFile(join(dir, 'config.xml'), configXml(dir, server.httpPort, tcpPort))
-    await writeFile(join(dir, 'users.xml'), USERS_XML)
-    await server.start()
-    return server
+    const nodes: Array<{ dir: string; http: number; tcp: number }> = []
+    const taken = new Set<number>()
+    const port = async () => {
+      for (;;) {
+        const p = await freePort()
+        if (!taken.has(p)) {
+          taken.add(p)
+          return p
+        }
+      }
+    }
+    for (let i = 0; i < count; i++) nodes.push({ dir: await mkdtemp(join(tmpdir(), 'hopwatch-ch-')), http: await port(), tcp: await port() })
+    const more = extra(nodes.map((n) => n.tcp))
+    return Promise.all(
+      nodes.map(async (n) => {
+        await writeFile(join(n.dir, 'config.xml'), configXml(n.dir, n.http, n.tcp).replace('</yandex>', `${more}</yandex>`))
+        await writeFile(join(n.dir, 'users.xml'), USERS_XML)
+        return new ClickHouseServer(n.dir, n.http)
+      }),
+    )
   }
 
   async start(): Promise<void> {
