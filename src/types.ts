@@ -83,6 +83,8 @@ export interface HopRecord {
    * session's `GET /v1/models` is no LLM "TTFT". Each adapter decides per route; 0 on rows older than the column.
    */
   auxiliary: number
+  /** the proxy that recorded the hop (proxy.name: its pod, or host/pid): several proxies, one per agent pod, write one run */
+  proxy: string
 }
 
 /** One load test. Rows of every table carry its `run_id`. */

@@ -17,7 +17,13 @@ function stepList(steps: readonly number[]): string {
   return out.join(', ')
 }
 
-const RERUN = 'rerun with fewer conversations, a lower --time-scale, or the load generator on another machine'
+const RERUN_BUSY = 'rerun with fewer conversations, a lower --time-scale, or the load generator on another machine'
+const RERUN_SHARDS = 'rerun with every shard started on time (the same --run-id and --start-at on each)'
+
+/** What to do about invalid steps: their shards when a shard was missing or late, else the machine that was busy. */
+function rerun(invalid: Analysis['invalid_steps']): string {
+  return invalid.length > 0 && invalid.every((s) => /^shards? .*(recorded nothing|began it)/.test(s.reason)) ? RERUN_SHARDS : RERUN_BUSY
+}
 
 /** What the invalid steps were, for a headline: "steps 3–5 were not valid (the host's CPU was saturated (98 %))". */
 function invalidSummary(invalid: Analysis['invalid_steps']): string {
@@ -67,7 +73,7 @@ export function headline(a: Analysis, minSamples: number): { text: string; confi
   const cannotTell = !singleLevel && (a.baseline === null || judged.every((s) => a.baseline?.steps.includes(s.step) === true))
   if (cannotTell) {
     const why = a.invalid_steps.length > 0 ? invalidSummary(a.invalid_steps) : `no step beyond the baseline had the ${minSamples} turns a p95 needs`
-    parts.push(`Cannot tell: ${why}; ${a.invalid_steps.length > 0 ? RERUN : 'run longer steps (or keep --min-turns-per-step on)'}`)
+    parts.push(`Cannot tell: ${why}; ${a.invalid_steps.length > 0 ? rerun(a.invalid_steps) : 'run longer steps (or keep --min-turns-per-step on)'}`)
   } else {
     const highest = (judged[judged.length - 1] ?? a.steps[a.steps.length - 1]) as Analysis['steps'][number]
     const invalidAfter = a.invalid_steps.filter((s) => s.step > (a.first_degraded?.step ?? highest.step))
@@ -95,7 +101,7 @@ export function headline(a: Analysis, minSamples: number): { text: string; confi
       const before = a.invalid_steps.filter((s) => s.step < f.step)
       if (before.length > 0) parts.push(`it may have begun earlier: ${invalidSummary(before)}`)
     } else if (invalidAfter.length > 0) {
-      parts.push(`no component degraded up to ${highest.load} (the highest valid load); cannot tell beyond it: ${invalidSummary(invalidAfter)}; ${RERUN}`)
+      parts.push(`no component degraded up to ${highest.load} (the highest valid load); cannot tell beyond it: ${invalidSummary(invalidAfter)}; ${rerun(invalidAfter)}`)
     } else parts.push(`no component degraded significantly up to ${highest.load} ${against}`)
     if (f === undefined && !singleLevel) {
       // a component with too few samples at the valid steps was not judged there: say so rather than imply it held

@@ -1,5 +1,6 @@
 import { DESIGN_SLOS } from '../slos.js'
 import { headline } from './headline.js'
+import { shardProblem } from './shards.js'
 import type { AlertChangeRow, StepSeries } from '../store/analysis.js'
 import { afterWarmUp, MIN_TREND_SPAN_S, resourceReport, type ResourceReport, type SampledSeries } from './resources.js'
 import { trendOf, type Point, type Trend } from './trend.js'
@@ -33,6 +34,8 @@ export interface RunData {
     start_us?: number
     end_us?: number
     started?: number
+    /** each generator shard's label and when it began the step (several generators, one run) */
+    shards?: Array<{ shard: string; start_us: number }>
   }>
   components: Array<{ step: number; component: string; hops: number; n: number; censored?: number; p50_ms: number; p95_ms: number; p99_ms: number; errors: number }>
   /** `status`: the upstream's answer for upstream_status errors (503 sheds load; 500 fails) */
@@ -140,7 +143,10 @@ function verdictOf(d: Degradation): DegradedAt | null {
 
 /** Why a step is no evidence: its recorded reason, or (runs recorded before reasons were) its generator flag. */
 function invalidOf(step: RunData['steps'][number]): string | undefined {
-  if (step.invalid_reason !== undefined && step.invalid_reason !== '') return step.invalid_reason
+  const shards = step.shards !== undefined ? shardProblem({ shards: step.shards, start_us: step.start_us ?? 0, end_us: step.end_us ?? 0 }) : undefined
+  // every shard's reasons, each once (three shards on one busy host report the same saturation)
+  const reasons = [...new Set([...(step.invalid_reason ?? '').split('; '), shards ?? ''].filter((r) => r !== ''))]
+  if (reasons.length > 0) return reasons.join('; ')
   if (step.generator_limited === 1) return 'the load generator was the limit'
   return undefined
 }

@@ -103,6 +103,8 @@ export function configSchema(adapters: readonly string[]) {
       admin_remote: withDefault(bool(), D.proxy.admin_remote),
       admin_host: withDefault(str({ nonEmpty: true, fix: 'an address to listen on, e.g. 127.0.0.1' }), D.proxy.admin_host),
       admin_port: withDefault(int({ min: 0, max: 65535 }), D.proxy.admin_port),
+      // this proxy's name on its hops (default: the host name and process id; in Kubernetes, the pod's name)
+      name: optional(str({ nonEmpty: true, fix: 'a name for this proxy, e.g. the pod name ($HOSTNAME)' })),
     }),
     upstreams: list(upstream(adapters), { min: 1, fix: 'list the services the proxy fronts under upstreams:, each with name, component, adapter, target and prefix or port' }),
     store: storeSchema(),

@@ -1,6 +1,7 @@
 export { LoadRun, percentile, experiencedLatencyMs, type LoadPlan, type StepOutcome, type LiveSnapshot, type Slo } from './executor.js'
 export { RunMonitor } from './monitor.js'
 export { stepsFromConfig, parseShard, planFromConfig } from './plan.js'
+export { parseStartAt, waitUntil } from './start-at.js'
 export { loadScenarios, validateScenarios, BUILTIN_SCENARIO_NAMES, type Scenario } from './scenario.js'
 export { PERSONAS, type Persona } from './persona.js'
 export { PROFILES, ramp, spike, soak, stress, stages, shardSteps, profileSeconds, type ProfileStep } from './profiles.js'

@@ -34,6 +34,7 @@ export class Hop implements HopMarks {
       component,
       upstream: upstream.config.name,
       instance: upstream.instance,
+      proxy: upstream.proxyName,
       adapter: upstream.adapter.name,
       transport,
       method,

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { Pool } from 'undici'
 import type { HopwatchConfig, UpstreamConfig } from '../config/index.js'
 import { adapterNamed } from './adapters/registry.js'
@@ -6,12 +7,19 @@ import type { Component } from '../types.js'
 
 export type Timeouts = HopwatchConfig['proxy']['timeouts']
 
+/** A proxy's name when the config gives none: its host (a pod's name in Kubernetes) and process id. */
+export function defaultProxyName(): string {
+  return `${process.env.HOSTNAME ?? hostname()}/${process.pid}`
+}
+
 /** A configured upstream at run time: where it is, its connection pool, its adapter and its in-flight count. */
 export class Upstream {
   readonly adapter: Adapter
   readonly pool: Pool
   /** host:port, the `instance` column */
   readonly instance: string
+  /** the proxy's own name, the `proxy` column */
+  readonly proxyName: string
   /** the target's host name (no brackets for IPv6) and port, its scheme's default when the URL names none */
   readonly hostname: string
   readonly port: number
@@ -32,6 +40,7 @@ export class Upstream {
     const target = new URL(config.target)
     const secure = target.protocol === 'https:' || target.protocol === 'wss:'
     this.instance = target.host
+    this.proxyName = defaults.name ?? defaultProxyName()
     this.hostname = target.hostname.replace(/^\[|\]$/g, '')
     this.port = Number(target.port || (secure ? 443 : 80))
     this.httpOrigin = `${secure ? 'https' : 'http'}://${target.host}`

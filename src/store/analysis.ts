@@ -75,6 +75,8 @@ export interface StepRow {
   invalid_reason: string
   /** the host's busy CPU share over the step (0–1), the highest a shard saw */
   host_cpu: number
+  /** each generator shard's label ('i/N') and when it began the step, µs (load steps only) */
+  shards?: Array<{ shard: string; start_us: number }>
 }
 
 /** Each step once (shards of one run add their targets and achieved loads; the generator is limited if any shard was). */
@@ -84,8 +86,14 @@ export function steps(query: QueryLines, db: string, runId: string): Promise<Ste
     `SELECT step, any(phase) AS phase, any(load_model) AS load_model, sum(target_load) AS target_load, sum(achieved_load) AS achieved_load,
             min(start_us) AS start_us, max(end_us) AS end_us, max(generator_limited) AS generator_limited,
             max(generator_lag_p99_ms) AS generator_lag_p99_ms, max(generator_cpu) AS generator_cpu, sum(started) AS started,
-            arrayStringConcat(arrayFilter(x -> x != '', groupArray(invalid_reason)), '; ') AS invalid_reason, max(host_cpu) AS host_cpu
-     FROM ${db}.steps WHERE run_id = ${quoteString(runId)} GROUP BY step ORDER BY step`,
+            arrayStringConcat(arrayFilter(x -> x != '', groupArray(invalid_reason)), '; ') AS invalid_reason, max(host_cpu) AS host_cpu,
+            groupArray(shard) AS shard_labels, groupArray(shard_start_us) AS shard_starts
+     FROM (SELECT *, start_us AS shard_start_us FROM ${db}.steps WHERE run_id = ${quoteString(runId)}) GROUP BY step ORDER BY step`,
+  ).then((steps) =>
+    steps.map(({ shard_labels, shard_starts, ...s }: StepRow & { shard_labels?: string[]; shard_starts?: number[] }) => ({
+      ...s,
+      shards: (shard_labels ?? []).map((shard, i) => ({ shard, start_us: shard_starts?.[i] ?? 0 })),
+    })),
   )
 }
 

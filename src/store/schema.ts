@@ -53,6 +53,8 @@ export const TABLES: readonly Table[] = [
       ['trace_id', 'String'], ['parent_span_id', 'String'],
       // a request that is not the component's work (GET /v1/models): recorded, never judged
       ['auxiliary', 'UInt8', 5],
+      // which proxy recorded it: a run may be recorded by a proxy per agent pod
+      ['proxy', 'Label', 7],
     ],
     timeColumn: 'start_us',
     orderBy: '(run_id, component, upstream, start_us)',
@@ -172,6 +174,11 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
     version: 6,
     description: 'every table: `time`, a DateTime of its time column, for Grafana\'s time macros',
     statements: (db) => TABLES.map((t) => `ALTER TABLE ${identifier(db)}.${identifier(t.name)} ADD COLUMN ${timeAliasSql(t)}`),
+  },
+  {
+    version: 7,
+    description: 'hops: the proxy that recorded each (one run, several proxies)',
+    statements: (db, caps) => addedColumns(db, caps, 7),
   },
 ]
 

@@ -129,6 +129,23 @@ for (const makeEngine of ENGINES) {
       assert.match(analysis.verdict, /^No load axis: .* LLM degrades first, from 03:00 after the first hop/)
     })
 
+    test('steps of two generator shards add up, and a shard that began a step late makes it invalid, named', async () => {
+      const t0 = 1_791_000_000_000_000
+      const steps = [0, 1].flatMap((step) =>
+        ['1/2', '2/2'].map((shard) => ({
+          run_id: 'run-sharded', step, phase: 'ramp', load_model: 'closed', target_load: 5 * (step + 1), achieved_load: 5 * (step + 1), shard,
+          start_us: t0 + step * 60e6 + (step === 1 && shard === '2/2' ? 9e6 : 0), end_us: t0 + (step + 1) * 60e6, started: 10, late_starts: 0, dropped_starts: 0,
+          lateness_p99_ms: 1, generator_lag_p99_ms: 5, generator_cpu: 0.2, generator_limited: 0, invalid_reason: '', host_cpu: 0.3,
+        })),
+      )
+      await store.client.insert({ table: 'hopwatch.steps', values: steps, format: 'JSONEachRow' })
+      await store.client.insert({ table: 'hopwatch.hops', values: [hopRow(0, { run_id: 'run-sharded' })], format: 'JSONEachRow' })
+      await store.client.insert({ table: 'hopwatch.runs', values: [{ run_id: 'run-sharded', name: 'sharded', source: 'load', started_us: t0, ended_us: t0, hopwatch_version: 'test', config_json: '{}', updated_us: t0 }], format: 'JSONEachRow' })
+      const a = (await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', 'run-sharded')) as Analysis
+      assert.deepEqual(a.steps.map((s) => s.load), [10, 20])
+      assert.deepEqual(a.invalid_steps, [{ step: 1, load: 20, reason: 'shard 2/2 began it 9.0 s after shard 1/2' }])
+    })
+
     test('aggregates per step in ClickHouse: exact percentiles, turn outcomes and the capacity', async () => {
       const analysis = await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', 'run-planted')
       assert.ok(analysis !== undefined)

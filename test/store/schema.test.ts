@@ -25,7 +25,7 @@ for (const makeEngine of ENGINES) {
         counts.push(JSON.parse(line) as { version: number; n: number })
       }
       assert.deepEqual(counts, MIGRATIONS.map((m) => ({ version: m.version, n: 1 })))
-      assert.equal(counts.length, 6)
+      assert.equal(counts.length, 7)
       const columns: string[] = []
       for await (const line of queryJsonLines(again, "SELECT concat(table, '.', name) AS c FROM system.columns WHERE database = 'hopwatch' ORDER BY c")) columns.push((JSON.parse(line) as { c: string }).c)
       for (const t of TABLES) for (const [name] of t.columns) assert.ok(columns.includes(`${t.name}.${name}`), `${t.name}.${name} missing`)

@@ -11,6 +11,7 @@ export function hopRow(i: number, overrides: Partial<HopRecord> = {}): HopRecord
     component: 'llm',
     upstream: 'llm',
     instance: '127.0.0.1:9000',
+    proxy: 'test-proxy',
     adapter: 'openai',
     transport: 'http',
     method: 'POST',

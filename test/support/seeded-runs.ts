@@ -137,7 +137,7 @@ export function seededRun(spec: SeededRun): SeededRows {
   const hop = (conversation: string, turn: number, component: Component, start: number, moment: number | undefined, end: number, extra: Partial<HopRecord> = {}): void => {
     const judged = moment === undefined ? 0 : us(moment)
     rows.hops.push({
-      run_id: spec.runId, conversation_id: conversation, turn, hop_id: `${conversation}/${turn}/${rows.hops.length}`, component, upstream: component, instance: 'model', adapter: 'model', transport: 'http', method: 'POST', route: '/', model: '',
+      run_id: spec.runId, conversation_id: conversation, turn, hop_id: `${conversation}/${turn}/${rows.hops.length}`, component, upstream: component, instance: 'model', proxy: 'model', adapter: 'model', transport: 'http', method: 'POST', route: '/', model: '',
       start_us: us(start), request_end_us: us(start), response_start_us: judged, first_byte_us: judged,
       first_payload_us: component === 'llm' || component === 'tts' ? judged : 0, final_us: component === 'stt' ? judged : 0, end_us: us(end),
       status: moment === undefined ? 429 : 200, error_kind: moment === undefined ? 'rate_limited' : '', bytes_in: 0, bytes_out: 0, tokens_in: 0, tokens_out: 0, audio_ms: 0, in_flight: 0, trace_id: '', parent_span_id: '', auxiliary: 0, ...extra,

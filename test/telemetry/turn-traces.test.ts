@@ -18,7 +18,7 @@ const T0 = 1_800_000_000_000_000
 
 function hop(over: Partial<HopRecord>): HopRecord {
   return {
-    run_id: 'r1', conversation_id: 'c1', turn: 1, hop_id: 'h', component: 'llm', upstream: 'llm', instance: '127.0.0.1:1', adapter: 'openai', transport: 'http', method: 'POST', route: '/v1/chat/completions', model: 'gpt-4o-mini',
+    run_id: 'r1', conversation_id: 'c1', turn: 1, hop_id: 'h', component: 'llm', upstream: 'llm', instance: '127.0.0.1:1', proxy: 'p', adapter: 'openai', transport: 'http', method: 'POST', route: '/v1/chat/completions', model: 'gpt-4o-mini',
     start_us: T0, request_end_us: T0 + 1_000, response_start_us: T0 + 100_000, first_byte_us: T0 + 110_000, first_payload_us: T0 + 150_000, final_us: T0 + 400_000, end_us: T0 + 401_000,
     status: 200, error_kind: '', bytes_in: 10, bytes_out: 100, tokens_in: 50, tokens_out: 12, audio_ms: 0, in_flight: 3, trace_id: '', parent_span_id: '', auxiliary: 0, ...over,
   }

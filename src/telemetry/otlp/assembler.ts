@@ -331,6 +331,7 @@ export class AgentSpanAssembler {
       component: role.component,
       upstream: role.provider || role.framework,
       instance: '',
+      proxy: '',
       adapter: role.framework,
       transport: 'agent',
       method: '',

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { analyzeRun, type RunData } from '../../src/analyze/index.js'
+import { shardProblem } from '../../src/analyze/shards.js'
+
+const step = (shards: Array<[string, number]>) => ({ start_us: 0, end_us: 60_000_000, shards: shards.map(([shard, start_us]) => ({ shard, start_us })) })
+
+test('a step of several generators is evidence only when every shard began it, on time', () => {
+  assert.equal(shardProblem(step([['1/3', 0], ['2/3', 100_000], ['3/3', 2_900_000]])), undefined, 'within 5 % of a 60 s step')
+  assert.equal(shardProblem(step([['1/3', 0], ['3/3', 0]])), 'shard 2/3 recorded nothing in it')
+  assert.equal(shardProblem(step([['1/3', 5_000_000], ['2/3', 0], ['3/3', 0]])), 'shard 1/3 began it 5.0 s after shard 2/3')
+  assert.equal(shardProblem(step([['1/1', 0]])), undefined)
+  assert.equal(shardProblem(step([['', 0]])), undefined, 'a run recorded before shards were')
+})
+
+test('the analysis names the missing shard and judges nothing on its steps', () => {
+  const base = { phase: 'ramp', generator_limited: 0, invalid_reason: '', start_us: 0, end_us: 60_000_000 }
+  const data: RunData = {
+    run: { run_id: 'r', name: 'r', source: 'load' },
+    steps: [0, 1, 2].map((i) => ({ ...base, step: i, target_load: 10 * (i + 1), achieved_load: 10 * (i + 1), shards: [{ shard: '1/3', start_us: 0 }, { shard: '3/3', start_us: 0 }] })),
+    components: [],
+    errors: [],
+    turns: [],
+    componentSamples: new Map(),
+    turnSamples: new Map(),
+    paths: [],
+  }
+  const a = analyzeRun(data)
+  assert.deepEqual(a.invalid_steps.map((s) => s.reason), [0, 1, 2].map(() => 'shard 2/3 recorded nothing in it'))
+  assert.equal(a.confidence, 'cannot_tell')
+  assert.match(a.verdict, /shard 2\/3 recorded nothing in it\); rerun with every shard started on time/)
+})
