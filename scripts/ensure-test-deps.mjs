@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Installs what the tests need from Debian's packages when it is missing: the real ClickHouse server the store tests
 // start (clickhouse-server, an 18.x release), promtool (prometheus) for the generated alert rules, and Alertmanager
-// (prometheus-alertmanager) for the live alerts, and chromium, in which the HTML report is opened. The tests start their own servers on free ports and stop them;
+// (prometheus-alertmanager) for the live alerts, chromium, in which the HTML report is opened, and Go with the sprig
+// and yaml sources, from which the Helm chart's renderer is built. The tests start their own servers on free ports and stop them;
 // Debian's packages do not start their daemons here (no init system), and nothing else is started.
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -11,6 +12,10 @@ const needed = [
   { pkg: 'prometheus', path: process.env.HOPWATCH_PROMTOOL ?? '/usr/bin/promtool' },
   { pkg: 'prometheus-alertmanager', path: process.env.HOPWATCH_ALERTMANAGER ?? '/usr/bin/prometheus-alertmanager' },
   { pkg: 'chromium', path: process.env.HOPWATCH_CHROMIUM ?? '/usr/bin/chromium' },
+  // the Helm chart's renderer (test/support/helm-render): Go's text/template with sprig, as Helm renders
+  { pkg: 'golang-go', path: process.env.HOPWATCH_GO ?? '/usr/bin/go' },
+  { pkg: 'golang-github-masterminds-sprig-dev', path: '/usr/share/gocode/src/github.com/Masterminds/sprig' },
+  { pkg: 'golang-gopkg-yaml.v3-dev', path: '/usr/share/gocode/src/gopkg.in/yaml.v3' },
 ]
 const missing = needed.filter((n) => !existsSync(n.path))
 if (missing.length === 0) process.exit(0)

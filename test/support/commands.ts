@@ -1,0 +1,18 @@
+/**
+ * The commands hopwatch's processes run in a scaled-out deployment, in one place: the multi-process test
+ * (test/cli/scale-out.test.ts) runs exactly these, and the Helm chart's test checks that the sidecar and the load
+ * Job's pods run exactly these too.
+ */
+
+/** The profile each load shard runs its share of in the scale-out test: a ramp 6, 8, 10. */
+export const SCALE_OUT_PROFILE = ['--start', '6', '--factor', '1.25', '--max', '10', '--step-s', '120', '--time-scale', '8'] as const
+
+/** A proxy, from its config file. */
+export function proxyCommand(config: string): string[] {
+  return ['proxy', '--config', config]
+}
+
+/** One load shard: its config, the proxy it drives, the run, the common start, the profile, and its shard `i/N`. */
+export function loadCommand(o: { config: string; proxyUrl: string; runId: string; startAt: string; profile: readonly string[]; shard: string }): string[] {
+  return ['load', '--config', o.config, '--proxy-url', o.proxyUrl, '--run-id', o.runId, '--start-at', o.startAt, ...o.profile, '--shard', o.shard]
+}
