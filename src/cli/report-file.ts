@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import type { Slos } from '../analyze/index.js'
+import type { Analysis, Slos } from '../analyze/index.js'
 import type { StoreConfig } from '../config/index.js'
 import { reportHtml } from '../report/html.js'
 import { reportDocument } from '../report/report-data.js'
@@ -14,8 +14,8 @@ export function defaultReportPath(store: StoreConfig, runId: string): string {
 }
 
 /** Writes the self-contained HTML report of a run; undefined when the store has no such run. */
-export async function writeReport(query: QueryLines, database: string, runId: string | undefined, out: (runId: string) => string, slos?: Slos): Promise<{ path: string; bytes: number; runId: string } | undefined> {
-  const doc = await reportDocument(query, database, runId, { version: VERSION, ...(slos !== undefined ? { slos } : {}) })
+export async function writeReport(query: QueryLines, database: string, runId: string | undefined, out: (runId: string) => string, given: { slos?: Slos; analysis?: Analysis } = {}): Promise<{ path: string; bytes: number; runId: string } | undefined> {
+  const doc = await reportDocument(query, database, runId, { version: VERSION, ...given })
   if (doc === undefined) return undefined
   const html = await reportHtml(doc)
   const path = resolve(out(doc.run.run_id))

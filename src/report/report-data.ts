@@ -46,8 +46,9 @@ function configOf(json: string): { scenario: string; profile: string; architectu
 }
 
 /** The report's data for a run (the latest with turns or hops by default); undefined when there is no such run. */
-export async function reportDocument(query: QueryLines, db: string, runId: string | undefined, options: { slos?: Slos; version: string }): Promise<ReportDocument | undefined> {
-  const analysis = await analyzeStoredRun(query, db, runId, { slos: options.slos ?? DEFAULT_SLOS })
+export async function reportDocument(query: QueryLines, db: string, runId: string | undefined, options: { slos?: Slos; version: string; analysis?: Analysis }): Promise<ReportDocument | undefined> {
+  // the analysis the caller already has (hopwatch run made it from the same store a moment ago), or a new one
+  const analysis = options.analysis ?? (await analyzeStoredRun(query, db, runId, { slos: options.slos ?? DEFAULT_SLOS }))
   if (analysis === undefined) return undefined
   const id = analysis.run.run_id
   const info = await A.findRun(query, db, id)

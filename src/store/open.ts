@@ -36,22 +36,30 @@ export async function openStore(target: StoreTarget, database: string): Promise<
     throw await openError(target, err)
   }
   const capabilities = capabilitiesOf(version)
-  if (target.kind === 'server' && target.cluster !== undefined) {
-    // every node gets its local tables and the Distributed tables over them, and records its own migrations
-    for (const node of target.cluster.nodes) {
-      const nodeClient = await connect({ kind: 'server', url: node, user: target.user, password: target.password })
-      try {
-        await migrate(nodeClient, database, capabilitiesOf(await versionOf(nodeClient).catch(async (err: unknown) => {
-          throw await openError({ kind: 'server', url: node, user: target.user, password: target.password }, err)
-        })), target.cluster.name)
-      } finally {
-        await nodeClient.close()
-      }
-    }
-  } else {
-    await migrate(client, database, capabilities)
+  try {
+    if (target.kind === 'server' && target.cluster !== undefined) await migrateNodes(target, target.cluster, database)
+    else await migrate(client, database, capabilities)
+  } catch (err) {
+    await client.close().catch(() => {})
+    throw err
   }
   return { client, database, target, version, capabilities, close: () => client.close() }
+}
+
+/** Every node of a cluster gets its local tables and the Distributed tables over them, and records its own migrations. */
+async function migrateNodes(target: { user: string; password: string }, cluster: ClusterLayout, database: string): Promise<void> {
+  for (const url of cluster.nodes) {
+    const node: StoreTarget = { kind: 'server', url, user: target.user, password: target.password }
+    const nodeClient = await connect(node)
+    try {
+      const version = await versionOf(nodeClient).catch(async (err: unknown) => {
+        throw await openError(node, err)
+      })
+      await migrate(nodeClient, database, capabilitiesOf(version), cluster.name)
+    } finally {
+      await nodeClient.close()
+    }
+  }
 }
 
 async function versionOf(client: ClickHouseClient): Promise<string> {

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test'
 import { analyzeStoredRun, DEFAULT_SLOS, quantile, type Analysis } from '../../src/analyze/index.js'
 import { queryJsonLines, type Store } from '../../src/store/index.js'
 import { embeddedEngine, type EngineUnderTest } from '../support/engines.js'
-import { seededRun, storeSeededRun, type SeededRun, type ServiceModel } from '../support/seeded-runs.js'
+import { AMPLE_SERVICES, seededRun, storeSeededRun, type SeededRun, type ServiceModel } from '../support/seeded-runs.js'
 
 let engine: EngineUnderTest
 let store: Store
@@ -13,13 +13,6 @@ before(async () => {
 })
 after(() => engine.dispose())
 
-/** A stack with room to spare at every load the ramp reaches. */
-const AMPLE: SeededRun['services'] = {
-  stt: { workers: 200, latency: { median_ms: 150, p95_ms: 250 } },
-  llm: { workers: 200, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200 },
-  tts: { workers: 200, latency: { median_ms: 150, p95_ms: 250 }, holdMs: 2000 },
-  backend: { workers: 200, latency: { median_ms: 60, p95_ms: 120 } },
-}
 const RAMP = [10, 13, 16, 20, 25, 31, 39].map((load) => ({ load, phase: 'ramp', seconds: 120 }))
 
 async function record(spec: SeededRun): Promise<Analysis> {
@@ -29,7 +22,7 @@ async function record(spec: SeededRun): Promise<Analysis> {
   return analysis
 }
 
-const planted = (services: Partial<Record<keyof SeededRun['services'], ServiceModel>>, extra: Partial<SeededRun> = {}): Omit<SeededRun, 'runId' | 'seed'> => ({ steps: RAMP, services: { ...AMPLE, ...services }, ...extra })
+const planted = (services: Partial<Record<keyof SeededRun['services'], ServiceModel>>, extra: Partial<SeededRun> = {}): Omit<SeededRun, 'runId' | 'seed'> => ({ steps: RAMP, services: { ...AMPLE_SERVICES, ...services }, ...extra })
 
 const CASES: Array<[string, string, Omit<SeededRun, 'runId' | 'seed'>]> = [
   ['an LLM with six workers', 'llm', planted({ llm: { workers: 6, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200 } })],

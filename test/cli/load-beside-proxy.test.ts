@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import type { Analysis } from '../../src/analyze/index.js'
 import { hopwatch, startHopwatch } from '../support/cli.js'
+import { simStackConfig } from '../support/config-files.js'
 
 test('hopwatch load beside a proxy that owns the embedded store writes through it: one store holds the turns and the hops, and analyze reads them together', { timeout: 240_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'hopwatch-load-'))
@@ -14,18 +15,7 @@ test('hopwatch load beside a proxy that owns the embedded store writes through i
   })
   const services = (JSON.parse(await readFile(join(dir, 'urls.json'), 'utf8')) as { services: Array<{ name: string; kind: string; url: string }> }).services
   const url = (kind: string) => services.find((s) => s.kind === kind)!.url
-  await writeFile(
-    join(dir, 'hopwatch.yaml'),
-    `proxy: { port: 0 }
-upstreams:
-  - { name: stt, component: stt, adapter: deepgram, target: "${url('stt')}", prefix: /stt }
-  - { name: llm, component: llm, adapter: openai, target: "${url('llm')}/v1", prefix: /llm }
-  - { name: tts, component: tts, adapter: openai, target: "${url('tts')}/v1", prefix: /tts }
-  - { name: api, component: backend, target: "${url('backend')}", prefix: /api }
-store: { dir: ./data, flush_ms: 100 }
-alerts: { sinks: { log: false } }
-`,
-  )
+  await writeFile(join(dir, 'hopwatch.yaml'), simStackConfig(url, '{ dir: ./data, flush_ms: 100 }'))
   const proxy = await startHopwatch(['proxy'], /listening on (http:\/\/[\d.:]+)/, dir)
   t.after(() => {
     if (proxy.child.exitCode === null) proxy.child.kill('SIGKILL')

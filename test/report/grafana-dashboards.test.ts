@@ -6,7 +6,7 @@ import { PLUGIN, type Dashboard, type Panel, type Target, type Variable } from '
 import { queryJsonLines, type Store } from '../../src/store/index.js'
 import { ENGINES, type EngineUnderTest } from '../support/engines.js'
 import { expandGrafanaSql, type GrafanaContext, type GrafanaVariable } from '../support/grafana.js'
-import { storeSeededRun, type SeededRun } from '../support/seeded-runs.js'
+import { AMPLE_SERVICES, storeSeededRun, type SeededRun } from '../support/seeded-runs.js'
 
 const DIR = new URL('../../../dashboards/', import.meta.url)
 const BUILT = dashboards()
@@ -79,12 +79,7 @@ const RUN: SeededRun = {
   runId: 'grafana-run',
   seed: 2,
   steps: [8, 12, 18, 27].map((load) => ({ load, phase: 'ramp', seconds: 120 })),
-  services: {
-    stt: { workers: 200, latency: { median_ms: 150, p95_ms: 250 } },
-    llm: { workers: 6, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200, queueCap: 6 },
-    tts: { workers: 200, latency: { median_ms: 150, p95_ms: 250 }, holdMs: 2000 },
-    backend: { workers: 200, latency: { median_ms: 60, p95_ms: 120 } },
-  },
+  services: { ...AMPLE_SERVICES, llm: { workers: 6, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200, queueCap: 6 } },
   toolShare: 0.4,
   memory: { mbPerHour: 100, seconds: 480 },
 }

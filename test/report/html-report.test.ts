@@ -9,22 +9,16 @@ import type { ReportDocument } from '../../src/report/report-data.js'
 import { openStore } from '../../src/store/index.js'
 import { launchChromium } from '../support/browser.js'
 import { hopwatch } from '../support/cli.js'
-import { storeSeededRun, type SeededRun } from '../support/seeded-runs.js'
+import { AMPLE_SERVICES, storeSeededRun, type SeededRun } from '../support/seeded-runs.js'
 
 /** Where the screenshots are kept for a person to look at (CI can upload the folder). */
 const ARTIFACTS = new URL('../../../test-results/', import.meta.url)
 
-const AMPLE: SeededRun['services'] = {
-  stt: { workers: 200, latency: { median_ms: 150, p95_ms: 250 } },
-  llm: { workers: 200, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200 },
-  tts: { workers: 200, latency: { median_ms: 150, p95_ms: 250 }, holdMs: 2000 },
-  backend: { workers: 200, latency: { median_ms: 60, p95_ms: 120 } },
-}
 const RAMP: SeededRun = {
   runId: 'report-llm',
   seed: 1,
   steps: [10, 13, 16, 20, 25, 31, 39].map((load) => ({ load, phase: 'ramp', seconds: 120 })),
-  services: { ...AMPLE, llm: { workers: 6, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200 } },
+  services: { ...AMPLE_SERVICES, llm: { workers: 6, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200 } },
   toolShare: 0.3,
   memory: { mbPerHour: 300, seconds: 840 },
 }
@@ -32,7 +26,7 @@ const SPIKE: SeededRun = {
   runId: 'report-spike',
   seed: 1,
   steps: [{ load: 9, phase: 'baseline', seconds: 120 }, { load: 30, phase: 'spike', seconds: 120 }, { load: 9, phase: 'recovery', seconds: 240 }],
-  services: { ...AMPLE, llm: { workers: 8, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200, queueCap: 4 } },
+  services: { ...AMPLE_SERVICES, llm: { workers: 8, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200, queueCap: 4 } },
 }
 
 let dir: string
@@ -106,15 +100,24 @@ async function open(file: string, screenshot: string): Promise<Opened> {
   return { requests, problems, drawn, ms, doc, cells, raw, emptyCharts }
 }
 
+/** The ramp's report, written by the CLI and opened in Chromium once; the tests below read it. */
+let llm: { out: string; written: { code: number | null; stdout: string; stderr: string }; page: Opened } | undefined
+async function llmReport(): Promise<NonNullable<typeof llm>> {
+  if (llm === undefined) {
+    const out = join(dir, 'llm.html')
+    const written = await hopwatch(['report', '--store', join(dir, '.hopwatch'), '--run', RAMP.runId, '--out', out], dir)
+    assert.equal(written.code, 0, written.stderr)
+    llm = { out, written, page: await open(out, 'report-llm.png') }
+  }
+  return llm
+}
+
 test('hopwatch report writes one self-contained file that opens offline in Chromium: no request, no console error, every chart drawn', async () => {
-  const out = join(dir, 'llm.html')
-  const written = await hopwatch(['report', '--store', join(dir, '.hopwatch'), '--run', RAMP.runId, '--out', out], dir)
-  assert.equal(written.code, 0, written.stderr)
+  const { out, written, page } = await llmReport()
   assert.match(written.stdout, new RegExp(`report of run ${RAMP.runId} \\(\\d+ KB\\): ${out}`))
   const html = await readFile(out, 'utf8')
   // nothing in the file points outside it
   assert.doesNotMatch(html, /<(script|link|img)[^>]+(src|href)="(https?:)?\/\//i)
-  const page = await open(out, 'report-llm.png')
   assert.deepEqual(page.requests, [`file://${out}`], 'the page loaded nothing but itself')
   assert.deepEqual(page.problems, [])
   assert.ok(page.drawn.length >= 8, `${page.drawn.length} charts`)
@@ -124,9 +127,7 @@ test('hopwatch report writes one self-contained file that opens offline in Chrom
 })
 
 test('the report\'s ✓/✗ grid is every SLO at every step, with ✗ exactly where the analysis found a breach', async () => {
-  const out = join(dir, 'llm-grid.html')
-  assert.equal((await hopwatch(['report', '--store', join(dir, '.hopwatch'), '--run', RAMP.runId, '--out', out], dir)).code, 0)
-  const page = await open(out, 'report-llm-grid.png')
+  const { page } = await llmReport()
   const a = page.doc.analysis
   assert.ok(a.breaches.length > 0, 'the planted LLM breaks an SLO on the ramp')
   assert.equal(page.cells.length, page.doc.checks.length * a.steps.length)
@@ -136,9 +137,7 @@ test('the report\'s ✓/✗ grid is every SLO at every step, with ✗ exactly wh
 })
 
 test('the report\'s raw JSON tab is the document hopwatch analyze --format json prints', async () => {
-  const out = join(dir, 'llm-raw.html')
-  assert.equal((await hopwatch(['report', '--store', join(dir, '.hopwatch'), '--run', RAMP.runId, '--out', out], dir)).code, 0)
-  const page = await open(out, 'report-llm-raw.png')
+  const { page } = await llmReport()
   const analyzed = await hopwatch(['analyze', '--store', join(dir, '.hopwatch'), '--run', RAMP.runId, '--format', 'json'], dir)
   assert.equal(analyzed.code, 0, analyzed.stderr)
   assert.deepEqual(page.raw, JSON.parse(analyzed.stdout) as Analysis)

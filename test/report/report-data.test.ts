@@ -3,18 +3,13 @@ import { after, before, test } from 'node:test'
 import { reportDocument, type ReportDocument } from '../../src/report/report-data.js'
 import { queryJsonLines, type Store } from '../../src/store/index.js'
 import { embeddedEngine, serverEngine, type EngineUnderTest } from '../support/engines.js'
-import { storeSeededRun, type SeededRun } from '../support/seeded-runs.js'
+import { AMPLE_SERVICES, storeSeededRun, type SeededRun } from '../support/seeded-runs.js'
 
 const RUN: SeededRun = {
   runId: 'report-data',
   seed: 4,
   steps: [{ load: 9, phase: 'baseline', seconds: 120 }, { load: 30, phase: 'spike', seconds: 120 }, { load: 9, phase: 'recovery', seconds: 240 }],
-  services: {
-    stt: { workers: 200, latency: { median_ms: 150, p95_ms: 250 } },
-    llm: { workers: 8, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200, queueCap: 4 },
-    tts: { workers: 200, latency: { median_ms: 150, p95_ms: 250 }, holdMs: 2000 },
-    backend: { workers: 200, latency: { median_ms: 60, p95_ms: 120 } },
-  },
+  services: { ...AMPLE_SERVICES, llm: { workers: 8, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200, queueCap: 4 } },
   toolShare: 0.3,
   memory: { mbPerHour: 50, seconds: 480 },
 }

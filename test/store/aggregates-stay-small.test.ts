@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test'
 import { analyzeStoredRun } from '../../src/analyze/index.js'
 import { queryJsonLines, type QueryLines, type Store } from '../../src/store/index.js'
 import { embeddedEngine, type EngineUnderTest } from '../support/engines.js'
-import { storeSeededRun } from '../support/seeded-runs.js'
+import { AMPLE_SERVICES, storeSeededRun } from '../support/seeded-runs.js'
 
 let engine: EngineUnderTest
 let store: Store
@@ -15,12 +15,7 @@ after(() => engine.dispose())
 
 test('the analysis receives aggregates, not every latency: no aggregate row carries a per-sample array', async () => {
   const spike = [{ load: 20, phase: 'baseline', seconds: 600 }, { load: 40, phase: 'spike', seconds: 300 }, { load: 20, phase: 'recovery', seconds: 600 }]
-  const services = {
-    stt: { workers: 200, latency: { median_ms: 150, p95_ms: 250 } },
-    llm: { workers: 8, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200, queueCap: 4 },
-    tts: { workers: 200, latency: { median_ms: 150, p95_ms: 250 }, holdMs: 2000 },
-    backend: { workers: 200, latency: { median_ms: 60, p95_ms: 120 } },
-  }
+  const services = { ...AMPLE_SERVICES, llm: { workers: 8, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200, queueCap: 4 } }
   const rows = await storeSeededRun(store, { runId: 'small-aggregates', seed: 1, steps: spike, services })
   assert.ok(rows.turns.length > 1000)
   // every statement's rows, except the bounded samples the rank tests and critical paths are built from

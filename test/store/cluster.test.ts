@@ -4,7 +4,7 @@ import { analyzeStoredRun, type Analysis } from '../../src/analyze/index.js'
 import { onClusterNode, shardKey } from '../../src/store/cluster.js'
 import { openStore, queryJsonLines, type Store } from '../../src/store/index.js'
 import { ClickHouseServer } from '../support/clickhouse-server.js'
-import { storeSeededRun, type SeededRun } from '../support/seeded-runs.js'
+import { AMPLE_SERVICES, storeSeededRun, type SeededRun } from '../support/seeded-runs.js'
 
 test('on a cluster node, a CREATE makes the local table and a Distributed one over it (computed columns as ALIAS), sharded by conversation', () => {
   const create = 'CREATE TABLE IF NOT EXISTS hopwatch.hops (\n  run_id String,\n  date Date MATERIALIZED toDate(1)\n) ENGINE = MergeTree() ORDER BY run_id'
@@ -19,12 +19,7 @@ const RUN: SeededRun = {
   runId: 'cluster-llm',
   seed: 3,
   steps: [10, 13, 16, 20, 25, 31].map((load) => ({ load, phase: 'ramp', seconds: 120 })),
-  services: {
-    stt: { workers: 200, latency: { median_ms: 150, p95_ms: 250 } },
-    llm: { workers: 6, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200 },
-    tts: { workers: 200, latency: { median_ms: 150, p95_ms: 250 }, holdMs: 2000 },
-    backend: { workers: 200, latency: { median_ms: 60, p95_ms: 120 } },
-  },
+  services: { ...AMPLE_SERVICES, llm: { workers: 6, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200 } },
   toolShare: 0.3,
   memory: { mbPerHour: 50, seconds: 720 },
 }

@@ -4,8 +4,8 @@
  * Job's pods run exactly these too.
  */
 
-/** The profile each load shard runs its share of in the scale-out test: a ramp 6, 8, 10. */
-export const SCALE_OUT_PROFILE = ['--start', '6', '--factor', '1.25', '--max', '10', '--step-s', '120', '--time-scale', '8'] as const
+/** The profile each load shard runs its share of in the scale-out test: two steps, 6 and 8 conversations. */
+export const SCALE_OUT_PROFILE = ['--start', '6', '--factor', '1.25', '--max', '8', '--step-s', '60', '--time-scale', '8'] as const
 
 /** A proxy, from its config file. */
 export function proxyCommand(config: string): string[] {

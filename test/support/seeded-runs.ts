@@ -18,6 +18,14 @@ export interface ServiceModel {
   queueCap?: number
 }
 
+/** A stack with room to spare at every load the tests ramp to: plant a fault by replacing one service. */
+export const AMPLE_SERVICES: SeededRun['services'] = {
+  stt: { workers: 200, latency: { median_ms: 150, p95_ms: 250 } },
+  llm: { workers: 200, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200 },
+  tts: { workers: 200, latency: { median_ms: 150, p95_ms: 250 }, holdMs: 2000 },
+  backend: { workers: 200, latency: { median_ms: 60, p95_ms: 120 } },
+}
+
 export interface SeededRun {
   runId: string
   seed: number

@@ -39,7 +39,7 @@ export async function run(args: string[]): Promise<number> {
   const out = stringFlag(values.out)
   const { query, database, close } = await storeQuery(values)
   try {
-    const written = await writeReport(query, database, stringFlag(values.run), (runId) => out ?? defaultReportPath(storeConfig, runId), slos)
+    const written = await writeReport(query, database, stringFlag(values.run), (runId) => out ?? defaultReportPath(storeConfig, runId), { slos })
     if (written === undefined) {
       process.stderr.write(`hopwatch: no ${values.run !== undefined ? `run ${String(values.run)}` : 'run with turns or hops'} in the store\n`)
       return 1

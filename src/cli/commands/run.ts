@@ -14,7 +14,7 @@ import { agentTracesFor, describeTraced, tracingFor } from '../telemetry.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeOverrides } from '../store-access.js'
 import { VERSION } from '../version.js'
 import { defaultReportPath, writeReport } from '../report-file.js'
-import { analyzeStoredRun } from '../../analyze/index.js'
+import { analyzeStoredRun, type Analysis } from '../../analyze/index.js'
 import { gateFailure } from '../../report/gate.js'
 import { renderSloChecks, renderTable } from '../../report/summary.js'
 
@@ -288,7 +288,7 @@ export async function runLoad(options: RunOptions): Promise<number> {
     const peak = intFlag(values['expected-peak'], 'expected-peak')
     if (analysis !== undefined) process.stdout.write(`\n${renderTable(analysis, peak, { slos: false })}`)
     else printSummary(monitor, result.steps)
-    const htmlReport = analysis !== undefined && values['no-report'] !== true ? await writeRunReport(recording, config, runId, stringFlag(values.report)) : undefined
+    const htmlReport = analysis !== undefined && values['no-report'] !== true ? await writeRunReport(recording, config, analysis, stringFlag(values.report)) : undefined
     if (result.stoppedBy !== undefined) process.stdout.write(`\nstopped early: ${result.stoppedBy}\n`)
     const limited = result.steps.filter((o) => o.record.generator_limited === 1)
     if (limited.length > 0) process.stdout.write(`\nthe generator itself was the limit in step(s) ${limited.map((o) => o.record.step).join(', ')}: its event loop lagged or its CPU was saturated; those steps are not judged\n`)
@@ -311,9 +311,10 @@ export async function runLoad(options: RunOptions): Promise<number> {
 }
 
 /** The run's HTML report, written while the recording can still be queried; a failure to write it is a warning. */
-async function writeRunReport(recording: Recording, config: HopwatchConfig, runId: string, out: string | undefined): Promise<string | undefined> {
+async function writeRunReport(recording: Recording, config: HopwatchConfig, analysis: Analysis, out: string | undefined): Promise<string | undefined> {
+  const runId = analysis.run.run_id
   try {
-    const written = await writeReport((sql) => recording.sql(sql), config.store.database, runId, (id) => out ?? defaultReportPath(config.store, id))
+    const written = await writeReport((sql) => recording.sql(sql), config.store.database, runId, (id) => out ?? defaultReportPath(config.store, id), { analysis })
     return written?.path
   } catch (err) {
     process.stderr.write(`hopwatch: warning: the HTML report could not be written (${(err as Error).message}); hopwatch report --run ${runId} writes it from the store\n`)
