@@ -2,6 +2,7 @@ import { analysisQueries as Q, type QueryLines } from '../store/index.js'
 import { Rng } from '../sim/random.js'
 import type { StepSeries } from '../store/analysis.js'
 import { DEGRADATION_DEFAULTS } from './degradation.js'
+import { invalidOf } from './run-analysis.js'
 import { clusterBootstrapDifference, clustersOf, holmAdjust, normalUpperTail, quantile, quantileStatistic, serialInflation } from './stats.js'
 
 export interface ComparisonRow {
@@ -80,7 +81,7 @@ export function compareSamples(
 /** Samples keyed `name@load`: each component's latencies and the callers' response latencies, per load level (valid steps only). */
 export async function levelSamples(query: QueryLines, db: string, runId: string, perStep: number): Promise<Map<string, StepSeries>> {
   const steps = await Q.steps(query, db, runId)
-  const loadOf = new Map(steps.filter((s) => s.invalid_reason === '').map((s) => [s.step, s.target_load]))
+  const loadOf = new Map(steps.filter((s) => invalidOf(s) === undefined).map((s) => [s.step, s.target_load]))
   const out = new Map<string, StepSeries>()
   const add = (key: string, x: StepSeries) => {
     const have = out.get(key)

@@ -141,8 +141,11 @@ function verdictOf(d: Degradation): DegradedAt | null {
   return at === undefined ? null : { step: at.step, load: at.load, p95_ms: at.value, ratio: at.ratio, rise_ms: at.difference, interval_ms: at.interval, p: at.p_adjusted }
 }
 
-/** Why a step is no evidence: its recorded reason, or (runs recorded before reasons were) its generator flag. */
-function invalidOf(step: RunData['steps'][number]): string | undefined {
+/**
+ * Why a step is no evidence: its recorded reasons (every shard's), a shard that recorded nothing in it or began it
+ * late, or (runs recorded before reasons were) its generator flag; undefined for a valid step.
+ */
+export function invalidOf(step: RunData['steps'][number]): string | undefined {
   const shards = step.shards !== undefined ? shardProblem({ shards: step.shards, start_us: step.start_us ?? 0, end_us: step.end_us ?? 0 }) : undefined
   // every shard's reasons, each once (three shards on one busy host report the same saturation)
   const reasons = [...new Set([...(step.invalid_reason ?? '').split('; '), shards ?? ''].filter((r) => r !== ''))]

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { analyzeRun, type RunData } from '../../src/analyze/index.js'
+import { analyzeRun, levelSamples, type RunData } from '../../src/analyze/index.js'
 import { shardProblem } from '../../src/analyze/shards.js'
+import { queryJsonLines } from '../../src/store/index.js'
+import type { StepRecord } from '../../src/types.js'
+import { embeddedEngine } from '../support/engines.js'
+import { AMPLE_SERVICES, seededRun } from '../support/seeded-runs.js'
 
 const step = (shards: Array<[string, number]>) => ({ start_us: 0, end_us: 60_000_000, shards: shards.map(([shard, start_us]) => ({ shard, start_us })) })
 
@@ -29,4 +33,23 @@ test('the analysis names the missing shard and judges nothing on its steps', () 
   assert.deepEqual(a.invalid_steps.map((s) => s.reason), [0, 1, 2].map(() => 'shard 2/3 recorded nothing in it'))
   assert.equal(a.confidence, 'cannot_tell')
   assert.match(a.verdict, /shard 2\/3 recorded nothing in it\); rerun with every shard started on time/)
+})
+
+test('a comparison between runs leaves out the steps a shard missed, as the analysis does', async () => {
+  const engine = await embeddedEngine()
+  try {
+    const store = await engine.open()
+    const rows = seededRun({ runId: 'compare-shards', seed: 1, steps: [{ load: 10, phase: 'ramp', seconds: 120 }, { load: 13, phase: 'ramp', seconds: 120 }], services: AMPLE_SERVICES })
+    // shard 1/2 recorded both steps; shard 2/2 recorded step 0 beside it, and nothing of step 1
+    const first = rows.steps[0] as StepRecord
+    const steps = [...rows.steps.map((s) => ({ ...s, shard: '1/2' })), { ...first, shard: '2/2' }]
+    for (const [table, values] of [['hops', rows.hops], ['turns', rows.turns], ['steps', steps]] as const) {
+      await store.client.insert({ table: `hopwatch.${table}`, values: values as unknown as Array<Record<string, unknown>>, format: 'JSONEachRow' })
+    }
+    const samples = await levelSamples((sql) => queryJsonLines(store, sql), 'hopwatch', 'compare-shards', 100)
+    const loads = [...new Set([...samples.keys()].map((k) => k.split('@')[1]))]
+    assert.deepEqual(loads, [String(first.target_load * 2)], 'step 0 (both shards) only')
+  } finally {
+    await engine.dispose()
+  }
 })
