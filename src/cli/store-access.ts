@@ -68,13 +68,13 @@ export function describeTarget(target: StoreTarget): string {
  * Rows from the store for read-only commands: through the admin API of the process that owns the embedded store,
  * or the store opened directly (a server, or an embedded directory nobody holds).
  */
-export async function storeQuery(values: Record<string, string | boolean | undefined>): Promise<{ query: QueryLines; database: string; close(): Promise<void> }> {
+export async function storeQuery(values: Record<string, string | boolean | undefined>): Promise<{ query: QueryLines; database: string; config: StoreConfig; close(): Promise<void> }> {
   const config = await loadStoreConfig(values)
   const target = storeTarget(config)
   if (target.kind === 'embedded') {
     const owner = await liveOwner(target.dir)
-    if (owner !== undefined) return { query: adminQuery(owner), database: config.database, close: async () => {} }
+    if (owner !== undefined) return { query: adminQuery(owner), database: config.database, config, close: async () => {} }
   }
   const store = await openStore(target, config.database)
-  return { query: (sql) => queryJsonLines(store, sql), database: config.database, close: () => store.close() }
+  return { query: (sql) => queryJsonLines(store, sql), database: config.database, config, close: () => store.close() }
 }

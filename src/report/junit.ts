@@ -9,6 +9,11 @@ export function sloNames(slos: Slos): string[] {
   return ['response p95', 'success', ...Object.keys(slos.components_p95_ms).map((c) => `${c} p95`)]
 }
 
+/** An SLO as a person reads it: "response p95 ≤ 1500 ms", "success ≥ 95 %". */
+export function sloObjective(name: string, slos: Slos): string {
+  return name === 'success' ? `success ≥ ${(slos.success_min * 100).toFixed(0)} %` : `${name} ≤ ${name === 'response p95' ? slos.response_p95_ms : slos.components_p95_ms[name.replace(/ p95$/, '')]} ms`
+}
+
 /** Breaches at or below `peak` load (every load when undefined): what a CI gate fails on. */
 export function breachesUpTo(analysis: Analysis, peak: number | undefined): Analysis['breaches'] {
   return analysis.breaches.filter((b) => peak === undefined || b.load <= peak)
@@ -28,8 +33,7 @@ export interface SloCheck {
 export function sloChecks(analysis: Analysis, slos: Slos, peak: number | undefined): SloCheck[] {
   const gated = breachesUpTo(analysis, peak)
   return sloNames(slos).map((name) => {
-    const component = name.replace(/ p95$/, '')
-    const objective = name === 'success' ? `success ≥ ${(slos.success_min * 100).toFixed(0)} %` : `${name} ≤ ${name === 'response p95' ? slos.response_p95_ms : slos.components_p95_ms[component]} ms`
+    const objective = sloObjective(name, slos)
     const hits = gated.filter((b) => b.slo === name)
     const breaches = hits.map((b) => `at load ${b.load} (step ${b.step}): ${b.slo === 'success' ? `${(b.value * 100).toFixed(1)} % < ${(b.limit * 100).toFixed(0)} %` : `${b.value.toFixed(0)} ms > ${b.limit} ms`}`)
     return { name, objective, held: hits.length === 0, breaches }

@@ -51,7 +51,6 @@ export async function reportDocument(query: QueryLines, db: string, runId: strin
   const analysis = options.analysis ?? (await analyzeStoredRun(query, db, runId, { slos: options.slos ?? DEFAULT_SLOS }))
   if (analysis === undefined) return undefined
   const id = analysis.run.run_id
-  const info = await A.findRun(query, db, id)
   const record = await R.runRecord(query, db, id)
   const axis = (await R.timeAxis(query, db, id, REPORT_BUCKETS)) ?? null
   const steps = await A.steps(query, db, id)
@@ -61,7 +60,7 @@ export async function reportDocument(query: QueryLines, db: string, runId: strin
     format: 'hopwatch-report/1',
     generated_at: new Date().toISOString(),
     versions: { hopwatch_recorded: record?.hopwatch_version ?? '', hopwatch_report: options.version, node: process.version, engine: await R.engineVersion(query) },
-    run: { ...analysis.run, ...configOf(record?.config_json ?? '{}'), time_scale: info?.time_scale ?? 1, started_us: info?.started_us ?? 0, ended_us: info?.ended_us ?? 0 },
+    run: { ...analysis.run, ...configOf(record?.config_json ?? '{}'), time_scale: analysis.run.time_scale ?? 1, started_us: record?.started_us ?? 0, ended_us: record?.ended_us ?? 0 },
     analysis,
     checks: sloGrid(analysis),
     totals: await R.runTotals(query, db, id),

@@ -1,5 +1,5 @@
 import { DEGRADATION_DEFAULTS, type Analysis } from '../analyze/index.js'
-import { sloNames } from './junit.js'
+import { sloNames, sloObjective } from './junit.js'
 
 /** One SLO at one step: held, broken (a breach the analysis found) or not judged (no evidence, or too few samples). */
 export interface SloCell {
@@ -21,7 +21,7 @@ export interface SloRow {
 export function sloGrid(a: Analysis, minSamples: number = DEGRADATION_DEFAULTS.minSamples): SloRow[] {
   return sloNames(a.slos).map((name) => {
     const component = name.replace(/ p95$/, '')
-    const objective = name === 'success' ? `success ≥ ${(a.slos.success_min * 100).toFixed(0)} %` : `${name} ≤ ${name === 'response p95' ? a.slos.response_p95_ms : a.slos.components_p95_ms[component]} ms`
+    const objective = sloObjective(name, a.slos)
     const cells = a.steps.map((s): SloCell => {
       const turns = s.turns?.turns ?? 0
       const measured =

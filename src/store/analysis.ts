@@ -11,7 +11,8 @@ import { quoteString } from './sql.js'
 /** Runs one statement and yields its rows as JSON lines: the store directly, or through the owning process's admin API. */
 export type QueryLines = (sql: string) => AsyncIterable<string>
 
-async function rows<T>(query: QueryLines, sql: string): Promise<T[]> {
+/** A statement's rows, parsed. */
+export async function rows<T>(query: QueryLines, sql: string): Promise<T[]> {
   const out: T[] = []
   for await (const line of query(sql)) out.push(JSON.parse(line) as T)
   return out

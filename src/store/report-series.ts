@@ -6,16 +6,11 @@
  */
 import { componentLatencySql } from '../latency.js'
 import { type7QuantilesSql } from '../percentile.js'
-import { EXPERIENCED_US, type QueryLines } from './analysis.js'
+import { EXPERIENCED_US, rows, type QueryLines } from './analysis.js'
 import { quoteString } from './sql.js'
 
 const LATENCY = componentLatencySql()
 
-async function rows<T>(query: QueryLines, sql: string): Promise<T[]> {
-  const out: T[] = []
-  for await (const line of query(sql)) out.push(JSON.parse(line) as T)
-  return out
-}
 
 /** The run's time axis: its first and last moment (µs) and the width of one slice. */
 export interface TimeAxis {
@@ -219,11 +214,12 @@ export async function waterfallTurns(query: QueryLines, db: string, runId: strin
   return { median: withHops[0], slowest: withHops.slice(1) }
 }
 
-/** The run's recorded config and version, as the runs table keeps them (credentials redacted at write). */
-export async function runRecord(query: QueryLines, db: string, runId: string): Promise<{ hopwatch_version: string; config_json: string } | undefined> {
-  const [r] = await rows<{ hopwatch_version: string; config_json: string }>(
+/** The run's span, recorded config and version, as the runs table keeps them (credentials redacted at write). */
+export async function runRecord(query: QueryLines, db: string, runId: string): Promise<{ started_us: number; ended_us: number; hopwatch_version: string; config_json: string } | undefined> {
+  const [r] = await rows<{ started_us: number; ended_us: number; hopwatch_version: string; config_json: string }>(
     query,
-    `SELECT argMax(hopwatch_version, updated_us) AS hopwatch_version, argMax(config_json, updated_us) AS config_json FROM ${db}.runs WHERE run_id = ${quoteString(runId)} GROUP BY run_id`,
+    `SELECT min(started_us) AS started_us, max(ended_us) AS ended_us, argMax(hopwatch_version, updated_us) AS hopwatch_version, argMax(config_json, updated_us) AS config_json
+     FROM ${db}.runs WHERE run_id = ${quoteString(runId)} GROUP BY run_id`,
   )
   return r
 }

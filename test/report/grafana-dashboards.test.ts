@@ -6,7 +6,7 @@ import { PLUGIN, type Dashboard, type Panel, type Target, type Variable } from '
 import { queryJsonLines, type Store } from '../../src/store/index.js'
 import { ENGINES, type EngineUnderTest } from '../support/engines.js'
 import { expandGrafanaSql, type GrafanaContext, type GrafanaVariable } from '../support/grafana.js'
-import { AMPLE_SERVICES, storeSeededRun, type SeededRun } from '../support/seeded-runs.js'
+import { AMPLE_SERVICES, storeSeededRun, type SeededRun, storeFiredAlert } from '../support/seeded-runs.js'
 
 const DIR = new URL('../../../dashboards/', import.meta.url)
 const BUILT = dashboards()
@@ -140,15 +140,7 @@ for (const makeEngine of ENGINES) {
       seededTurns = rows.turns.length
       from = new Date(Math.floor((rows.steps[0]?.start_us ?? 0) / 1000) - 1000)
       to = new Date(Math.ceil(Math.max(...rows.hops.map((h) => h.end_us)) / 1000) + 1000)
-      const at = (rows.steps[2]?.start_us ?? 0) + 3_000_000
-      await store.client.insert({
-        table: 'hopwatch.alerts',
-        values: [
-          { run_id: RUN.runId, at_us: at, rule: 'component_p95', state: 'firing', severity: 'warning', component: 'llm', value: 1900, threshold: 1500, message: 'llm p95 over 1500 ms' },
-          { run_id: RUN.runId, at_us: at + 30_000_000, rule: 'component_p95', state: 'resolved', severity: 'warning', component: 'llm', value: 900, threshold: 1500, message: 'back' },
-        ],
-        format: 'JSONEachRow',
-      })
+      await storeFiredAlert(store, RUN.runId, (rows.steps[2]?.start_us ?? 0) + 3_000_000, 30_000_000)
     })
     after(() => engine.dispose())
 

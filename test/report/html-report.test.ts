@@ -9,7 +9,7 @@ import type { ReportDocument } from '../../src/report/report-data.js'
 import { openStore } from '../../src/store/index.js'
 import { launchChromium } from '../support/browser.js'
 import { hopwatch } from '../support/cli.js'
-import { AMPLE_SERVICES, storeSeededRun, type SeededRun } from '../support/seeded-runs.js'
+import { AMPLE_SERVICES, storeSeededRun, type SeededRun, storeFiredAlert } from '../support/seeded-runs.js'
 
 /** Where the screenshots are kept for a person to look at (CI can upload the folder). */
 const ARTIFACTS = new URL('../../../test-results/', import.meta.url)
@@ -37,15 +37,7 @@ before(async () => {
   const rows = await storeSeededRun(store, RAMP, { load: { profile: 'ramp', scenarios: ['booking'], architecture: 'cascaded', time_scale: 1 } })
   await storeSeededRun(store, SPIKE, { load: { profile: 'spike', time_scale: 1 } })
   // a live alert that fired during the ramp and was resolved: the report shows it on the timeline
-  const at = (rows.steps[4]?.start_us ?? 0) + 5_000_000
-  await store.client.insert({
-    table: 'hopwatch.alerts',
-    values: [
-      { run_id: RAMP.runId, at_us: at, rule: 'component_p95', state: 'firing', severity: 'warning', component: 'llm', value: 1900, threshold: 1500, message: 'llm p95 1900 ms > 1500 ms' },
-      { run_id: RAMP.runId, at_us: at + 60_000_000, rule: 'component_p95', state: 'resolved', severity: 'warning', component: 'llm', value: 900, threshold: 1500, message: 'llm p95 back under 1500 ms' },
-    ],
-    format: 'JSONEachRow',
-  })
+  await storeFiredAlert(store, RAMP.runId, (rows.steps[4]?.start_us ?? 0) + 5_000_000, 60_000_000)
   await store.close()
   browser = await launchChromium()
   await mkdir(ARTIFACTS, { recursive: true })

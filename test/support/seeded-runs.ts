@@ -277,3 +277,16 @@ export async function storeSeededRun(store: Store, spec: SeededRun, config: obje
   await store.client.insert({ table: 'hopwatch.runs', values: [{ run_id: spec.runId, name: spec.runId, source: 'test', started_us: first, ended_us: last, hopwatch_version: 'test', config_json: JSON.stringify(config), updated_us: first }], format: 'JSONEachRow' })
   return rows
 }
+
+/** A live alert on the run's LLM that fired at `atUs` and resolved `forUs` later, as the live rules record one. */
+export async function storeFiredAlert(store: Store, runId: string, atUs: number, forUs: number): Promise<void> {
+  const alert = { run_id: runId, rule: 'component_p95', severity: 'warning', component: 'llm', threshold: 1500 }
+  await store.client.insert({
+    table: 'hopwatch.alerts',
+    values: [
+      { ...alert, at_us: atUs, state: 'firing', value: 1900, message: 'llm p95 1900 ms > 1500 ms' },
+      { ...alert, at_us: atUs + forUs, state: 'resolved', value: 900, message: 'llm p95 back under 1500 ms' },
+    ],
+    format: 'JSONEachRow',
+  })
+}

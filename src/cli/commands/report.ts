@@ -1,7 +1,7 @@
 import { DEFAULT_SLOS, loadSlos } from '../../analyze/index.js'
 import { parseFlags, stringFlag } from '../args.js'
 import { defaultReportPath, writeReport } from '../report-file.js'
-import { loadStoreConfig, STORE_FLAGS, STORE_FLAGS_HELP, storeQuery } from '../store-access.js'
+import { STORE_FLAGS, STORE_FLAGS_HELP, storeQuery } from '../store-access.js'
 
 export const usage = `Usage: hopwatch report [--run ID] [--out FILE] [--slo FILE] [--config hopwatch.yaml] [store flags]
 
@@ -35,9 +35,8 @@ export async function run(args: string[]): Promise<number> {
   }
   const sloPath = stringFlag(values.slo)
   const slos = sloPath !== undefined ? await loadSlos(sloPath) : DEFAULT_SLOS
-  const storeConfig = await loadStoreConfig(values)
   const out = stringFlag(values.out)
-  const { query, database, close } = await storeQuery(values)
+  const { query, database, config: storeConfig, close } = await storeQuery(values)
   try {
     const written = await writeReport(query, database, stringFlag(values.run), (runId) => out ?? defaultReportPath(storeConfig, runId), { slos })
     if (written === undefined) {

@@ -115,7 +115,6 @@ export interface Variable {
   refresh?: 1 | 2
   /** 0: in the order the query returns them */
   sort?: 0
-  current?: Record<string, unknown>
   definition?: string
 }
 
