@@ -27,7 +27,7 @@ export function telemetrySchema() {
       /** the environment variable with the bearer token; when it is unset the receiver takes spans on loopback only */
       token_env: withDefault(str({ pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, fix: 'an environment variable name, e.g. HOPWATCH_RECEIVER_TOKEN' }), T.receiver.token_env),
       max_requests_per_s: withDefault(num({ min: 0.1, max: 1_000_000, fix: 'requests a second per source, e.g. 50' }), T.receiver.max_requests_per_s),
-      max_bytes_per_s: withDefault(int({ min: 1024, max: 1 << 40, fix: 'bytes a second per source, e.g. 16777216' }), T.receiver.max_bytes_per_s),
+      max_bytes_per_s: withDefault(int({ min: 1024, max: 2 ** 40, fix: 'bytes a second per source, e.g. 16777216' }), T.receiver.max_bytes_per_s),
     }),
   })
 }

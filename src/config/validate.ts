@@ -55,6 +55,7 @@ export function str(opts: { pattern?: RegExp; fix: string; nonEmpty?: boolean })
 
 /** A whole number in [min, max]. */
 export function int(opts: { min: number; max: number; fix?: string }): Validator<number> {
+  admitsSome(opts)
   return (value, path, ctx) => {
     const fix = opts.fix ?? `use a whole number from ${opts.min} to ${opts.max}`
     if (typeof value !== 'number' || !Number.isInteger(value)) {
@@ -66,8 +67,14 @@ export function int(opts: { min: number; max: number; fix?: string }): Validator
   }
 }
 
+/** A schema mistake (`max: 1 << 40` is 256) fails where the schema is defined, not at a user's first config. */
+function admitsSome(opts: { min: number; max: number }): void {
+  if (!(opts.min <= opts.max)) throw new Error(`a bound from ${opts.min} to ${opts.max} admits no value`)
+}
+
 /** A number in [min, max], fractions allowed. */
 export function num(opts: { min: number; max: number; fix?: string }): Validator<number> {
+  admitsSome(opts)
   return (value, path, ctx) => {
     const fix = opts.fix ?? `use a number from ${opts.min} to ${opts.max}`
     if (typeof value !== 'number' || !Number.isFinite(value)) {

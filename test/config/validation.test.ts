@@ -162,3 +162,16 @@ test('a ClickHouse cluster needs its name and every node, each an http(s) URL', 
   const config = validateConfig(ch({ cluster: 'hw', nodes: ['http://ch-0:8123', 'http://ch-1:8123'] }), 'hopwatch.yaml', options)
   assert.deepEqual(config.store.clickhouse?.nodes, ['http://ch-0:8123', 'http://ch-1:8123'])
 })
+
+test('the OTLP receiver\'s per-source limits can be raised far above their defaults', () => {
+  // max_bytes_per_s once had an upper bound of `1 << 40`, which is 256 in JavaScript: no value was accepted
+  const config = validateConfig({ ...good, telemetry: { receiver: { max_requests_per_s: 100_000, max_bytes_per_s: 1_000_000_000 } } }, 'hopwatch.yaml', options)
+  assert.equal(config.telemetry.receiver.max_bytes_per_s, 1_000_000_000)
+  assert.equal(config.telemetry.receiver.max_requests_per_s, 100_000)
+})
+
+test('a numeric bound that admits no value is refused where it is defined', async () => {
+  const { int, num } = await import('../../src/config/validate.js')
+  assert.throws(() => int({ min: 1024, max: 256 }), /admits no value/)
+  assert.throws(() => num({ min: 1, max: 0 }), /admits no value/)
+})
