@@ -1,4 +1,4 @@
-import { StoreError, type QueryLines, type RowSink, type StoreOwner } from '../store/index.js'
+import { presentRows, StoreError, type QueryLines, type RowSink, type StoreOwner } from '../store/index.js'
 
 const headers = (owner: StoreOwner) => ({ 'content-type': 'application/json', authorization: `Bearer ${owner.admin_token}` })
 
@@ -35,7 +35,14 @@ export function adminQuery(owner: StoreOwner): QueryLines {
  * POST (the proxy gone or restarting) fails the batch, which the writer spills and retries like a store that is down.
  */
 export class AdminSink implements RowSink {
-  constructor(private readonly owner: StoreOwner) {}
+  constructor(
+    private readonly owner: StoreOwner,
+    private readonly database: string,
+  ) {}
+
+  present(table: string, rows: readonly object[]): Promise<boolean[]> {
+    return presentRows(adminQuery(this.owner), this.database, table, rows)
+  }
 
   async insert(table: string, rows: readonly object[]): Promise<void> {
     const res = await fetch(`${this.owner.admin_url}/_hopwatch/rows`, { method: 'POST', body: JSON.stringify({ table, rows }), headers: headers(this.owner), signal: AbortSignal.timeout(30_000) })

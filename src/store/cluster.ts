@@ -12,7 +12,7 @@
  * are not supported yet.
  */
 import { identifier } from './sql.js'
-import { TABLES } from './schema.js'
+import { tableOf } from './schema.js'
 
 export interface ClusterLayout {
   /** the cluster's name in the servers' `remote_servers` */
@@ -26,9 +26,7 @@ export const CLUSTER_INSERT_SETTINGS = { insert_distributed_sync: 1 } as const
 
 /** How a table's rows are spread: a conversation's on one shard; a table without conversations by run. */
 export function shardKey(table: string): string {
-  const t = TABLES.find((x) => x.name === table)
-  if (t === undefined) throw new Error(`no table ${table}`)
-  return t.columns.some(([name]) => name === 'conversation_id') ? 'cityHash64(run_id, conversation_id)' : 'cityHash64(run_id)'
+  return tableOf(table).columns.some(([name]) => name === 'conversation_id') ? 'cityHash64(run_id, conversation_id)' : 'cityHash64(run_id)'
 }
 
 const STATEMENT = /^(CREATE TABLE IF NOT EXISTS|ALTER TABLE) (\w+)\.(\w+)(\s[\s\S]*)$/

@@ -22,6 +22,8 @@ interface Table {
   /** the column whose microseconds decide the monthly partition */
   timeColumn: string
   orderBy: string
+  /** the columns that tell one row from another: how a replay finds rows a failed insert may have stored already */
+  key: readonly string[]
   /** ReplacingMergeTree version column, for tables whose rows are updated by re-inserting them */
   replacingBy?: string
   /** the migration that created the table (1 when absent) */
@@ -38,6 +40,7 @@ export const TABLES: readonly Table[] = [
     ],
     timeColumn: 'started_us',
     orderBy: 'run_id',
+    key: ['run_id', 'updated_us'],
     replacingBy: 'updated_us',
   },
   {
@@ -58,6 +61,7 @@ export const TABLES: readonly Table[] = [
     ],
     timeColumn: 'start_us',
     orderBy: '(run_id, component, upstream, start_us)',
+    key: ['run_id', 'hop_id'],
   },
   {
     name: 'turns',
@@ -71,6 +75,7 @@ export const TABLES: readonly Table[] = [
     ],
     timeColumn: 'user_start_us',
     orderBy: '(run_id, step, conversation_id, turn)',
+    key: ['run_id', 'conversation_id', 'turn'],
   },
   {
     name: 'steps',
@@ -86,6 +91,7 @@ export const TABLES: readonly Table[] = [
     ],
     timeColumn: 'start_us',
     orderBy: '(run_id, step)',
+    key: ['run_id', 'step', 'shard'],
   },
   {
     name: 'resource_samples',
@@ -94,6 +100,7 @@ export const TABLES: readonly Table[] = [
     ],
     timeColumn: 'at_us',
     orderBy: '(run_id, target, metric, at_us)',
+    key: ['run_id', 'target', 'metric', 'at_us'],
   },
   {
     name: 'alerts',
@@ -103,6 +110,7 @@ export const TABLES: readonly Table[] = [
     ],
     timeColumn: 'at_us',
     orderBy: '(run_id, at_us)',
+    key: ['run_id', 'at_us', 'rule', 'state', 'component'],
   },
   {
     // spans an agent sent to the receiver (POST /v1/traces); attributes and events as JSON
@@ -116,11 +124,41 @@ export const TABLES: readonly Table[] = [
     ],
     timeColumn: 'start_us',
     orderBy: '(run_id, trace_id, start_us)',
+    key: ['run_id', 'trace_id', 'span_id'],
     since: 3,
   },
 ]
 
 export type TableName = 'runs' | 'hops' | 'turns' | 'steps' | 'resource_samples' | 'alerts' | 'spans'
+
+/**
+ * A row's key as text, the way the store would hold it: a column the row leaves out has its type's default. Equal for
+ * a row and the same row read back from the store.
+ */
+export function keyText(table: string, row: object): string {
+  const spec = tableOf(table)
+  const values = row as Record<string, unknown>
+  return JSON.stringify(spec.key.map((name) => {
+    const value = values[name]
+    return isNumeric(columnOf(spec, name)[1]) ? String(Number(value ?? 0)) : String(value ?? '')
+  }))
+}
+
+export function tableOf(name: string): Table {
+  const table = TABLES.find((t) => t.name === name)
+  if (table === undefined) throw new Error(`no table ${name} in the schema`)
+  return table
+}
+
+export function columnOf(table: Table, name: string): Column {
+  const column = table.columns.find((c) => c[0] === name)
+  if (column === undefined) throw new Error(`no column ${name} in ${table.name}`)
+  return column
+}
+
+export function isNumeric(type: ColumnType): boolean {
+  return type !== 'String' && type !== 'Label'
+}
 
 function columnType(type: ColumnType, caps: Capabilities): string {
   if (type !== 'Label') return type

@@ -1,6 +1,32 @@
+import type { QueryLines } from './analysis.js'
 import type { Store } from './open.js'
-import { identifier } from './sql.js'
+import { queryJsonLines } from './query.js'
+import { columnOf, isNumeric, keyText, tableOf } from './schema.js'
+import { identifier, quoteString } from './sql.js'
 import type { RowSink } from './writer.js'
+
+/** Keys per lookup: a query stays far below the server's 256 KiB `max_query_size`. */
+const KEYS_PER_QUERY = 500
+
+/**
+ * Which of these rows a table holds already, by the table's key (`schema.ts`), asked in slices of a few hundred keys;
+ * each lookup is narrowed by `run_id`, the first column of every table's sort key.
+ */
+export async function presentRows(query: QueryLines, database: string, table: string, rows: readonly object[]): Promise<boolean[]> {
+  const spec = tableOf(table)
+  const literal = (name: string, value: unknown): string =>
+    isNumeric(columnOf(spec, name)[1]) ? String(Math.trunc(Number(value ?? 0))) : quoteString(String(value ?? ''))
+  const columns = spec.key.map(identifier).join(', ')
+  const found = new Set<string>()
+  for (let i = 0; i < rows.length; i += KEYS_PER_QUERY) {
+    const slice = rows.slice(i, i + KEYS_PER_QUERY) as Array<Record<string, unknown>>
+    const runs = [...new Set(slice.map((row) => literal('run_id', row.run_id)))]
+    const tuples = [...new Set(slice.map((row) => `(${spec.key.map((name) => literal(name, row[name])).join(', ')})`))]
+    const sql = `SELECT DISTINCT ${columns} FROM ${identifier(database)}.${identifier(table)} WHERE run_id IN (${runs.join(', ')}) AND (${columns}) IN (${tuples.join(', ')})`
+    for await (const line of query(sql)) found.add(keyText(table, JSON.parse(line) as object))
+  }
+  return rows.map((row) => found.has(keyText(table, row)))
+}
 
 /**
  * Inserts batches into the store's tables as JSONEachRow. Given a way to open the store rather than an open one, it
@@ -15,6 +41,11 @@ export class ClickHouseSink implements RowSink {
   async insert(table: string, rows: readonly object[]): Promise<void> {
     const store = await this.open()
     await store.client.insert({ table: `${identifier(store.database)}.${identifier(table)}`, values: rows as object[], format: 'JSONEachRow' })
+  }
+
+  async present(table: string, rows: readonly object[]): Promise<boolean[]> {
+    const store = await this.open()
+    return presentRows((sql) => queryJsonLines(store, sql), store.database, table, rows)
   }
 
   private open(): Promise<Store> {
@@ -37,5 +68,11 @@ export class MemorySink implements RowSink {
     let kept = this.rows.get(table)
     if (kept === undefined) this.rows.set(table, (kept = []))
     kept.push(...rows)
+  }
+
+  async present(table: string, rows: readonly object[]): Promise<boolean[]> {
+    if (this.down) throw new Error('memory sink is down')
+    const stored = new Set((this.rows.get(table) ?? []).map((row) => keyText(table, row)))
+    return rows.map((row) => stored.has(keyText(table, row)))
   }
 }

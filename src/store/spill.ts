@@ -1,11 +1,32 @@
 import { createReadStream } from 'node:fs'
-import { appendFile, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /** Rows serialised per slice, so a large spill never blocks the event loop for long. */
 const SLICE_ROWS = 500
 /** The dead-letter files' bound, over all tables: rows past it are counted, not kept. */
 const MAX_DEAD_LETTER_BYTES = 16 * 1024 * 1024
+
+/** A spill line `{"<marker>": bytes}`: the next `bytes` of the file hold rows a failed insert may have stored. */
+const UNCERTAIN_MARKER = '__hopwatch_uncertain_bytes'
+
+/** An append the disk refused part-way: `kept` rows of the call are on disk, `lost` are not. */
+export class SpillAppendError extends Error {
+  constructor(
+    override readonly cause: NodeJS.ErrnoException,
+    readonly kept: number,
+    readonly lost: number,
+    /** the directory had been made again first: what was spilled into it before is gone */
+    readonly recreated: boolean,
+  ) {
+    super(cause.message)
+  }
+
+  /** The disk (or the user's quota) is full, as opposed to any other refusal. */
+  get noSpace(): boolean {
+    return this.cause.code === 'ENOSPC' || this.cause.code === 'EDQUOT'
+  }
+}
 
 export interface SpillAppendResult {
   kept: number
@@ -56,31 +77,69 @@ export class Spill {
     this.usedBytes = bytes
   }
 
-  /** Appends rows for a table; rows beyond the byte bound are refused and counted, never half-written. */
-  append(table: string, rows: readonly object[]): Promise<SpillAppendResult> {
+  /**
+   * Appends rows for a table; rows beyond the byte bound are refused and counted, never half-written. `uncertain` rows
+   * are ones a failed insert may have stored all the same (a timeout or a reset after the store committed them): a
+   * marker line before them tells the replay to leave out those the store already holds.
+   */
+  append(table: string, rows: readonly object[], options: { uncertain?: boolean } = {}): Promise<SpillAppendResult> {
     return this.serial(table, async () => {
       let kept = 0
       let recreated = false
-      for (let i = 0; i < rows.length; i += SLICE_ROWS) {
-        const slice = rows.slice(i, i + SLICE_ROWS)
+      const slices: string[] = []
+      const sliceText = (i: number): string => {
         let text = ''
-        for (const row of slice) text += `${JSON.stringify(row)}\n`
+        for (const row of rows.slice(i, i + SLICE_ROWS)) text += `${JSON.stringify(row)}\n`
+        return text
+      }
+      if (options.uncertain === true) {
+        for (let i = 0; i < rows.length; i += SLICE_ROWS) slices.push(sliceText(i))
+        const marker = `${JSON.stringify({ [UNCERTAIN_MARKER]: slices.reduce((n, text) => n + Buffer.byteLength(text), 0) })}\n`
+        slices[0] = marker + (slices[0] ?? '')
+      }
+      for (let i = 0; i < rows.length; i += SLICE_ROWS) {
+        const text = slices[i / SLICE_ROWS] ?? sliceText(i)
+        const count = Math.min(SLICE_ROWS, rows.length - i)
         const size = Buffer.byteLength(text)
         if (this.usedBytes + size > this.maxBytes) return { kept, dropped: rows.length - kept, recreated }
+        const path = this.pendingPath(table)
         // a directory removed under a running process is made again: the rows go on being kept
-        await appendFile(this.pendingPath(table), text).catch(async (err: NodeJS.ErrnoException) => {
+        const written = await this.appendWhole(path, text).catch(async (err: NodeJS.ErrnoException) => {
           if (err.code !== 'ENOENT') throw err
           await mkdir(this.dir, { recursive: true })
           recreated = true
           this.usedBytes = 0
-          await appendFile(this.pendingPath(table), text)
+          return this.appendWhole(path, text)
+        }).catch((err: NodeJS.ErrnoException) => {
+          // the disk is full (or refuses): these rows and the rest are not kept; those before them are
+          throw new SpillAppendError(err, kept, rows.length - kept, recreated)
         })
-        this.usedBytes += size
-        kept += slice.length
+        this.usedBytes += written
+        kept += count
         if (i + SLICE_ROWS < rows.length) await new Promise((r) => setImmediate(r))
       }
       return { kept, dropped: 0, recreated }
     })
+  }
+
+  /**
+   * Appends text whole or not at all: a write the disk cut short (ENOSPC part-way) is truncated away again, or its torn
+   * line would swallow the next row appended after it. Returns the bytes written.
+   */
+  private async appendWhole(path: string, text: string): Promise<number> {
+    const handle = await open(path, 'a')
+    try {
+      const before = (await handle.stat()).size
+      try {
+        await handle.appendFile(text)
+      } catch (err) {
+        await handle.truncate(before).catch(() => {})
+        throw err
+      }
+      return Buffer.byteLength(text)
+    } finally {
+      await handle.close()
+    }
   }
 
   /** Where rows the store refused for their data are kept, one JSON line each: `{at, table, error, row}`. */
@@ -122,15 +181,27 @@ export class Spill {
   /**
    * Replays a table's spilled rows through `insert` in batches. Returns rows replayed and lines that were not valid
    * JSON (a torn last line after a crash). An insert failure propagates; the offset keeps what was done.
+   *
+   * The offset file says `<done> [<uncertain until>]`: before each insert it records the batch's end as uncertain,
+   * after it the new offset. A replay that resumes (after a failed insert, or a process killed between an insert and
+   * its offset write) therefore knows which rows the store may already hold, and `insert` is told (`uncertain`) to
+   * leave those out, so no batch is stored twice. Rows behind an uncertain marker of `append` are told the same.
    */
-  replay(table: string, batchRows: number, insert: (rows: object[]) => Promise<void>): Promise<{ replayed: number; corrupt: number }> {
+  replay(
+    table: string,
+    batchRows: number,
+    insert: (rows: object[], uncertain: boolean) => Promise<void>,
+  ): Promise<{ replayed: number; corrupt: number }> {
     return this.serial(`${table}:replay`, async () => {
       const replaying = this.replayingPath(table)
       const offsetPath = `${replaying}.offset`
       let offset = 0
+      let uncertainUntil = 0
       if (await exists(replaying)) {
         // a replay that stopped part-way (store down again, or a crash) resumes at its recorded offset
-        offset = Number.parseInt(await readFile(offsetPath, 'utf8').catch(() => '0'), 10) || 0
+        const [done, until] = (await readFile(offsetPath, 'utf8').catch(() => '0')).trim().split(' ').map((n) => Number.parseInt(n, 10) || 0)
+        offset = done ?? 0
+        uncertainUntil = until ?? 0
       } else {
         await unlink(offsetPath).catch(() => {})
         // take the pending file aside, so spills made during the replay go to a fresh one
@@ -140,13 +211,18 @@ export class Spill {
       let replayed = 0
       let corrupt = 0
       let batch: object[] = []
+      let batchUncertain = false
       let batchEnd = offset
+      const record = (text: string) => writeAtomically(offsetPath, text)
       const flush = async () => {
-        if (batch.length > 0) await insert(batch)
+        if (batch.length > 0) {
+          await record(`${offset} ${Math.max(uncertainUntil, batchEnd)}`)
+          await insert(batch, batchUncertain)
+        }
         replayed += batch.length
         batch = []
         offset = batchEnd
-        await writeFile(offsetPath, String(offset))
+        await record(uncertainUntil > offset ? `${offset} ${uncertainUntil}` : String(offset))
       }
       // the unfinished line is kept as its pieces and only each new chunk is searched for a newline: linear in the
       // file, where re-joining and re-scanning it per chunk was quadratic (15 s of CPU for a 40 MB line)
@@ -157,13 +233,27 @@ export class Spill {
         for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
           const line = pieces.length === 0 ? text.slice(start, nl) : pieces.join('') + text.slice(start, nl)
           pieces = []
-          batchEnd += Buffer.byteLength(line) + 1
+          const lineStart = batchEnd
           start = nl + 1
+          let row: object | undefined
           try {
-            batch.push(JSON.parse(line) as object)
+            row = JSON.parse(line) as object
           } catch {
             corrupt++
           }
+          const marker = row !== undefined ? (row as Record<string, unknown>)[UNCERTAIN_MARKER] : undefined
+          if (typeof marker === 'number') {
+            batchEnd += Buffer.byteLength(line) + 1
+            uncertainUntil = Math.max(uncertainUntil, batchEnd + marker)
+            continue
+          }
+          const uncertain = lineStart < uncertainUntil
+          // a batch is all uncertain or all not: only the uncertain ones cost the store a lookup
+          if (row !== undefined && uncertain !== batchUncertain && batch.length > 0) await flush()
+          batchEnd += Buffer.byteLength(line) + 1
+          if (row === undefined) continue
+          batchUncertain = uncertain
+          batch.push(row)
           if (batch.length >= batchRows) await flush()
         }
         if (start < text.length) pieces.push(text.slice(start))
@@ -193,6 +283,12 @@ export class Spill {
     this.chains.set(key, next.catch(() => {}))
     return next
   }
+}
+
+/** Replaces a small file so that a crash leaves the old text or the new, never a torn one. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  await writeFile(`${path}.tmp`, text)
+  await rename(`${path}.tmp`, path)
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,8 +1,13 @@
-import type { Spill } from './spill.js'
+import { SpillAppendError, type Spill } from './spill.js'
 
 /** Where batches go: the ClickHouse store, or an in-memory sink in tests of other parts. Throws when it cannot take them. */
 export interface RowSink {
   insert(table: string, rows: readonly object[]): Promise<void>
+  /**
+   * Which of these rows the store already holds, by the table's key: asked before replaying rows a failed insert may
+   * have stored all the same. A sink without it has those rows inserted again (and maybe stored twice).
+   */
+  present?(table: string, rows: readonly object[]): Promise<boolean[]>
 }
 
 export interface WriterOptions {
@@ -14,8 +19,11 @@ export interface WriterOptions {
   retryMs: number
 }
 
-/** `refused`: the store refused the row for its data (kept in the spill's dead-letter files while there is room). */
-export type DropReason = 'queue_full' | 'spill_full' | 'spill_error' | 'spill_corrupt' | 'spill_vanished' | 'refused'
+/**
+ * `refused`: the store refused the row for its data (kept in the spill's dead-letter files while there is room).
+ * `spill_disk_full`: the spill directory's disk had no room left (ENOSPC); `spill_error`: it refused the write otherwise.
+ */
+export type DropReason = 'queue_full' | 'spill_full' | 'spill_disk_full' | 'spill_error' | 'spill_corrupt' | 'spill_vanished' | 'refused'
 
 /**
  * ClickHouse error codes that say a row's data cannot go into its columns (parse failures, wrong types, values out
@@ -37,8 +45,10 @@ export interface TableCounts {
   written: number
   /** rows written to the spill file */
   spilled: number
-  /** spilled rows later inserted */
+  /** spilled rows later inserted, or found already stored (`found_stored`) */
   replayed: number
+  /** spilled rows a failed insert had stored all the same: found in the store on replay, and not inserted again */
+  found_stored: number
   /** rows that could not be kept, by reason */
   dropped: Record<DropReason, number>
 }
@@ -177,16 +187,23 @@ export class BatchWriter {
       await this.spillRows(table, batch)
       return
     }
-    const unsent = await this.insertSorting(table, batch, (n) => (this.countsOf(table).written += n))
+    const { uncertain, unsent } = await this.insertSorting(table, batch, (n) => (this.countsOf(table).written += n))
+    if (uncertain.length > 0) await this.spillRows(table, uncertain, true)
     if (unsent.length > 0) await this.spillRows(table, unsent)
   }
 
   /**
    * Inserts rows; when the store refuses them for their data, halves the batch until the refused rows stand alone
-   * and sends those to the dead-letter file. Returns the rows not sent because the store is down (to spill, or to
-   * keep in the spill file), and marks it down; `inserted` hears of every batch that went in.
+   * and sends those to the dead-letter file. When the store fails otherwise, marks it down and returns the rows of the
+   * failed insert (`uncertain`: a timeout or a reset may come after the store committed them) and the rows not yet
+   * tried (`unsent`), to spill or to keep in the spill file; `inserted` hears of every batch that went in.
    */
-  private async insertSorting(table: string, rows: object[], inserted: (n: number) => void, replaying = false): Promise<object[]> {
+  private async insertSorting(
+    table: string,
+    rows: object[],
+    inserted: (n: number) => void,
+    replaying = false,
+  ): Promise<{ uncertain: object[]; unsent: object[] }> {
     const stack = [rows]
     for (let chunk = stack.pop(); chunk !== undefined; chunk = stack.pop()) {
       try {
@@ -196,7 +213,7 @@ export class BatchWriter {
       } catch (err) {
         if (!isDataError(err)) {
           this.markDown(err)
-          return [chunk, ...stack].flat()
+          return { uncertain: chunk, unsent: stack.flat() }
         }
         if (chunk.length === 1) {
           await this.refuse(table, chunk[0] as object, err)
@@ -205,7 +222,7 @@ export class BatchWriter {
         else stack.push(chunk.slice(chunk.length >> 1), chunk.slice(0, chunk.length >> 1))
       }
     }
-    return []
+    return { uncertain: [], unsent: [] }
   }
 
   private async refuse(table: string, row: object, err: unknown): Promise<void> {
@@ -240,20 +257,22 @@ export class BatchWriter {
     await this.countVanished()
     for (const table of await this.spill.tables()) {
       try {
-        const { replayed, corrupt } = await this.spill.replay(table, this.options.batchRows, async (rows) => {
+        const { replayed, corrupt } = await this.spill.replay(table, this.options.batchRows, async (batch, uncertain) => {
+          const counts = this.countsOf(table)
+          // rows a failed insert may have stored: those the store holds are not inserted again
+          const rows = uncertain ? await this.leaveOutStored(table, batch) : batch
           // counted per batch, so a replay cut short by the store failing again still counts what it inserted
-          const unsent = await this.insertSorting(
+          const { uncertain: cut, unsent } = await this.insertSorting(
             table,
             rows,
             (n) => {
-              this.countsOf(table).written += n
-              this.countsOf(table).replayed += n
+              counts.written += n
+              counts.replayed += n
             },
             true,
           )
-          // the store is down again: the replay stops here and resumes from this batch (a batch it had begun to sort
-          // is replayed whole: its rows inserted before the failure are inserted twice)
-          if (unsent.length > 0) throw new Error(this.lastError)
+          // the store is down again: the replay stops here and resumes from this batch, told that it is uncertain
+          if (cut.length + unsent.length > 0) throw new Error(this.lastError)
         })
         if (corrupt > 0) this.drop(table, 'spill_corrupt', corrupt)
         if (replayed > 0) this.storeUp = true
@@ -262,6 +281,19 @@ export class BatchWriter {
         return
       }
     }
+  }
+
+  /** The rows of a batch the store does not hold yet; those it holds are counted as replayed (found stored). */
+  private async leaveOutStored(table: string, batch: object[]): Promise<object[]> {
+    if (this.sink.present === undefined) return batch
+    const found = await this.sink.present(table, batch)
+    const rows = batch.filter((_, i) => !found[i])
+    const counts = this.countsOf(table)
+    const stored = batch.length - rows.length
+    counts.written += stored
+    counts.replayed += stored
+    counts.found_stored += stored
+    return rows
   }
 
   private async spillOverflow(): Promise<void> {
@@ -275,16 +307,23 @@ export class BatchWriter {
     }
   }
 
-  private async spillRows(table: string, rows: object[]): Promise<void> {
+  private async spillRows(table: string, rows: object[], uncertain = false): Promise<void> {
     try {
-      const { kept, dropped, recreated } = await this.spill.append(table, rows)
+      const { kept, dropped, recreated } = await this.spill.append(table, rows, { uncertain })
       // the directory had to be made again: what was spilled into it before is gone
       if (recreated) this.countLost()
       this.countsOf(table).spilled += kept
       if (dropped > 0) this.drop(table, 'spill_full', dropped)
     } catch (err) {
       this.lastError = `spill: ${(err as Error).message}`
-      this.drop(table, 'spill_error', rows.length)
+      if (!(err instanceof SpillAppendError)) {
+        this.drop(table, 'spill_error', rows.length)
+        return
+      }
+      // the rows before the refused write are on disk and will be replayed; the rest are not
+      if (err.recreated) this.countLost()
+      this.countsOf(table).spilled += err.kept
+      this.drop(table, err.noSpace ? 'spill_disk_full' : 'spill_error', err.lost)
     }
   }
 
@@ -303,7 +342,14 @@ export class BatchWriter {
   private countsOf(table: string): TableCounts {
     let counts = this.counts.get(table)
     if (counts === undefined) {
-      counts = { pushed: 0, written: 0, spilled: 0, replayed: 0, dropped: { queue_full: 0, spill_full: 0, spill_error: 0, spill_corrupt: 0, spill_vanished: 0, refused: 0 } }
+      counts = {
+        pushed: 0,
+        written: 0,
+        spilled: 0,
+        replayed: 0,
+        found_stored: 0,
+        dropped: { queue_full: 0, spill_full: 0, spill_disk_full: 0, spill_error: 0, spill_corrupt: 0, spill_vanished: 0, refused: 0 },
+      }
       this.counts.set(table, counts)
     }
     return counts

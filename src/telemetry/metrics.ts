@@ -43,7 +43,7 @@ interface UpstreamSeries {
 
 /** The writer's counters, as the store reports them (structurally typed so telemetry needs no store import). */
 export interface StoreCounts {
-  tables: Record<string, { written: number; spilled: number; replayed: number; dropped: Record<string, number> }>
+  tables: Record<string, { written: number; spilled: number; replayed: number; found_stored: number; dropped: Record<string, number> }>
   queuedRows: number
   spillBytes: number
   storeUp: boolean
@@ -188,12 +188,12 @@ export class ProxyMetrics {
     const reported = new Map<string, number>()
     new Counter({
       name: 'hopwatch_store_rows_total',
-      help: 'Rows by table and outcome: written, spilled (to disk while the store was down or behind), replayed, dropped_<reason> (could not be kept)',
+      help: 'Rows by table and outcome: written, spilled (to disk while the store was down or behind), replayed, found_stored (spilled rows a failed insert had stored after all, not inserted again), dropped_<reason> (could not be kept)',
       labelNames: ['table', 'outcome'],
       registers,
       collect() {
         for (const [table, c] of Object.entries(store().tables)) {
-          const outcomes: Array<[string, number]> = [['written', c.written], ['spilled', c.spilled], ['replayed', c.replayed], ...Object.entries(c.dropped).map(([r, n]): [string, number] => [`dropped_${r}`, n])]
+          const outcomes: Array<[string, number]> = [['written', c.written], ['spilled', c.spilled], ['replayed', c.replayed], ['found_stored', c.found_stored], ...Object.entries(c.dropped).map(([r, n]): [string, number] => [`dropped_${r}`, n])]
           for (const [outcome, value] of outcomes) {
             const key = `${table}/${outcome}`
             const delta = value - (reported.get(key) ?? 0)

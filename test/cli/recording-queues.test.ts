@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { AdminSink } from '../../src/cli/admin-client.js'
 import { Recording } from '../../src/cli/recording.js'
 import { agentTracesFor } from '../../src/cli/telemetry.js'
 import type { OtlpSpan } from '../../src/telemetry/otlp/index.js'
@@ -84,6 +85,9 @@ test('rows another process sends through the admin API are cut to their table\'s
     const stored: string[] = []
     for await (const line of recording.sql("SELECT conversation_id, step, hop_count, transcript FROM hopwatch.turns WHERE run_id = 'rows'")) stored.push(line)
     assert.deepEqual(stored.map((l) => JSON.parse(l) as unknown), [{ conversation_id: 'c1', step: 2, hop_count: 4294967295, transcript: 'hello' }])
+    // what another process's replay asks before inserting rows a failed POST may have stored: by key, read-only
+    const sink = new AdminSink({ pid: process.pid, admin_url: proxy.adminUrl, admin_token: proxy.adminToken, started_us: 0 }, 'hopwatch')
+    assert.deepEqual(await sink.present('turns', [turn, { ...turn, turn: 2 }, { ...turn, conversation_id: "c'2" }]), [true, false, false])
   } finally {
     await proxy.close()
     await recording.close()

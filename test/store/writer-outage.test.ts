@@ -55,7 +55,7 @@ test('rows sent while the server is killed spill to disk and are replayed when i
   const stats = writer.stats().tables.hops!
   assert.ok(stats.spilled > 0, 'some rows were spilled during the outage')
   assert.equal(stats.replayed, stats.spilled, 'every spilled row was replayed')
-  assert.deepEqual(stats.dropped, { queue_full: 0, spill_full: 0, spill_error: 0, spill_corrupt: 0, spill_vanished: 0, refused: 0 })
+  assert.deepEqual(stats.dropped, { queue_full: 0, spill_full: 0, spill_disk_full: 0, spill_error: 0, spill_corrupt: 0, spill_vanished: 0, refused: 0 })
   let stored = 0
   let distinct = 0
   for await (const line of queryJsonLines(store, "SELECT count() AS n, uniqExact(hop_id) AS d FROM hopwatch.hops WHERE run_id = 'outage'")) {
