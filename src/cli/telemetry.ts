@@ -27,6 +27,7 @@ export function agentTracesFor(config: HopwatchConfig, recording: Recording, cal
     guard: { token: token === '' ? undefined : token, requestsPerS: r.max_requests_per_s, bytesPerS: r.max_bytes_per_s },
     runId: recording.runId,
     maxBodyBytes: r.max_body_bytes,
+    maxPendingBytes: r.max_pending_bytes,
     holdS: r.hold_s,
     keepContent: r.keep_content,
     recordTurns: !callers,

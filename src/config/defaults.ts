@@ -106,6 +106,7 @@ export const DEFAULTS = {
     receiver: {
       enabled: true,
       max_body_bytes: 8 * 1024 * 1024,
+      max_pending_bytes: 32 * 1024 * 1024,
       hold_s: 30,
       keep_content: false,
       /** the environment variable holding the bearer token senders must present (a secret never sits in the config, which is stored with the run) */

@@ -20,6 +20,8 @@ export function telemetrySchema() {
     receiver: obj({
       enabled: withDefault(bool(), T.receiver.enabled),
       max_body_bytes: withDefault(int({ min: 1024, max: 1 << 30, fix: 'bytes, e.g. 8388608 (8 MiB)' }), T.receiver.max_body_bytes),
+      /** bodies in progress from all senders together (never less than max_body_bytes) */
+      max_pending_bytes: withDefault(int({ min: 1024, max: 2 ** 40, fix: 'bytes, e.g. 33554432 (32 MiB)' }), T.receiver.max_pending_bytes),
       /** how long a service span waits for its turn span before it is stored without one */
       hold_s: withDefault(num({ min: 0, max: 3600, fix: 'seconds, e.g. 30' }), T.receiver.hold_s),
       /** keep prompts, transcripts and answers found in span attributes (off: they are never stored) */

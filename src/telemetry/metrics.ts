@@ -72,6 +72,7 @@ export interface ReceiverCounts {
   spans: number
   malformed: number
   too_large: number
+  busy: number
   failed: number
   held: number
 }
@@ -234,7 +235,7 @@ export class ProxyMetrics {
         reported = spans
       },
     })
-    followTotals(registers, 'hopwatch_otlp_rejected_total', 'OTLP requests not recorded: malformed (400), too_large (413), failed (500, decoded but not recorded)', 'reason', ['malformed', 'too_large', 'failed'], receiver)
+    followTotals(registers, 'hopwatch_otlp_rejected_total', 'OTLP requests not recorded: malformed (400), too_large (413), busy (503, the bound on bodies in progress), failed (500, decoded but not recorded)', 'reason', ['malformed', 'too_large', 'busy', 'failed'], receiver)
     new Gauge({ name: 'hopwatch_otlp_held_spans', help: 'Agent service spans waiting for their turn span', registers, collect() { this.set(receiver()?.held ?? 0) } })
   }
 }

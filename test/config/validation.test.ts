@@ -121,7 +121,7 @@ test('the alerts section comes defaulted from the default SLOs, and its mistakes
 test('the telemetry section: export off unless an endpoint is given, the receiver on, and its mistakes are named', () => {
   const config = validateConfig(good, 'hopwatch.yaml', options)
   assert.equal(config.telemetry.otlp.endpoint, undefined)
-  assert.deepEqual(config.telemetry.receiver, { enabled: true, max_body_bytes: 8 * 1024 * 1024, hold_s: 30, keep_content: false, token_env: 'HOPWATCH_RECEIVER_TOKEN', max_requests_per_s: 50, max_bytes_per_s: 16 * 1024 * 1024 })
+  assert.deepEqual(config.telemetry.receiver, { enabled: true, max_body_bytes: 8 * 1024 * 1024, max_pending_bytes: 32 * 1024 * 1024, hold_s: 30, keep_content: false, token_env: 'HOPWATCH_RECEIVER_TOKEN', max_requests_per_s: 50, max_bytes_per_s: 16 * 1024 * 1024 })
   const problems = problemsOf({ ...good, telemetry: { otlp: { endpoint: 'collector:4318', max_queue: 2 }, reciever: { enabled: true } } })
   const byPath = new Map(problems.map((p) => [p.path, p]))
   assert.deepEqual([...byPath.keys()].sort(), ['telemetry.otlp.endpoint', 'telemetry.otlp.max_queue', 'telemetry.reciever'])

@@ -8,6 +8,8 @@ import { OtlpReceiver, type ReceiverStats } from './receiver.js'
 export interface AgentTracesOptions {
   runId: string
   maxBodyBytes: number
+  /** bytes all bodies in progress may hold together (default four bodies' worth) */
+  maxPendingBytes?: number
   holdS: number
   keepContent: boolean
   recordTurns: boolean
@@ -31,7 +33,7 @@ export class AgentTraces {
   constructor(options: AgentTracesOptions) {
     this.assembler = new AgentSpanAssembler({ runId: options.runId, keepContent: options.keepContent, holdMs: options.holdS * 1000, maxHeld: 10_000, recordTurns: options.recordTurns, row: options.row }, this.recent)
     this.guard = options.guard !== undefined ? new ReceiverGuard({ ...options.guard, maxBodyBytes: options.maxBodyBytes }) : undefined
-    this.receiver = new OtlpReceiver({ maxBodyBytes: options.maxBodyBytes, accept: (spans) => this.assembler.ingest(spans), ...(this.guard !== undefined ? { guard: this.guard } : {}) })
+    this.receiver = new OtlpReceiver({ maxBodyBytes: options.maxBodyBytes, ...(options.maxPendingBytes !== undefined ? { maxPendingBytes: options.maxPendingBytes } : {}), accept: (spans) => this.assembler.ingest(spans), ...(this.guard !== undefined ? { guard: this.guard } : {}) })
     hopEnded.subscribe(this.listener)
     this.timer = setInterval(() => this.assembler.expire(), Math.max(250, Math.min(5000, options.holdS * 250)))
     this.timer.unref()

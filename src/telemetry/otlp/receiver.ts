@@ -18,6 +18,8 @@ export interface ReceiverStats {
   malformed: number
   /** bodies answered 413 */
   too_large: number
+  /** bodies answered 503: the bodies of other senders in progress held the receiver's whole bound */
+  busy: number
   /** bodies decoded but not recorded (500): a fault of hopwatch's, counted, never silent */
   failed: number
 }
@@ -25,6 +27,8 @@ export interface ReceiverStats {
 export interface ReceiverOptions {
   /** bytes a body may have, compressed or not */
   maxBodyBytes: number
+  /** bytes all bodies in progress may hold together (at least maxBodyBytes); default four bodies' worth */
+  maxPendingBytes?: number
   /** called with every decoded request's spans; throws nothing */
   accept: (spans: OtlpSpan[]) => void
   /** who may send, and how much (token, no web pages, per-source rates); absent: anyone */
@@ -37,12 +41,22 @@ type Encoding = 'protobuf' | 'json'
  * The OTLP/HTTP trace receiver (`POST /v1/traces`): protobuf (`application/x-protobuf`) and JSON
  * (`application/json`), gzip or not. A success is an ExportTraceServiceResponse in the request's encoding; a
  * malformed body a 400 and a google.rpc.Status saying why; a body over the limit a 413 as soon as the limit is
- * passed (the rest is not read); the receiver goes on serving either way.
+ * passed (the rest is not read); a body that would take the bytes held for all bodies in progress past their bound a
+ * 503 with Retry-After; the receiver goes on serving either way.
  */
 export class OtlpReceiver {
-  readonly stats: ReceiverStats = { requests: 0, spans: 0, malformed: 0, too_large: 0, failed: 0 }
+  readonly stats: ReceiverStats = { requests: 0, spans: 0, malformed: 0, too_large: 0, busy: 0, failed: 0 }
+  private pending = 0
+  private readonly maxPending: number
 
-  constructor(private readonly options: ReceiverOptions) {}
+  constructor(private readonly options: ReceiverOptions) {
+    this.maxPending = Math.max(options.maxBodyBytes, options.maxPendingBytes ?? 4 * options.maxBodyBytes)
+  }
+
+  /** Bytes of bodies in progress held now, over all senders. */
+  get pendingBytes(): number {
+    return this.pending
+  }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     this.stats.requests++
@@ -63,14 +77,32 @@ export class OtlpReceiver {
     const chunks: Buffer[] = []
     let size = 0
     let done = false
+    // the bytes this request holds of the bound shared by all requests, given back however it ends
+    let held = 0
+    const release = () => {
+      this.pending -= held
+      held = 0
+    }
+    req.once('close', release)
     const finish = (fn: () => void) => {
       if (done) return
       done = true
-      fn()
+      try {
+        fn()
+      } finally {
+        release()
+      }
     }
     source.on('data', (chunk: Buffer) => {
       if (done) return
       size += chunk.length
+      if (this.pending + chunk.length > this.maxPending) {
+        this.stats.busy++
+        res.setHeader('retry-after', '1')
+        finish(() => this.fail(req, res, 503, encoding, RESOURCE_EXHAUSTED, `the receiver holds ${this.pending} bytes of other bodies in progress (telemetry.receiver.max_pending_bytes ${this.maxPending}): retry later`, true))
+        if (source !== req) source.destroy()
+        return
+      }
       if (this.options.guard !== undefined && !this.options.guard.charge(req, chunk.length)) {
         finish(() => this.fail(req, res, 429, encoding, RESOURCE_EXHAUSTED, 'this source sends more bytes a second than telemetry.receiver.max_bytes_per_s', true))
         if (source !== req) source.destroy()
@@ -82,6 +114,8 @@ export class OtlpReceiver {
         return
       }
       chunks.push(chunk)
+      held += chunk.length
+      this.pending += chunk.length
     })
     const unreadable = (err: Error) => finish(() => this.fail(req, res, 400, encoding, INVALID_ARGUMENT, `the body could not be read: ${err.message}`, true))
     source.on('error', unreadable)
