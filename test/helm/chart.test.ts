@@ -40,6 +40,7 @@ const CASES: Record<string, Record<string, unknown>> = {
   'a trial ClickHouse StatefulSet with a password Secret': { clickhouse: { statefulSet: { enabled: true }, passwordSecret: { name: 'clickhouse', key: 'password' } }, proxy: { upstreams: UPSTREAMS } },
   'a ClickHouse cluster': { clickhouse: { url: 'http://ch-0:8123', cluster: 'hw', nodes: ['http://ch-0:8123', 'http://ch-1:8123'] }, proxy: { upstreams: UPSTREAMS } },
   'the Grafana dashboards': { clickhouse: { url: 'http://clickhouse:8123' }, proxy: { upstreams: UPSTREAMS }, dashboards: { enabled: true } },
+  'a NetworkPolicy for the agent\'s pods, where the sidecar runs': { clickhouse: { url: 'http://clickhouse:8123' }, proxy: { upstreams: UPSTREAMS, sidecarNetworkPolicy: { enabled: true, agentPodLabels: { app: 'voice-agent' }, agentPorts: [8080, 'sip'] } } },
 }
 CASES['everything at once'] = Object.values(CASES).reduce((a, b) => merged({ ...a, ...b }), {})
 
@@ -77,6 +78,33 @@ test('bad values fail at install with the field named (values.schema.json)', () 
     assert.equal(validateValues(merged(over as Record<string, unknown>)), false, JSON.stringify(over))
     assert.ok(validateValues.errors?.some((e) => e.instancePath === field || JSON.stringify(e.params).includes(field)), `${field}: ${ajv.errorsText(validateValues.errors)}`)
   }
+})
+
+test('the agent pod\'s NetworkPolicy opens only the agent\'s ports to its callers and the proxy\'s port to Prometheus', () => {
+  const policy = rendered.get('a NetworkPolicy for the agent\'s pods, where the sidecar runs')?.objects.find((o) => o.object.kind === 'NetworkPolicy')?.object as {
+    spec: { podSelector: unknown; policyTypes: string[]; ingress: Array<{ from: unknown[]; ports: Array<{ port: unknown }> }> }
+  }
+  assert.ok(policy !== undefined)
+  assert.deepEqual(policy.spec.podSelector, { matchLabels: { app: 'voice-agent' } })
+  assert.deepEqual(policy.spec.policyTypes, ['Ingress'])
+  const [callers, prometheus] = policy.spec.ingress
+  assert.deepEqual(callers?.ports.map((p) => p.port), [8080, 'sip'])
+  assert.deepEqual(callers?.from, [
+    { podSelector: { matchLabels: { 'app.kubernetes.io/instance': 'test', 'app.kubernetes.io/component': 'loadgen' } } },
+    { podSelector: { matchLabels: { 'hopwatch-client': 'true' } } },
+  ])
+  assert.deepEqual(prometheus?.ports.map((p) => p.port), [8787], 'the proxy port (/metrics) only; the admin API is on loopback')
+  assert.deepEqual(prometheus?.from, [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }])
+  assert.equal(policy.spec.ingress.length, 2, 'nothing else reaches the pod')
+  assert.equal(rendered.get('an external ClickHouse (the default blocks)')?.objects.some((o) => o.object.kind === 'NetworkPolicy'), false, 'off by default')
+})
+
+test('an agent NetworkPolicy without the agent\'s labels or ports fails at install, naming the value', async () => {
+  const over = (policy: Record<string, unknown>) => ({ clickhouse: { url: 'http://c:8123' }, proxy: { upstreams: UPSTREAMS, sidecarNetworkPolicy: { enabled: true, ...policy } } })
+  await assert.rejects(renderChart(over({ agentPorts: [8080] })), /proxy\.sidecarNetworkPolicy\.agentPodLabels is empty/)
+  await assert.rejects(renderChart(over({ agentPodLabels: { app: 'a' } })), /proxy\.sidecarNetworkPolicy\.agentPorts is empty/)
+  assert.equal(validateValues(merged(over({ agentPodLabels: { app: 'a' } }))), false)
+  assert.ok(validateValues.errors?.some((e) => e.instancePath === '/proxy/sidecarNetworkPolicy/agentPorts'), ajv.errorsText(validateValues.errors))
 })
 
 test('without a ClickHouse URL or the trial StatefulSet, rendering fails and says which value to set', async () => {
