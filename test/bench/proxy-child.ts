@@ -1,5 +1,6 @@
 // The proxy under benchmark, in its own process so its CPU time is its own: recording on, into the embedded store
-// ('embedded'), off ('none'), or on with turn traces exported over OTLP/HTTP to a collector ('traces:<url>').
+// ('embedded') or a ClickHouse server ('server:<http url>'), off ('none'), or on with turn traces exported over
+// OTLP/HTTP to a collector ('traces:<url>').
 import { mkdtemp, rm } from 'node:fs/promises'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { tmpdir } from 'node:os'
@@ -16,7 +17,8 @@ const mode = process.argv[3] ?? 'embedded'
 const recording = mode !== 'none'
 const tracesTo = mode.startsWith('traces:') ? mode.slice('traces:'.length) : undefined
 const dir = await mkdtemp(join(tmpdir(), 'hopwatch-bench-'))
-const store = recording ? await openStore({ kind: 'embedded', dir }, 'hopwatch') : undefined
+const serverUrl = mode.startsWith('server:') ? mode.slice('server:'.length) : undefined
+const store = !recording ? undefined : serverUrl !== undefined ? await openStore({ kind: 'server', url: serverUrl, user: 'default', password: '' }, 'hopwatch') : await openStore({ kind: 'embedded', dir }, 'hopwatch')
 const spill = new Spill(join(dir, 'spill'), 1e9)
 await spill.init()
 const writer = new BatchWriter(store !== undefined ? new ClickHouseSink(store) : new MemorySink(), spill, { queueRows: 100_000, batchRows: Number(process.env.BENCH_BATCH_ROWS ?? 5_000), flushMs: Number(process.env.BENCH_FLUSH_MS ?? 1_000), retryMs: 1_000 })

@@ -9,6 +9,7 @@ import { Pool } from 'undici'
 import { WebSocket } from 'ws'
 import { trendOf, type Point } from '../../src/analyze/trend.js'
 import { table } from '../../src/cli/output.js'
+import { ClickHouseServer } from '../support/clickhouse-server.js'
 import { ask, child } from './load.js'
 
 const SOAK_S = Number(process.env.BENCH_SOAK_S ?? 600)
@@ -16,9 +17,12 @@ const HTTP_RATE = Number(process.env.BENCH_SOAK_HTTP ?? 200)
 const SSE_RATE = Number(process.env.BENCH_SOAK_SSE ?? 20)
 const WS_CONNS = Number(process.env.BENCH_SOAK_WS ?? 20)
 
+const MODE = process.env.BENCH_SOAK_MODE ?? 'embedded'
 const upstream = await child<{ port: number }>('upstream-child.js', [])
-// BENCH_SOAK_MODE=none forwards without recording: it tells the proxy's own memory from the embedded engine's
-const proxy = await child<{ url: string }>('proxy-child.js', [`http://127.0.0.1:${upstream.ready.port}`, process.env.BENCH_SOAK_MODE ?? 'embedded'])
+// BENCH_SOAK_MODE=none forwards without recording, =server records into Debian's ClickHouse server (another process):
+// both tell the proxy's own memory from the embedded engine's
+const server = MODE === 'server' ? await ClickHouseServer.create() : undefined
+const proxy = await child<{ url: string }>('proxy-child.js', [`http://127.0.0.1:${upstream.ready.port}`, server !== undefined ? `server:${server.url}` : MODE])
 const base = new URL(proxy.ready.url)
 const pool = new Pool(base.origin, { connections: 256 })
 const counts = { http: 0, sse: 0, ws: 0, errors: 0 }
@@ -91,7 +95,7 @@ const sampler = setInterval(async () => {
   fds.push({ t, value: (await readdir(`/proc/${proxy.proc.pid}/fd`)).length })
 }, 5000)
 
-console.log(`soak: ${SOAK_S} s of ${HTTP_RATE} HTTP req/s, ${SSE_RATE} SSE streams/s and ${WS_CONNS} WebSockets (a message every 100 ms, reconnecting every 30 s) through the proxy (${process.env.BENCH_SOAK_MODE ?? 'embedded'}: ${(process.env.BENCH_SOAK_MODE ?? 'embedded') === 'none' ? 'forwarding only' : 'recording into the embedded store'})`)
+console.log(`soak: ${SOAK_S} s of ${HTTP_RATE} HTTP req/s, ${SSE_RATE} SSE streams/s and ${WS_CONNS} WebSockets (a message every 100 ms, reconnecting every 30 s) through the proxy (${MODE}: ${MODE === 'none' ? 'forwarding only' : MODE === 'server' ? 'recording into a ClickHouse server' : 'recording into the embedded store'})`)
 await Promise.all([scheduled(HTTP_RATE, '/plain', 'http'), scheduled(SSE_RATE, '/sse', 'sse'), ...Array.from({ length: WS_CONNS }, socketLoop)])
 clearInterval(sampler)
 // the first minute is warm-up (JIT, pools, the engine's caches), as the analyzer's own trends leave it out
@@ -109,3 +113,4 @@ const stopped = await ask<{ written: number; dropped: number }>(proxy.proc, 'sto
 console.log(`traffic: ${counts.http} HTTP, ${counts.sse} SSE, ${counts.ws} WebSocket messages, ${counts.errors} errors; hops ${cpu.hops} recorded, ${stopped.written} written, ${stopped.dropped} dropped`)
 await pool.close()
 upstream.proc.send('stop')
+await server?.destroy()
