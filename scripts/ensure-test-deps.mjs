@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Installs what the tests need from Debian's packages when it is missing: the real ClickHouse server the store tests
 // start (clickhouse-server, an 18.x release), promtool (prometheus) for the generated alert rules, and Alertmanager
-// (prometheus-alertmanager) for the live alerts, chromium, in which the HTML report is opened, and Go with the sprig
-// and yaml sources, from which the Helm chart's renderer is built. The tests start their own servers on free ports and stop them;
+// (prometheus-alertmanager) for the live alerts, chromium, in which the HTML report is opened, Go with the sprig
+// and yaml sources, from which the Helm chart's renderer is built, and ZooKeeper (with the JRE it depends on) for the
+// replicated ClickHouse cluster. The tests start their own servers on free ports and stop them;
 // Debian's packages do not start their daemons here (no init system), and nothing else is started.
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -16,6 +17,8 @@ const needed = [
   { pkg: 'golang-go', path: process.env.HOPWATCH_GO ?? '/usr/bin/go' },
   { pkg: 'golang-github-masterminds-sprig-dev', path: '/usr/share/gocode/src/github.com/Masterminds/sprig' },
   { pkg: 'golang-gopkg-yaml.v3-dev', path: '/usr/share/gocode/src/gopkg.in/yaml.v3' },
+  // ReplicatedMergeTree and ON CLUSTER DDL (test/store/replicated.test.ts); the tests start it themselves
+  { pkg: 'zookeeper', path: '/usr/share/java/zookeeper.jar' },
 ]
 const missing = needed.filter((n) => !existsSync(n.path))
 if (missing.length === 0) process.exit(0)

@@ -14,6 +14,7 @@ export const STORE_FLAGS = {
   'clickhouse-database': { type: 'string' },
   'clickhouse-cluster': { type: 'string' },
   'clickhouse-nodes': { type: 'string' },
+  'clickhouse-replicated': { type: 'boolean' },
 } as const
 
 export const STORE_FLAGS_HELP = `Store:
@@ -23,7 +24,8 @@ export const STORE_FLAGS_HELP = `Store:
   --clickhouse-password PASS   or set HOPWATCH_CLICKHOUSE_PASSWORD
   --clickhouse-database NAME   (default "hopwatch")
   --clickhouse-cluster NAME    the server is a node of this cluster: hopwatch writes and reads Distributed tables
-  --clickhouse-nodes URL,URL   every node's HTTP URL, where hopwatch creates its tables (with --clickhouse-cluster)`
+  --clickhouse-nodes URL,URL   every node's HTTP URL, where hopwatch creates its tables (with --clickhouse-cluster)
+  --clickhouse-replicated      the cluster has ZooKeeper: ReplicatedMergeTree tables, created ON CLUSTER (no --clickhouse-nodes needed)`
 
 /** Store flags as config overrides (flags win over the file). */
 export function storeOverrides(values: Record<string, string | boolean | undefined>): Overrides {
@@ -35,6 +37,7 @@ export function storeOverrides(values: Record<string, string | boolean | undefin
     'store.database': stringFlag(values['clickhouse-database']),
     'store.clickhouse.cluster': stringFlag(values['clickhouse-cluster']),
     'store.clickhouse.nodes': stringFlag(values['clickhouse-nodes'])?.split(',').map((u) => u.trim()).filter((u) => u !== ''),
+    'store.clickhouse.replicated': values['clickhouse-replicated'] === true ? true : undefined,
   }
 }
 
@@ -48,7 +51,7 @@ export async function loadStoreConfig(values: Record<string, string | boolean | 
 export function storeTarget(store: StoreConfig): StoreTarget {
   const c = store.clickhouse
   if (c !== undefined) {
-    const cluster = c.cluster !== undefined && c.nodes !== undefined ? { cluster: { name: c.cluster, nodes: c.nodes } } : {}
+    const cluster = c.cluster !== undefined && (c.nodes !== undefined || c.replicated) ? { cluster: { name: c.cluster, nodes: c.nodes ?? [c.url], replicated: c.replicated } } : {}
     return { kind: 'server', url: c.url, user: c.user, password: c.password, ...cluster }
   }
   return { kind: 'embedded', dir: resolve(store.dir) }

@@ -37,15 +37,21 @@ const upstream = (adapters: readonly string[]) =>
     ),
   })
 
-/** Checks across the store's fields: a cluster needs its nodes, and nodes need a cluster. */
-export function checkStore(store: { clickhouse?: { cluster?: string | undefined; nodes?: string[] | undefined } | undefined }, ctx: Context): void {
+/**
+ * Checks across the store's fields: a cluster needs its nodes (unless it is replicated: its DDL runs ON CLUSTER), nodes
+ * need a cluster, and replication needs a cluster.
+ */
+export function checkStore(store: { clickhouse?: { cluster?: string | undefined; nodes?: string[] | undefined; replicated?: boolean } | undefined }, ctx: Context): void {
   const c = store.clickhouse
   if (c === undefined) return
-  if (c.cluster !== undefined && c.nodes === undefined) {
-    ctx.problems.push({ path: 'store.clickhouse.nodes', value: undefined, message: 'is set, and store.clickhouse.cluster needs it', fix: "list every node's HTTP URL: hopwatch creates its tables on each (ON CLUSTER DDL, which needs ZooKeeper, is not supported yet)" })
+  if (c.cluster !== undefined && c.nodes === undefined && c.replicated !== true) {
+    ctx.problems.push({ path: 'store.clickhouse.nodes', value: undefined, message: 'is not set, and store.clickhouse.cluster needs it', fix: "list every node's HTTP URL (hopwatch creates its tables on each), or set store.clickhouse.replicated: true on a cluster with ZooKeeper (its DDL then runs ON CLUSTER)" })
   }
   if (c.nodes !== undefined && c.cluster === undefined) {
-    ctx.problems.push({ path: 'store.clickhouse.cluster', value: undefined, message: 'is set, and store.clickhouse.nodes needs it', fix: "the cluster's name in the servers' remote_servers" })
+    ctx.problems.push({ path: 'store.clickhouse.cluster', value: undefined, message: 'is not set, and store.clickhouse.nodes needs it', fix: "the cluster's name in the servers' remote_servers" })
+  }
+  if (c.replicated === true && c.cluster === undefined) {
+    ctx.problems.push({ path: 'store.clickhouse.cluster', value: undefined, message: 'is not set, and store.clickhouse.replicated needs it', fix: "the cluster's name in the servers' remote_servers (each shard's replicas with internal_replication true)" })
   }
 }
 
@@ -63,6 +69,9 @@ export function storeSchema() {
         // a cluster: the name in the servers' remote_servers, and every node's HTTP URL (the schema is made on each)
         cluster: optional(str({ pattern: /^[A-Za-z_][A-Za-z0-9_]{0,63}$/, fix: "the cluster's name in the servers' remote_servers, e.g. hopwatch" })),
         nodes: optional(list(url({ protocols: ['http', 'https'], example: 'http://clickhouse-0:8123' }), { min: 1, fix: "every node's HTTP URL, e.g. [http://clickhouse-0:8123, http://clickhouse-1:8123]" })),
+        // ReplicatedMergeTree local tables and ON CLUSTER DDL: the servers need ZooKeeper (or Keeper), {shard} and
+        // {replica} macros, and internal_replication in their remote_servers
+        replicated: withDefault(bool(), false),
       }),
     ),
     queue_rows: withDefault(int({ min: 100, max: 10_000_000 }), D.store.queue_rows),

@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client'
 import { StoreError } from './errors.js'
 import { liveOwner, readOwner } from './owner.js'
-import { CLUSTER_INSERT_SETTINGS, onClusterNode, type ClusterLayout } from './cluster.js'
+import { CLUSTER_INSERT_SETTINGS, distributedSql, onClusterNode, onReplicatedCluster, type ClusterLayout } from './cluster.js'
 import { capabilitiesOf, MIGRATIONS, type Capabilities } from './schema.js'
 import { identifier, quoteString } from './sql.js'
 
@@ -37,7 +37,8 @@ export async function openStore(target: StoreTarget, database: string): Promise<
   }
   const capabilities = capabilitiesOf(version)
   try {
-    if (target.kind === 'server' && target.cluster !== undefined) await migrateNodes(target, target.cluster, database)
+    if (target.kind === 'server' && target.cluster?.replicated === true) await migrate(client, database, capabilities, target.cluster)
+    else if (target.kind === 'server' && target.cluster !== undefined) await migrateNodes(target, target.cluster, database)
     else await migrate(client, database, capabilities)
   } catch (err) {
     await client.close().catch(() => {})
@@ -55,7 +56,7 @@ async function migrateNodes(target: { user: string; password: string }, cluster:
       const version = await versionOf(nodeClient).catch(async (err: unknown) => {
         throw await openError(node, err)
       })
-      await migrate(nodeClient, database, capabilitiesOf(version), cluster.name)
+      await migrate(nodeClient, database, capabilitiesOf(version), cluster)
     } finally {
       await nodeClient.close()
     }
@@ -115,29 +116,71 @@ async function openError(target: StoreTarget, err: unknown): Promise<StoreError>
   return new StoreError('HW_STORE_OPEN', `cannot reach ClickHouse at ${target.url}: ${reason}. Check the URL, user and password.`, { cause: err })
 }
 
-async function migrate(client: ClickHouseClient, database: string, caps: Capabilities, cluster?: string): Promise<void> {
+async function migrate(client: ClickHouseClient, database: string, caps: Capabilities, cluster?: ClusterLayout): Promise<void> {
   const db = identifier(database)
-  try {
-    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` })
-    await client.command({
-      query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, description String, applied_us Int64) ENGINE = MergeTree() ORDER BY version`,
-    })
+  const replicated = cluster?.replicated === true
+  // replicated: every statement once, ON CLUSTER; the migrations' record is replicated to every node of the cluster
+  const onCluster = replicated ? ` ON CLUSTER ${identifier(cluster.name)}` : ''
+  const recordEngine = replicated ? `ReplicatedMergeTree('/clickhouse/tables/all/${db}/schema_migrations', '{replica}')` : 'MergeTree()'
+  const appliedVersions = async () => {
     const rs = await client.query({ query: `SELECT DISTINCT version FROM ${db}.schema_migrations`, format: 'JSONEachRow' })
-    const applied = new Set(((await rs.json()) as Array<{ version: number }>).map((r) => Number(r.version)))
+    return new Set(((await rs.json()) as Array<{ version: number }>).map((r) => Number(r.version)))
+  }
+  try {
+    // nothing to do, nothing run: a store opened on one node while another is down needs no DDL (ON CLUSTER would
+    // wait for the node that is down)
+    const known = await appliedVersions().catch(() => new Set<number>())
+    if (MIGRATIONS.every((m) => known.has(m.version))) return
+    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}${onCluster}` })
+    await client.command({
+      query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations${onCluster} (version UInt32, description String, applied_us Int64) ENGINE = ${recordEngine} ORDER BY version`,
+    })
+    const applied = await appliedVersions()
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue
       const statements = migration.statements(db, caps)
-      for (const statement of cluster !== undefined ? onClusterNode(statements, cluster) : statements) {
+      const run = cluster === undefined ? statements : replicated ? onReplicatedCluster(statements, cluster.name) : onClusterNode(statements, cluster.name)
+      const rebuild = new Set<string>()
+      for (const statement of run) {
+        if (typeof statement !== 'string') {
+          rebuild.add(statement.rebuild)
+          continue
+        }
+        // an ALTER of a replicated table waits for every replica: one created a moment ago is not active yet
+        if (replicated && statement.startsWith('ALTER TABLE')) await replicasActive(client, db)
         await client.command({ query: statement }).catch((err: Error) => {
           // a migration that stopped part-way is run again whole: a column it already added is not an error
           if (!(statement.includes(' ADD COLUMN ') && /already exists/i.test(err.message))) throw err
         })
       }
+      // Distributed tables over altered replicated ones are made again with the local tables' new columns
+      for (const table of rebuild) await rebuildDistributed(client, db, table, cluster?.name ?? '')
       await client.command({
         query: `INSERT INTO ${db}.schema_migrations (version, description, applied_us) VALUES (${migration.version}, ${quoteString(migration.description)}, ${Date.now() * 1000})`,
       })
     }
   } catch (err) {
     throw new StoreError('HW_STORE_MIGRATE', `creating the schema in database ${database} failed: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/** Drops the Distributed table over `<table>_local` on every node and makes it again from the local table's columns. */
+async function rebuildDistributed(client: ClickHouseClient, db: string, table: string, cluster: string): Promise<void> {
+  const rs = await client.query({ query: `SHOW CREATE TABLE ${db}.${identifier(table)}_local`, format: 'JSONEachRow' })
+  const [shown] = (await rs.json()) as Array<{ statement: string }>
+  if (shown === undefined) throw new Error(`SHOW CREATE TABLE ${db}.${table}_local returned nothing`)
+  await client.command({ query: `DROP TABLE IF EXISTS ${db}.${identifier(table)} ON CLUSTER ${identifier(cluster)}` })
+  await client.command({ query: distributedSql(db, table, shown.statement, cluster, true) })
+}
+
+/** Waits (30 s at most) until every replicated table of the database sees all its replicas active. */
+async function replicasActive(client: ClickHouseClient, db: string): Promise<void> {
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const rs = await client.query({ query: `SELECT table, active_replicas, total_replicas FROM system.replicas WHERE database = ${quoteString(db)} AND active_replicas < total_replicas`, format: 'JSONEachRow' })
+    const waiting = (await rs.json()) as Array<{ table: string; active_replicas: number; total_replicas: number }>
+    if (waiting.length === 0) return
+    if (Date.now() > deadline) throw new Error(`replicas of ${waiting.map((w) => `${w.table} (${w.active_replicas} of ${w.total_replicas} active)`).join(', ')} did not become active within 30 s: is every node up and reaching ZooKeeper?`)
+    await new Promise((r) => setTimeout(r, 200))
   }
 }

@@ -154,9 +154,11 @@ test('checks across fields are reported in the same pass as the fields\' own pro
   assert.deepEqual(problems.map((p) => p.path), ['proxy.port', 'upstreams[0].component', 'upstreams[2].prefx', 'upstreams[1].name', 'upstreams[1].prefix'])
 })
 
-test('a ClickHouse cluster needs its name and every node, each an http(s) URL', () => {
+test('a ClickHouse cluster needs its name and every node (unless replicated), each an http(s) URL', () => {
   const ch = (extra: object) => ({ ...good, store: { clickhouse: { url: 'http://ch-0:8123', ...extra } } })
-  assert.deepEqual(problemsOf(ch({ cluster: 'hw' })).map((p) => `${p.path} ${p.message}`), ['store.clickhouse.nodes is set, and store.clickhouse.cluster needs it'])
+  assert.deepEqual(problemsOf(ch({ cluster: 'hw' })).map((p) => `${p.path} ${p.message}`), ['store.clickhouse.nodes is not set, and store.clickhouse.cluster needs it'])
+  assert.deepEqual(problemsOf(ch({ replicated: true })).map((p) => `${p.path} ${p.message}`), ['store.clickhouse.cluster is not set, and store.clickhouse.replicated needs it'])
+  assert.equal(validateConfig(ch({ cluster: 'hw', replicated: true }), 'hopwatch.yaml', options).store.clickhouse?.replicated, true, 'a replicated cluster runs its DDL ON CLUSTER: no node list needed')
   assert.deepEqual(problemsOf(ch({ nodes: ['http://ch-0:8123'] })).map((p) => p.path), ['store.clickhouse.cluster'])
   assert.deepEqual(problemsOf(ch({ cluster: 'hw', nodes: ['http://ch-0:8123', 'ch-1:8123'] })).map((p) => p.path), ['store.clickhouse.nodes[1]'])
   const config = validateConfig(ch({ cluster: 'hw', nodes: ['http://ch-0:8123', 'http://ch-1:8123'] }), 'hopwatch.yaml', options)

@@ -40,7 +40,34 @@ export class ClickHouseServer {
     return servers
   }
 
-  private static async prepare(count: number, extra: (tcpPorts: number[]) => string): Promise<ClickHouseServer[]> {
+  /**
+   * A replicated cluster: `shards` × `replicas` servers, named `name` in every server's `remote_servers` with
+   * `internal_replication` (a Distributed insert writes one replica; ReplicatedMergeTree copies it), each with its
+   * `{shard}` and `{replica}` macros, the ZooKeeper at `zooKeeperPort`, an interserver port for fetching parts, and
+   * distributed DDL (ON CLUSTER) on.
+   * Returned shard by shard, replica by replica.
+   */
+  static async replicated(shards: number, replicas: number, name: string, zooKeeperPort: number): Promise<ClickHouseServer[]> {
+    const interserver: number[] = []
+    for (let i = 0; i < shards * replicas; i++) interserver.push(await freePort())
+    const servers = await ClickHouseServer.prepare(shards * replicas, (tcpPorts, i) => {
+      const shard = (s: number) => tcpPorts.slice(s * replicas, (s + 1) * replicas).map((port) => `<replica><host>127.0.0.1</host><port>${port}</port></replica>`).join('')
+      const layout = Array.from({ length: shards }, (_, s) => `<shard><internal_replication>true</internal_replication>${shard(s)}</shard>`).join('')
+      return [
+        `  <remote_servers><${name}>${layout}</${name}></remote_servers>`,
+        `  <zookeeper><node><host>127.0.0.1</host><port>${zooKeeperPort}</port></node><session_timeout_ms>10000</session_timeout_ms></zookeeper>`,
+        `  <macros><shard>${Math.floor(i / replicas) + 1}</shard><replica>replica-${i + 1}</replica></macros>`,
+        `  <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>`,
+        // where the other replicas fetch this one's parts
+        `  <interserver_http_host>127.0.0.1</interserver_http_host><interserver_http_port>${interserver[i]}</interserver_http_port>`,
+        '',
+      ].join('\n')
+    })
+    await Promise.all(servers.map((s) => s.start()))
+    return servers
+  }
+
+  private static async prepare(count: number, extra: (tcpPorts: number[], node: number) => string): Promise<ClickHouseServer[]> {
     if (!existsSync(CLICKHOUSE_SERVER_BIN)) {
       throw new Error(`${CLICKHOUSE_SERVER_BIN} is missing: run \`node scripts/ensure-test-deps.mjs\` (as root) or \`npm test\`, which installs Debian's clickhouse-server`)
     }
@@ -56,9 +83,9 @@ export class ClickHouseServer {
       }
     }
     for (let i = 0; i < count; i++) nodes.push({ dir: await mkdtemp(join(tmpdir(), 'hopwatch-ch-')), http: await port(), tcp: await port() })
-    const more = extra(nodes.map((n) => n.tcp))
     return Promise.all(
-      nodes.map(async (n) => {
+      nodes.map(async (n, i) => {
+        const more = extra(nodes.map((x) => x.tcp), i)
         await writeFile(join(n.dir, 'config.xml'), configXml(n.dir, n.http, n.tcp).replace('</yandex>', `${more}</yandex>`))
         await writeFile(join(n.dir, 'users.xml'), USERS_XML)
         return new ClickHouseServer(n.dir, n.http)
