@@ -18,16 +18,31 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "hopwatch.clickhouseUrl" -}}
 {{- if .Values.clickhouse.url -}}
 {{ .Values.clickhouse.url }}
+{{- else if .Values.clickhouse.altinity.enabled -}}
+http://clickhouse-{{ include "hopwatch.fullname" . }}:8123
 {{- else if .Values.clickhouse.statefulSet.enabled -}}
 http://{{ include "hopwatch.fullname" . }}-clickhouse:8123
 {{- else -}}
-{{ fail "clickhouse.url is empty: give your ClickHouse server's HTTP URL, or set clickhouse.statefulSet.enabled=true for a trial one" }}
+{{ fail "clickhouse.url is empty: give your ClickHouse server's HTTP URL, or set clickhouse.statefulSet.enabled=true for a trial one, or clickhouse.altinity.enabled=true for a cluster run by the Altinity operator" }}
 {{- end -}}
 {{- end -}}
 
 {{/* hopwatch.yaml: the proxy, its upstreams and the store (the password comes from the environment, never from here). */}}
 {{- define "hopwatch.config" -}}
 {{- $store := dict "database" .Values.clickhouse.database "clickhouse" (dict "url" (include "hopwatch.clickhouseUrl" .) "user" .Values.clickhouse.user) -}}
+{{- with .Values.clickhouse.altinity -}}{{- if .enabled -}}
+{{- $_ := set $store.clickhouse "cluster" .cluster -}}
+{{- if gt (int .replicas) 1 -}}
+{{- $_ := set $store.clickhouse "replicated" true -}}
+{{- else -}}
+{{- /* one replica a shard: the tables are created on every node, each host's Service as the operator names it */ -}}
+{{- $nodes := list -}}
+{{- range $shard := until (int .shards) -}}
+{{- $nodes = append $nodes (printf "http://chi-%s-%s-%d-0:8123" (include "hopwatch.fullname" $) $.Values.clickhouse.altinity.cluster $shard) -}}
+{{- end -}}
+{{- $_ := set $store.clickhouse "nodes" $nodes -}}
+{{- end -}}
+{{- end -}}{{- end -}}
 {{- if .Values.clickhouse.cluster -}}
 {{- $_ := set $store.clickhouse "cluster" .Values.clickhouse.cluster -}}
 {{- $_ := set $store.clickhouse "nodes" .Values.clickhouse.nodes -}}
