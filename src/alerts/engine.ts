@@ -69,12 +69,14 @@ export class AlertEngine {
       record: (row: AlertRow) => void
       /** callers run in this process: watch its event loop too */
       generator: boolean
+      /** a proxy without callers runs in this process, named so: watch its event loop (proxy_overloaded) */
+      proxy?: string
       warn?: (line: string) => void
       clockUs?: () => number
     },
   ) {
-    this.feeds = rulesFromConfig(options.config, { generator: options.generator })
-    this.rules = [this.feeds.latency, this.feeds.errors, this.feeds.success, this.feeds.memory, ...(this.feeds.generator !== undefined ? [this.feeds.generator] : [])]
+    this.feeds = rulesFromConfig(options.config, { generator: options.generator, ...(options.proxy !== undefined ? { proxy: options.proxy } : {}) })
+    this.rules = [this.feeds.latency, this.feeds.errors, this.feeds.success, this.feeds.memory, ...(this.feeds.generator !== undefined ? [this.feeds.generator] : []), ...(this.feeds.proxy !== undefined ? [this.feeds.proxy] : [])]
     for (const sink of options.sinks) this.queues.set(sink, { chain: Promise.resolve(), depth: 0 })
   }
 
@@ -199,6 +201,7 @@ export class AlertEngine {
     hopEnded.unsubscribe(this.onHop)
     turnEnded.unsubscribe(this.onTurn)
     this.feeds.generator?.dispose()
+    this.feeds.proxy?.dispose()
     const now = this.now()
     for (const [id, t] of [...this.tracked]) this.clear(id, t, now, `${t.last.message}; the run ended`)
     await Promise.all([...this.queues.values()].map((q) => q.chain))

@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
+import { PROXY_OVERLOADED } from '../analyze/proxy-saturation.js'
 import type { AlertsConfig } from '../config/index.js'
 import { quantile } from '../analyze/stats.js'
 import { trendOf } from '../analyze/trend.js'
@@ -182,8 +183,37 @@ export class GeneratorRule implements Rule {
   }
 }
 
-/** The rules an `alerts:` section asks for; the generator rule only where callers run. */
-export function rulesFromConfig(alerts: AlertsConfig, options: { generator: boolean }) {
+/**
+ * A proxy's own event loop lagging (a proxy without callers in its process: `hopwatch proxy`): it stamps hops late,
+ * so its latencies are partly its own. Keyed by the proxy's name; the analysis leaves out the steps it lagged in
+ * (src/analyze/proxy-saturation.ts).
+ */
+export class ProxyRule implements Rule {
+  readonly name = PROXY_OVERLOADED
+  readonly severity = 'warning'
+  private readonly delay: IntervalHistogram
+
+  constructor(
+    private readonly proxy: string,
+    private readonly limitMs: number,
+  ) {
+    this.delay = monitorEventLoopDelay({ resolution: 10 })
+    this.delay.enable()
+  }
+
+  evaluate(): Finding[] {
+    const p99 = this.delay.count > 0 ? this.delay.percentile(99) / 1e6 : 0
+    this.delay.reset()
+    return [{ key: this.proxy, active: p99 > this.limitMs, value: p99, threshold: this.limitMs, message: `the proxy ${this.proxy}'s event-loop lag p99 is ${fmt(p99)} ms (limit ${fmt(this.limitMs)} ms): it stamps hops late, so its latencies are partly its own` }]
+  }
+
+  dispose(): void {
+    this.delay.disable()
+  }
+}
+
+/** The rules an `alerts:` section asks for; the generator rule only where callers run, the proxy rule where they do not. */
+export function rulesFromConfig(alerts: AlertsConfig, options: { generator: boolean; proxy?: string }) {
   const windowUs = alerts.window_s * 1e6
   return {
     latency: new ComponentLatencyRule(alerts.rules.component_p95_ms, windowUs, alerts.min_events),
@@ -191,5 +221,6 @@ export function rulesFromConfig(alerts: AlertsConfig, options: { generator: bool
     success: new SuccessRule(alerts.rules.success_min, windowUs, alerts.min_events),
     memory: new MemorySlopeRule(alerts.rules.memory_slope_mb_per_h, alerts.memory_window_s * 1e6),
     generator: options.generator ? new GeneratorRule(alerts.rules.generator_lag_ms) : undefined,
+    proxy: !options.generator && options.proxy !== undefined ? new ProxyRule(options.proxy, alerts.rules.proxy_lag_ms) : undefined,
   }
 }

@@ -19,10 +19,16 @@ function stepList(steps: readonly number[]): string {
 
 const RERUN_BUSY = 'rerun with fewer conversations, a lower --time-scale, or the load generator on another machine'
 const RERUN_SHARDS = 'rerun with every shard started on time (the same --run-id and --start-at on each)'
+const RERUN_PROXY = 'rerun with the proxy on a less busy host, or one proxy per agent pod, or a ClickHouse server store'
 
-/** What to do about invalid steps: their shards when a shard was missing or late, else the machine that was busy. */
+/**
+ * What to do about invalid steps: their shards when a shard was missing or late, the proxy when it was saturated,
+ * else the machine that was busy.
+ */
 function rerun(invalid: Analysis['invalid_steps']): string {
-  return invalid.length > 0 && invalid.every((s) => /^shards? .*(recorded nothing|began it)/.test(s.reason)) ? RERUN_SHARDS : RERUN_BUSY
+  if (invalid.length > 0 && invalid.every((s) => /^shards? .*(recorded nothing|began it)/.test(s.reason))) return RERUN_SHARDS
+  if (invalid.length > 0 && invalid.every((s) => /^the proxy .* was saturated/.test(s.reason))) return RERUN_PROXY
+  return RERUN_BUSY
 }
 
 /** What the invalid steps were, for a headline: "steps 3–5 were not valid (the host's CPU was saturated (98 %))". */

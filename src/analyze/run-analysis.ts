@@ -1,5 +1,6 @@
 import { DESIGN_SLOS } from '../slos.js'
 import { headline } from './headline.js'
+import { proxySaturation } from './proxy-saturation.js'
 import { shardProblem } from './shards.js'
 import type { AlertChangeRow, StepSeries } from '../store/analysis.js'
 import { afterWarmUp, MIN_TREND_SPAN_S, resourceReport, type ResourceReport, type SampledSeries } from './resources.js'
@@ -208,7 +209,11 @@ function networkMs(data: RunData, step: number): number[] {
  * highest load at which every SLO held at it and at every load below.
  */
 export function analyzeRun(data: RunData, slos: Slos = DEFAULT_SLOS, options: DegradationOptions = DEGRADATION_DEFAULTS): Analysis {
-  const steps = [...data.steps].sort((a, b) => a.step - b.step)
+  // a step a saturated proxy recorded is no evidence, as one a saturated generator drove is not
+  const saturated = proxySaturation(data.alerts, data.steps)
+  const steps = [...data.steps]
+    .map((s) => (saturated.has(s.step) ? { ...s, invalid_reason: [s.invalid_reason ?? '', saturated.get(s.step) as string].filter((r) => r !== '').join('; ') } : s))
+    .sort((a, b) => a.step - b.step)
   const invalid = new Map(steps.flatMap((s) => {
     const reason = invalidOf(s)
     return reason === undefined ? [] : [[s.step, reason] as const]

@@ -98,6 +98,8 @@ export const DEFAULTS = {
       memory_slope_mb_per_h: 50,
       /** the generator's event-loop lag p99 above which its own numbers are not to be trusted */
       generator_lag_ms: 50,
+      /** a proxy's own event-loop lag p99 above which it stamps hops late (`hopwatch proxy`: proxy_overloaded) */
+      proxy_lag_ms: 50,
     },
     sinks: { log: true, timeout_ms: 5_000 },
   },

@@ -69,6 +69,7 @@ export function alertsSchema() {
       success_min: withDefault(num({ min: 0, max: 1, fix: 'a fraction, e.g. 0.95' }), DESIGN_SLOS.success_min),
       memory_slope_mb_per_h: withDefault(num({ min: 0, max: 1e9, fix: 'MB per hour, e.g. 50' }), A.rules.memory_slope_mb_per_h),
       generator_lag_ms: withDefault(num({ min: 1, max: 60_000, fix: 'milliseconds of event-loop lag p99, e.g. 50' }), A.rules.generator_lag_ms),
+      proxy_lag_ms: withDefault(num({ min: 1, max: 60_000, fix: 'milliseconds of event-loop lag p99, e.g. 50' }), A.rules.proxy_lag_ms),
     }),
     sinks: obj({
       log: withDefault(bool(), A.sinks.log),

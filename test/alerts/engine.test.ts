@@ -139,3 +139,28 @@ test('a failing sink is counted and warned about, and the other sink still gets 
     await server.close()
   }
 })
+
+test('a proxy whose own event loop lags raises proxy_overloaded under its name; a generator process watches its own loop instead', async () => {
+  const config = validateAlertsConfig({ alerts: { eval_s: 3600, window_s: 10, for_s: 0, repeat_s: 60, min_events: 5, sinks: { log: false }, rules: { proxy_lag_ms: 50 } } }, 'test')
+  const rows: AlertRow[] = []
+  const proxy = new AlertEngine({ runId: 'r1', config, sinks: [], record: (r) => rows.push(r), generator: false, proxy: 'pod-a/1', warn: () => {} })
+  const generator = new AlertEngine({ runId: 'r1', config, sinks: [], record: () => {}, generator: true, proxy: 'pod-a/1', warn: () => {} })
+  try {
+    // the event loop is held for 300 ms (once the lag histogram's own timer runs): it sees a timer that fired that late
+    await new Promise((r) => setTimeout(r, 50))
+    const until = Date.now() + 300
+    while (Date.now() < until) void 0
+    await new Promise((r) => setTimeout(r, 30))
+    const changes = proxy.evaluate(T0)
+    assert.deepEqual(changes.map((c) => [c.rule, c.key, c.state]), [['proxy_overloaded', 'pod-a/1', 'pending'], ['proxy_overloaded', 'pod-a/1', 'firing']])
+    assert.ok((changes[0]?.value ?? 0) >= 250, `lag p99 ${changes[0]?.value} ms`)
+    assert.deepEqual([...new Set(rows.map((r) => [r.rule, r.component].join(' ')))], ['proxy_overloaded pod-a/1'], 'stored for the analysis')
+    assert.ok(generator.evaluate(T0).every((c) => c.rule !== 'proxy_overloaded'), 'callers in the process: the generator rule watches the loop')
+    // a calm loop resolves it
+    await new Promise((r) => setTimeout(r, 50))
+    assert.deepEqual(proxy.evaluate(T0 + 5 * S).map((c) => [c.rule, c.state]), [['proxy_overloaded', 'resolved']])
+  } finally {
+    await proxy.stop()
+    await generator.stop()
+  }
+})
