@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, describe, test } from 'node:test'
-import { BatchWriter, ClickHouseSink, MemorySink, queryJsonLines, Spill, TABLES, type Store } from '../../src/store/index.js'
-import { ENGINES, type EngineUnderTest } from '../support/engines.js'
+import { test } from 'node:test'
+import { BatchWriter, ClickHouseSink, MemorySink, queryJsonLines, Spill, TABLES } from '../../src/store/index.js'
+import { onEachEngine } from '../support/engines.js'
 import { hopRow } from '../support/rows.js'
 
 /** A store that takes a batch and then fails to say so (a timeout or a reset after the server committed it). */
@@ -77,46 +77,34 @@ test('a replay that stopped between its insert and its offset write resumes with
   assert.equal(second.stats().tables.hops?.replayed, 30)
 })
 
-describe('the store says which rows of a batch it already holds', () => {
-  for (const makeEngine of ENGINES) {
-    describe(makeEngine.name, () => {
-      let engine: EngineUnderTest
-      let store: Store
-      before(async () => {
-        engine = await makeEngine()
-        store = await engine.open()
-      })
-      after(() => engine.dispose())
-
-      test('for every table, by its key: rows inserted are found, the others are not', async () => {
-        const sink = new ClickHouseSink(store)
-        const run = `present-${makeEngine.name}`
-        const sample: Record<string, (i: number) => object> = {
-          runs: (i) => ({ run_id: `${run}-${i}`, name: 'r', started_us: 1, updated_us: i }),
-          hops: (i) => hopRow(i, { run_id: run }),
-          turns: (i) => ({ run_id: run, conversation_id: `c${i % 3}`, turn: i, step: 0, user_start_us: 1_700_000_000_000_000 }),
-          steps: (i) => ({ run_id: run, step: i, shard: '0/1', start_us: 1_700_000_000_000_000 }),
-          resource_samples: (i) => ({ run_id: run, at_us: 1_700_000_000_000_000 + i, target: 't', metric: 'rss', value: i }),
-          alerts: (i) => ({ run_id: run, at_us: 1_700_000_000_000_000 + i, rule: 'r', state: 'firing', component: 'llm' }),
-          spans: (i) => ({ run_id: run, trace_id: 'ab'.repeat(16), span_id: `${i}`.padStart(16, '0'), start_us: 1_700_000_000_000_000 }),
-        }
-        assert.deepEqual(Object.keys(sample).sort(), TABLES.map((t) => t.name).sort(), 'every table is tried')
-        for (const [table, row] of Object.entries(sample)) {
-          const stored = [0, 1, 2, 3].map(row)
-          await sink.insert(table, stored)
-          const asked = [2, 3, 4, 5].map(row)
-          assert.deepEqual(await sink.present(table, asked), [true, true, false, false], table)
-        }
-        // more keys than one query may carry
-        const many = Array.from({ length: 5_000 }, (_, i) => hopRow(i, { run_id: `${run}-many` }))
-        await sink.insert('hops', many.slice(0, 2_500))
-        const found = await sink.present('hops', many)
-        assert.equal(found.filter(Boolean).length, 2_500)
-        assert.ok(found.slice(0, 2_500).every(Boolean))
-        let n = 0
-        for await (const line of queryJsonLines(store, `SELECT count() AS n FROM hopwatch.hops WHERE run_id = '${run}-many'`)) n = (JSON.parse(line) as { n: number }).n
-        assert.equal(n, 2_500, 'asking stored nothing')
-      })
-    })
-  }
+onEachEngine((engine) => `the store says which rows of a batch it already holds, on the ${engine}`, (on) => {
+  test('for every table, by its key: rows inserted are found, the others are not', async () => {
+    const sink = new ClickHouseSink(on.store)
+    const run = `present-${on.name}`
+    const sample: Record<string, (i: number) => object> = {
+      runs: (i) => ({ run_id: `${run}-${i}`, name: 'r', started_us: 1, updated_us: i }),
+      hops: (i) => hopRow(i, { run_id: run }),
+      turns: (i) => ({ run_id: run, conversation_id: `c${i % 3}`, turn: i, step: 0, user_start_us: 1_700_000_000_000_000 }),
+      steps: (i) => ({ run_id: run, step: i, shard: '0/1', start_us: 1_700_000_000_000_000 }),
+      resource_samples: (i) => ({ run_id: run, at_us: 1_700_000_000_000_000 + i, target: 't', metric: 'rss', value: i }),
+      alerts: (i) => ({ run_id: run, at_us: 1_700_000_000_000_000 + i, rule: 'r', state: 'firing', component: 'llm' }),
+      spans: (i) => ({ run_id: run, trace_id: 'ab'.repeat(16), span_id: `${i}`.padStart(16, '0'), start_us: 1_700_000_000_000_000 }),
+    }
+    assert.deepEqual(Object.keys(sample).sort(), TABLES.map((t) => t.name).sort(), 'every table is tried')
+    for (const [table, row] of Object.entries(sample)) {
+      const stored = [0, 1, 2, 3].map(row)
+      await sink.insert(table, stored)
+      const asked = [2, 3, 4, 5].map(row)
+      assert.deepEqual(await sink.present(table, asked), [true, true, false, false], table)
+    }
+    // more keys than one query may carry
+    const many = Array.from({ length: 5_000 }, (_, i) => hopRow(i, { run_id: `${run}-many` }))
+    await sink.insert('hops', many.slice(0, 2_500))
+    const found = await sink.present('hops', many)
+    assert.equal(found.filter(Boolean).length, 2_500)
+    assert.ok(found.slice(0, 2_500).every(Boolean))
+    let n = 0
+    for await (const line of queryJsonLines(on.store, `SELECT count() AS n FROM hopwatch.hops WHERE run_id = '${run}-many'`)) n = (JSON.parse(line) as { n: number }).n
+    assert.equal(n, 2_500, 'asking stored nothing')
+  })
 })

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises'
+import { after, before, describe } from 'node:test'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openStore, type Store } from '../../src/store/index.js'
@@ -50,3 +51,28 @@ export async function serverEngine(): Promise<EngineUnderTest> {
 }
 
 export const ENGINES = [embeddedEngine, serverEngine] as const
+
+/** What a suite made by onEachEngine sees: set before its tests run. */
+export interface OnEngine {
+  name: EngineUnderTest['name']
+  engine: EngineUnderTest
+  store: Store
+}
+
+/**
+ * The same tests on the embedded engine and on Debian's ClickHouse server: a suite per engine, titled by `title`,
+ * with a store opened before its tests (`on.store`) and the engine disposed of after them.
+ */
+export function onEachEngine(title: (engine: string) => string, body: (on: OnEngine) => void): void {
+  for (const makeEngine of ENGINES) {
+    const on = { name: makeEngine === embeddedEngine ? 'embedded' : 'server' } as OnEngine
+    describe(title(on.name === 'embedded' ? 'embedded engine' : 'Debian ClickHouse server'), () => {
+      before(async () => {
+        on.engine = await makeEngine()
+        on.store = await on.engine.open()
+      })
+      after(() => on.engine?.dispose())
+      body(on)
+    })
+  }
+}

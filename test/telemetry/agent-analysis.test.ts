@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
+import { test } from 'node:test'
 import { analyzeStoredRun } from '../../src/analyze/index.js'
-import { queryJsonLines, type Store } from '../../src/store/index.js'
+import { queryJsonLines } from '../../src/store/index.js'
 import { AgentSpanAssembler, RecentHops, type OtlpSpan } from '../../src/telemetry/otlp/index.js'
 import type { HopRecord } from '../../src/types.js'
 import { hopRow } from '../support/rows.js'
-import { ENGINES, type EngineUnderTest } from '../support/engines.js'
+import { onEachEngine } from '../support/engines.js'
 
 const T0 = 1_790_000_000_000_000
 /** the port the agent's LLM calls went to: the proxy's */
@@ -51,56 +51,46 @@ function pipecatSpans(): OtlpSpan[] {
   return spans.reverse()
 }
 
-for (const makeEngine of ENGINES) {
-  describe(`an agent's own spans in the analysis, on the ${makeEngine === ENGINES[0] ? 'embedded engine' : 'Debian ClickHouse server'}`, () => {
-    let engine: EngineUnderTest
-    let store: Store
-    before(async () => {
-      engine = await makeEngine()
-      store = await engine.open()
-    })
-    after(() => engine.dispose())
+onEachEngine((engine) => `an agent's own spans in the analysis, on the ${engine}`, (on) => {
+  test('a proxy run without load steps is one observed step: its turns, load and component latencies come from the agent\'s spans', async () => {
+    const tables: Record<string, object[]> = { spans: [], hops: [], turns: [] }
+    const assembler = new AgentSpanAssembler({ runId: 'run-agent', keepContent: false, holdMs: 30_000, maxHeld: 1000, recordTurns: true, row: (table, row) => tables[table]!.push(row) })
+    assembler.ingest(pipecatSpans())
+    assembler.close()
+    for (const [table, values] of Object.entries(tables)) await on.store.client.insert({ table: `hopwatch.${table}`, values, format: 'JSONEachRow' })
+    await on.store.client.insert({ table: 'hopwatch.runs', values: [{ run_id: 'run-agent', name: '', source: 'proxy', started_us: T0, ended_us: T0 + 60e6, hopwatch_version: 'test', config_json: '{}', updated_us: T0 }], format: 'JSONEachRow' })
 
-    test('a proxy run without load steps is one observed step: its turns, load and component latencies come from the agent\'s spans', async () => {
-      const tables: Record<string, object[]> = { spans: [], hops: [], turns: [] }
-      const assembler = new AgentSpanAssembler({ runId: 'run-agent', keepContent: false, holdMs: 30_000, maxHeld: 1000, recordTurns: true, row: (table, row) => tables[table]!.push(row) })
-      assembler.ingest(pipecatSpans())
-      assembler.close()
-      for (const [table, values] of Object.entries(tables)) await store.client.insert({ table: `hopwatch.${table}`, values, format: 'JSONEachRow' })
-      await store.client.insert({ table: 'hopwatch.runs', values: [{ run_id: 'run-agent', name: '', source: 'proxy', started_us: T0, ended_us: T0 + 60e6, hopwatch_version: 'test', config_json: '{}', updated_us: T0 }], format: 'JSONEachRow' })
-
-      const analysis = await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', 'run-agent')
-      assert.ok(analysis !== undefined)
-      assert.equal(analysis.steps.length, 1)
-      const step = analysis.steps[0]!
-      assert.equal(step.turns?.turns, 12)
-      assert.equal(step.load, 2)
-      assert.equal(step.turns?.p95_ms, 1000)
-      assert.equal(step.components.llm?.p95_ms, 520)
-      assert.equal(step.components.stt?.p95_ms, 200)
-      assert.equal(step.components.tts?.p95_ms, 150)
-      assert.equal(step.components.llm?.n, 12)
-    })
-
-    test('proxy hops joined to the agent\'s spans without a traceparent are judged in the spans\' turns, and counted once', async () => {
-      const tables: Record<string, object[]> = { spans: [], hops: [], turns: [] }
-      const recent = new RecentHops()
-      recent.listening([PROXY_PORT])
-      const timed = proxyHops()
-      // as the proxy publishes them: in the order they ended
-      for (const hop of [...timed].sort((x, y) => x.end_us - y.end_us)) recent.add(hop)
-      const assembler = new AgentSpanAssembler({ runId: 'run-joined', keepContent: false, holdMs: 30_000, maxHeld: 1000, recordTurns: true, row: (table, row) => tables[table]!.push(row) }, recent)
-      assembler.ingest(pipecatSpans().map((s) => ({ ...s, attributes: { ...s.attributes } })))
-      assembler.close()
-      assert.equal(assembler.stats.joined, 12)
-      for (const [table, values] of Object.entries({ ...tables, hops: [...tables.hops!, ...timed] })) await store.client.insert({ table: `hopwatch.${table}`, values, format: 'JSONEachRow' })
-      await store.client.insert({ table: 'hopwatch.runs', values: [{ run_id: 'run-joined', name: '', source: 'proxy', started_us: T0, ended_us: T0 + 60e6, hopwatch_version: 'test', config_json: '{}', updated_us: T0 }], format: 'JSONEachRow' })
-
-      const analysis = await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', 'run-joined')
-      const step = analysis!.steps[0]!
-      // the proxy's own TTFTs (310 … 360 ms), once each, in the agent's turns
-      assert.equal(step.components.llm?.n, 12)
-      assert.equal(step.components.llm?.p95_ms, 360)
-    })
+    const analysis = await analyzeStoredRun((sql) => queryJsonLines(on.store, sql), 'hopwatch', 'run-agent')
+    assert.ok(analysis !== undefined)
+    assert.equal(analysis.steps.length, 1)
+    const step = analysis.steps[0]!
+    assert.equal(step.turns?.turns, 12)
+    assert.equal(step.load, 2)
+    assert.equal(step.turns?.p95_ms, 1000)
+    assert.equal(step.components.llm?.p95_ms, 520)
+    assert.equal(step.components.stt?.p95_ms, 200)
+    assert.equal(step.components.tts?.p95_ms, 150)
+    assert.equal(step.components.llm?.n, 12)
   })
-}
+
+  test('proxy hops joined to the agent\'s spans without a traceparent are judged in the spans\' turns, and counted once', async () => {
+    const tables: Record<string, object[]> = { spans: [], hops: [], turns: [] }
+    const recent = new RecentHops()
+    recent.listening([PROXY_PORT])
+    const timed = proxyHops()
+    // as the proxy publishes them: in the order they ended
+    for (const hop of [...timed].sort((x, y) => x.end_us - y.end_us)) recent.add(hop)
+    const assembler = new AgentSpanAssembler({ runId: 'run-joined', keepContent: false, holdMs: 30_000, maxHeld: 1000, recordTurns: true, row: (table, row) => tables[table]!.push(row) }, recent)
+    assembler.ingest(pipecatSpans().map((s) => ({ ...s, attributes: { ...s.attributes } })))
+    assembler.close()
+    assert.equal(assembler.stats.joined, 12)
+    for (const [table, values] of Object.entries({ ...tables, hops: [...tables.hops!, ...timed] })) await on.store.client.insert({ table: `hopwatch.${table}`, values, format: 'JSONEachRow' })
+    await on.store.client.insert({ table: 'hopwatch.runs', values: [{ run_id: 'run-joined', name: '', source: 'proxy', started_us: T0, ended_us: T0 + 60e6, hopwatch_version: 'test', config_json: '{}', updated_us: T0 }], format: 'JSONEachRow' })
+
+    const analysis = await analyzeStoredRun((sql) => queryJsonLines(on.store, sql), 'hopwatch', 'run-joined')
+    const step = analysis!.steps[0]!
+    // the proxy's own TTFTs (310 … 360 ms), once each, in the agent's turns
+    assert.equal(step.components.llm?.n, 12)
+    assert.equal(step.components.llm?.p95_ms, 360)
+  })
+})
