@@ -1,22 +1,16 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { analyzeRun, type RunData } from '../../src/analyze/index.js'
+import { stepsOnly } from '../support/run-data.js'
 import type { AlertChangeRow } from '../../src/store/analysis.js'
 
 const S = 1_000_000
 /** Four 60 s steps, nothing measured: what is judged here is only which steps are evidence. */
 function run(alerts: AlertChangeRow[]): RunData {
-  return {
-    run: { run_id: 'r', name: 'r', source: 'load' },
-    steps: [0, 1, 2, 3].map((i) => ({ step: i, phase: 'ramp', target_load: 10 * (i + 1), achieved_load: 10 * (i + 1), generator_limited: 0, invalid_reason: '', start_us: i * 60 * S, end_us: (i + 1) * 60 * S })),
-    components: [],
-    errors: [],
-    turns: [],
-    componentSamples: new Map(),
-    turnSamples: new Map(),
-    paths: [],
-    alerts,
-  }
+  return stepsOnly(
+    [0, 1, 2, 3].map((i) => ({ step: i, phase: 'ramp', target_load: 10 * (i + 1), achieved_load: 10 * (i + 1), generator_limited: 0, invalid_reason: '', start_us: i * 60 * S, end_us: (i + 1) * 60 * S })),
+    { alerts },
+  )
 }
 const change = (at_s: number, state: string, component = 'proxy-a', rule = 'proxy_overloaded', value = 120): AlertChangeRow => ({ at_us: at_s * S, rule, state, severity: 'warning', component, value, threshold: 50, message: '' })
 

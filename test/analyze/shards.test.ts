@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { analyzeRun, levelSamples, type RunData } from '../../src/analyze/index.js'
+import { analyzeRun, levelSamples } from '../../src/analyze/index.js'
 import { shardProblem } from '../../src/analyze/shards.js'
 import { queryJsonLines } from '../../src/store/index.js'
 import type { StepRecord } from '../../src/types.js'
 import { embeddedEngine } from '../support/engines.js'
+import { stepsOnly } from '../support/run-data.js'
 import { AMPLE_SERVICES, seededRun } from '../support/seeded-runs.js'
 
 const step = (shards: Array<[string, number]>) => ({ start_us: 0, end_us: 60_000_000, shards: shards.map(([shard, start_us]) => ({ shard, start_us })) })
@@ -19,16 +20,7 @@ test('a step of several generators is evidence only when every shard began it, o
 
 test('the analysis names the missing shard and judges nothing on its steps', () => {
   const base = { phase: 'ramp', generator_limited: 0, invalid_reason: '', start_us: 0, end_us: 60_000_000 }
-  const data: RunData = {
-    run: { run_id: 'r', name: 'r', source: 'load' },
-    steps: [0, 1, 2].map((i) => ({ ...base, step: i, target_load: 10 * (i + 1), achieved_load: 10 * (i + 1), shards: [{ shard: '1/3', start_us: 0 }, { shard: '3/3', start_us: 0 }] })),
-    components: [],
-    errors: [],
-    turns: [],
-    componentSamples: new Map(),
-    turnSamples: new Map(),
-    paths: [],
-  }
+  const data = stepsOnly([0, 1, 2].map((i) => ({ ...base, step: i, target_load: 10 * (i + 1), achieved_load: 10 * (i + 1), shards: [{ shard: '1/3', start_us: 0 }, { shard: '3/3', start_us: 0 }] })))
   const a = analyzeRun(data)
   assert.deepEqual(a.invalid_steps.map((s) => s.reason), [0, 1, 2].map(() => 'shard 2/3 recorded nothing in it'))
   assert.equal(a.confidence, 'cannot_tell')
