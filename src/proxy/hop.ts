@@ -10,7 +10,9 @@ const hopPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}`
 
 /**
  * One hop's lifecycle: start → request end → response start → first byte → payload → final → end | error.
- * Each transition stamps the clock once; finish() publishes the record to `hopwatch:hop:end` exactly once.
+ * Each transition stamps the clock once; finish() publishes the record to `hopwatch:hop:end` exactly once, and from
+ * then on the record is final: the writer queues it as it is, so a mark that comes later (a stream or socket still
+ * reporting) changes nothing.
  */
 export class Hop implements HopMarks {
   readonly record: HopRecord
@@ -67,15 +69,18 @@ export class Hop implements HopMarks {
 
   /** The caller finished its part, now or at a moment an adapter located (the end of speech in a live stream). */
   requestEnd(atUs = nowUs()): void {
+    if (this.finished) return
     this.record.request_end_us = atUs
   }
 
   /** The hop's content began earlier than its first byte: a live STT exchange starts with speech, not with silence. */
   startAt(atUs: number): void {
+    if (this.finished) return
     if (atUs > 0) this.record.start_us = atUs
   }
 
   responseStart(status: number): void {
+    if (this.finished) return
     const r = this.record
     if (r.response_start_us === 0) r.response_start_us = nowUs()
     r.status = status
@@ -85,40 +90,48 @@ export class Hop implements HopMarks {
 
   /** Counts bytes towards the caller; the first one stamps first_byte. */
   responseBytes(n: number): void {
+    if (this.finished) return
     const r = this.record
     if (r.first_byte_us === 0) r.first_byte_us = nowUs()
     r.bytes_out += n
   }
 
   requestBytes(n: number): void {
+    if (this.finished) return
     this.record.bytes_in += n
   }
 
   /** Only the component's work answered with success has a payload: an error body's first byte is no "TTFT". */
   firstPayload(): void {
+    if (this.finished) return
     const r = this.record
     if (r.first_payload_us === 0 && r.status < 400 && r.auxiliary === 0) r.first_payload_us = nowUs()
   }
 
   /** The hop is not the component's work (a model listing): recorded, never judged. */
   markAuxiliary(): void {
+    if (this.finished) return
     this.record.auxiliary = 1
   }
 
   final(): void {
+    if (this.finished) return
     this.record.final_us = nowUs()
   }
 
   usage(tokensIn: number, tokensOut: number): void {
+    if (this.finished) return
     this.record.tokens_in = tokensIn
     this.record.tokens_out = tokensOut
   }
 
   audio(ms: number): void {
+    if (this.finished) return
     this.record.audio_ms += ms
   }
 
   model(name: string): void {
+    if (this.finished) return
     if (this.record.model === '') this.record.model = name.slice(0, 128)
   }
 
