@@ -38,6 +38,7 @@ export class AdminSink implements RowSink {
   constructor(
     private readonly owner: StoreOwner,
     private readonly database: string,
+    private readonly timeoutMs = 30_000,
   ) {}
 
   present(table: string, rows: readonly object[]): Promise<boolean[]> {
@@ -45,7 +46,7 @@ export class AdminSink implements RowSink {
   }
 
   async insert(table: string, rows: readonly object[]): Promise<void> {
-    const res = await fetch(`${this.owner.admin_url}/_hopwatch/rows`, { method: 'POST', body: JSON.stringify({ table, rows }), headers: headers(this.owner), signal: AbortSignal.timeout(30_000) })
+    const res = await fetch(`${this.owner.admin_url}/_hopwatch/rows`, { method: 'POST', body: JSON.stringify({ table, rows }), headers: headers(this.owner), signal: AbortSignal.timeout(this.timeoutMs) })
     if (!res.ok) throw new Error(`the proxy that owns the store (pid ${this.owner.pid}) did not take ${rows.length} ${table} rows: ${await errorOf(res)}`)
     await res.arrayBuffer()
   }

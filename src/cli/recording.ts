@@ -39,7 +39,7 @@ export class Recording {
     private readonly owner?: StoreOwner,
   ) {
     this.store = store
-    const sink: RowSink = owner !== undefined ? new AdminSink(owner, this.config.store.database) : new ClickHouseSink(store ?? (() => this.ensureStore()))
+    const sink: RowSink = owner !== undefined ? new AdminSink(owner, this.config.store.database, this.config.store.insert_timeout_ms) : new ClickHouseSink(store ?? (() => this.ensureStore()), { timeoutMs: this.config.store.insert_timeout_ms })
     const options = { queueRows: config.store.queue_rows, batchRows: config.store.batch_rows, flushMs: config.store.flush_ms, retryMs: config.store.retry_ms }
     const warn = (tableName: string, reason: string, rows: number) => {
       if (Date.now() - this.dropWarnedAt < 10_000) return

@@ -44,6 +44,8 @@ export const DEFAULTS = {
     flush_ms: 1_000,
     /** how often a store that failed is tried again */
     retry_ms: 2_000,
+    /** an insert that takes longer is abandoned and its rows spilled (to be looked up on replay: it may have landed) */
+    insert_timeout_ms: 10_000,
     /** the spill files' total bound; rows past it are dropped and counted */
     spill_max_bytes: 1024 * 1024 * 1024,
   },

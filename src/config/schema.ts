@@ -78,6 +78,7 @@ export function storeSchema() {
     batch_rows: withDefault(int({ min: 1, max: 1_000_000 }), D.store.batch_rows),
     flush_ms: withDefault(int({ min: 10, max: 600_000 }), D.store.flush_ms),
     retry_ms: withDefault(int({ min: 10, max: 600_000 }), D.store.retry_ms),
+    insert_timeout_ms: withDefault(int({ min: 100, max: 600_000, fix: 'milliseconds an insert may take before its rows are spilled, e.g. 10000' }), D.store.insert_timeout_ms),
     spill_dir: optional(str({ nonEmpty: true, fix: 'a directory for rows the store could not take yet' })),
     spill_max_bytes: withDefault(int({ min: 0, max: Number.MAX_SAFE_INTEGER }), D.store.spill_max_bytes),
   })

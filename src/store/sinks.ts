@@ -28,6 +28,22 @@ export async function presentRows(query: QueryLines, database: string, table: st
   return rows.map((row) => found.has(keyText(table, row)))
 }
 
+/** Waits (up to `deadlineMs`) until the inserts into `table` that the server is running now have ended. */
+async function insertsEnded(query: QueryLines, database: string, table: string, deadlineMs: number): Promise<void> {
+  const running = async () => {
+    const ids = new Set<string>()
+    const sql = `SELECT query_id FROM system.processes WHERE query LIKE ${quoteString(`INSERT INTO ${database}.${table} %`)}`
+    for await (const line of query(sql)) ids.add((JSON.parse(line) as { query_id: string }).query_id)
+    return ids
+  }
+  const before = await running()
+  for (const end = Date.now() + deadlineMs; before.size > 0 && Date.now() < end; ) {
+    await new Promise((r) => setTimeout(r, 50))
+    const now = await running()
+    for (const id of before) if (!now.has(id)) before.delete(id)
+  }
+}
+
 /**
  * Inserts batches into the store's tables as JSONEachRow. Given a way to open the store rather than an open one, it
  * opens it on the first insert and again after a failure to open, so a proxy can start while its ClickHouse server is
@@ -36,16 +52,28 @@ export async function presentRows(query: QueryLines, database: string, table: st
 export class ClickHouseSink implements RowSink {
   private opening: Promise<Store> | undefined
 
-  constructor(private readonly store: Store | (() => Promise<Store>)) {}
+  /** `timeoutMs`: an insert (or a lookup) that takes longer is abandoned, so a hung store holds up nothing. */
+  constructor(
+    private readonly store: Store | (() => Promise<Store>),
+    private readonly options: { timeoutMs?: number } = {},
+  ) {}
 
   async insert(table: string, rows: readonly object[]): Promise<void> {
     const store = await this.open()
-    await store.client.insert({ table: `${identifier(store.database)}.${identifier(table)}`, values: rows as object[], format: 'JSONEachRow' })
+    await store.client.insert({ table: `${identifier(store.database)}.${identifier(table)}`, values: rows as object[], format: 'JSONEachRow', ...this.deadline() })
   }
 
   async present(table: string, rows: readonly object[]): Promise<boolean[]> {
     const store = await this.open()
-    return presentRows((sql) => queryJsonLines(store, sql), store.database, table, rows)
+    const query = (sql: string) => queryJsonLines(store, sql, this.deadline().abort_signal)
+    // a server may still be running an insert its caller abandoned (a timeout, a killed process): wait for the inserts
+    // into this table it runs now to end, or a row the lookup misses could land after it
+    if (store.target.kind === 'server') await insertsEnded(query, store.database, table, this.options.timeoutMs ?? 30_000)
+    return presentRows(query, store.database, table, rows)
+  }
+
+  private deadline(): { abort_signal?: AbortSignal } {
+    return this.options.timeoutMs !== undefined ? { abort_signal: AbortSignal.timeout(this.options.timeoutMs) } : {}
   }
 
   private open(): Promise<Store> {

@@ -110,11 +110,22 @@ export class ClickHouseServer {
     throw new Error(`clickhouse-server did not answer on ${this.url} within 30 s; see ${join(this.dir, 'err.log')}`)
   }
 
+  /** Stops the server in its tracks (SIGSTOP): connections are taken and never answered, as a hung server's are. */
+  pause(): void {
+    this.child?.kill('SIGSTOP')
+  }
+
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void {
+    this.child?.kill('SIGCONT')
+  }
+
   /** Kills the server (SIGKILL, as a crash) and waits for it to be gone. */
   async kill(): Promise<void> {
     const child = this.child
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGCONT') // a paused server dies as well
     child.kill('SIGKILL')
     await exited
   }
