@@ -161,41 +161,21 @@ export class MemorySlopeRule implements Rule {
   }
 }
 
-/** The load generator's own event loop lagging: its numbers stop being the system's. */
-export class GeneratorRule implements Rule {
-  readonly name = 'generator_overloaded'
-  readonly severity = 'warning'
-  private readonly delay: IntervalHistogram
-
-  constructor(private readonly limitMs: number) {
-    this.delay = monitorEventLoopDelay({ resolution: 10 })
-    this.delay.enable()
-  }
-
-  evaluate(): Finding[] {
-    const p99 = this.delay.count > 0 ? this.delay.percentile(99) / 1e6 : 0
-    this.delay.reset()
-    return [{ key: 'generator', active: p99 > this.limitMs, value: p99, threshold: this.limitMs, message: `the generator's event-loop lag p99 is ${fmt(p99)} ms (limit ${fmt(this.limitMs)} ms): its callers start late and its latencies include its own delay` }]
-  }
-
-  dispose(): void {
-    this.delay.disable()
-  }
-}
-
 /**
- * A proxy's own event loop lagging (a proxy without callers in its process: `hopwatch proxy`): it stamps hops late,
- * so its latencies are partly its own. Keyed by the proxy's name; the analysis leaves out the steps it lagged in
- * (src/analyze/proxy-saturation.ts).
+ * This process's own event loop lagging (its p99 over each evaluation): a load generator's callers then start late,
+ * and a proxy stamps hops late, so the latencies either records are partly its own.
  */
-export class ProxyRule implements Rule {
-  readonly name = PROXY_OVERLOADED
+export class EventLoopRule implements Rule {
   readonly severity = 'warning'
   private readonly delay: IntervalHistogram
 
   constructor(
-    private readonly proxy: string,
+    readonly name: string,
+    private readonly key: string,
     private readonly limitMs: number,
+    /** the message says "<who>'s event-loop lag p99 is N ms (limit L ms): <meaning>" */
+    private readonly who: string,
+    private readonly meaning: string,
   ) {
     this.delay = monitorEventLoopDelay({ resolution: 10 })
     this.delay.enable()
@@ -204,12 +184,25 @@ export class ProxyRule implements Rule {
   evaluate(): Finding[] {
     const p99 = this.delay.count > 0 ? this.delay.percentile(99) / 1e6 : 0
     this.delay.reset()
-    return [{ key: this.proxy, active: p99 > this.limitMs, value: p99, threshold: this.limitMs, message: `the proxy ${this.proxy}'s event-loop lag p99 is ${fmt(p99)} ms (limit ${fmt(this.limitMs)} ms): it stamps hops late, so its latencies are partly its own` }]
+    return [{ key: this.key, active: p99 > this.limitMs, value: p99, threshold: this.limitMs, message: `${this.who}'s event-loop lag p99 is ${fmt(p99)} ms (limit ${fmt(this.limitMs)} ms): ${this.meaning}` }]
   }
 
   dispose(): void {
     this.delay.disable()
   }
+}
+
+/** The load generator's own loop (generator_overloaded): its numbers stop being the system's. */
+export function generatorRule(limitMs: number): EventLoopRule {
+  return new EventLoopRule('generator_overloaded', 'generator', limitMs, 'the generator', 'its callers start late and its latencies include its own delay')
+}
+
+/**
+ * A proxy's own loop, where no callers share it (`hopwatch proxy`: proxy_overloaded), keyed by the proxy's name; the
+ * analysis leaves out the steps it lagged in (src/analyze/proxy-saturation.ts).
+ */
+export function proxyRule(proxy: string, limitMs: number): EventLoopRule {
+  return new EventLoopRule(PROXY_OVERLOADED, proxy, limitMs, `the proxy ${proxy}`, 'it stamps hops late, so its latencies are partly its own')
 }
 
 /** The rules an `alerts:` section asks for; the generator rule only where callers run, the proxy rule where they do not. */
@@ -220,7 +213,7 @@ export function rulesFromConfig(alerts: AlertsConfig, options: { generator: bool
     errors: new ErrorRateRule(alerts.rules.error_rate_max, windowUs, alerts.min_events),
     success: new SuccessRule(alerts.rules.success_min, windowUs, alerts.min_events),
     memory: new MemorySlopeRule(alerts.rules.memory_slope_mb_per_h, alerts.memory_window_s * 1e6),
-    generator: options.generator ? new GeneratorRule(alerts.rules.generator_lag_ms) : undefined,
-    proxy: !options.generator && options.proxy !== undefined ? new ProxyRule(options.proxy, alerts.rules.proxy_lag_ms) : undefined,
+    generator: options.generator ? generatorRule(alerts.rules.generator_lag_ms) : undefined,
+    proxy: !options.generator && options.proxy !== undefined ? proxyRule(options.proxy, alerts.rules.proxy_lag_ms) : undefined,
   }
 }
