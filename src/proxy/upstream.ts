@@ -7,9 +7,9 @@ import type { Component } from '../types.js'
 
 export type Timeouts = HopwatchConfig['proxy']['timeouts']
 
-/** A proxy's name when the config gives none: its host (a pod's name in Kubernetes) and process id. */
-export function defaultProxyName(): string {
-  return `${process.env.HOSTNAME ?? hostname()}/${process.pid}`
+/** The proxy's name (the `proxy` column, its alerts' key): the config's, else its host (a pod's name) and process id. */
+export function proxyNameOf(proxy: HopwatchConfig['proxy']): string {
+  return proxy.name ?? `${process.env.HOSTNAME ?? hostname()}/${process.pid}`
 }
 
 /** A configured upstream at run time: where it is, its connection pool, its adapter and its in-flight count. */
@@ -40,7 +40,7 @@ export class Upstream {
     const target = new URL(config.target)
     const secure = target.protocol === 'https:' || target.protocol === 'wss:'
     this.instance = target.host
-    this.proxyName = defaults.name ?? defaultProxyName()
+    this.proxyName = proxyNameOf(defaults)
     this.hostname = target.hostname.replace(/^\[|\]$/g, '')
     this.port = Number(target.port || (secure ? 443 : 80))
     this.httpOrigin = `${secure ? 'https' : 'http'}://${target.host}`

@@ -1,4 +1,4 @@
-import { ADAPTER_NAMES, defaultProxyName, startProxy, unreachableUpstreams, type RunningProxy } from '../../proxy/index.js'
+import { ADAPTER_NAMES, proxyNameOf, startProxy, unreachableUpstreams, type RunningProxy } from '../../proxy/index.js'
 import { loadConfigFile } from '../../config/index.js'
 import { newRunId } from '../../store/index.js'
 import { ProxyMetrics } from '../../telemetry/index.js'
@@ -57,7 +57,7 @@ export async function run(args: string[]): Promise<number> {
   const recording = await Recording.start(config, { runId, source: 'proxy', load: false })
 
   let proxy: RunningProxy | undefined
-  const watching = Watching.start(config, recording, { generator: false, proxy: config.proxy.name ?? defaultProxyName() })
+  const watching = Watching.start(config, recording, { generator: false, proxy: proxyNameOf(config.proxy) })
   const agentTraces = agentTracesFor(config, recording, false)
   const tracing = tracingFor(config)
   const metrics = new ProxyMetrics(
