@@ -131,17 +131,23 @@ export const TABLES: readonly Table[] = [
 
 export type TableName = 'runs' | 'hops' | 'turns' | 'steps' | 'resource_samples' | 'alerts' | 'spans'
 
-/**
- * A row's key as text, the way the store would hold it: a column the row leaves out has its type's default. Equal for
- * a row and the same row read back from the store.
- */
-export function keyText(table: string, row: object): string {
+/** A table's key (`Table.key`), as the store holds it: a column a row leaves out has its type's default. */
+export interface TableKey {
+  columns: readonly string[]
+  /** a row's key values: numbers for numeric columns, strings for the others */
+  values(row: object): Array<number | string>
+  /** a row's key as text: equal for a row and the same row read back from the store */
+  text(row: object): string
+}
+
+export function keyOf(table: string): TableKey {
   const spec = tableOf(table)
-  const values = row as Record<string, unknown>
-  return JSON.stringify(spec.key.map((name) => {
-    const value = values[name]
-    return isNumeric(columnOf(spec, name)[1]) ? String(Number(value ?? 0)) : String(value ?? '')
-  }))
+  const numeric = spec.key.map((name) => isNumeric(columnOf(spec, name)[1]))
+  const values = (row: object): Array<number | string> => {
+    const r = row as Record<string, unknown>
+    return spec.key.map((name, i) => (numeric[i] ? Number(r[name] ?? 0) : String(r[name] ?? '')))
+  }
+  return { columns: spec.key, values, text: (row) => JSON.stringify(values(row).map(String)) }
 }
 
 export function tableOf(name: string): Table {
@@ -150,13 +156,13 @@ export function tableOf(name: string): Table {
   return table
 }
 
-export function columnOf(table: Table, name: string): Column {
+function columnOf(table: Table, name: string): Column {
   const column = table.columns.find((c) => c[0] === name)
   if (column === undefined) throw new Error(`no column ${name} in ${table.name}`)
   return column
 }
 
-export function isNumeric(type: ColumnType): boolean {
+function isNumeric(type: ColumnType): boolean {
   return type !== 'String' && type !== 'Label'
 }
 

@@ -1,7 +1,7 @@
 import type { QueryLines } from './analysis.js'
 import type { Store } from './open.js'
 import { queryJsonLines } from './query.js'
-import { columnOf, isNumeric, keyText, tableOf } from './schema.js'
+import { keyOf } from './schema.js'
 import { identifier, quoteString } from './sql.js'
 import type { RowSink } from './writer.js'
 
@@ -13,19 +13,19 @@ const KEYS_PER_QUERY = 500
  * each lookup is narrowed by `run_id`, the first column of every table's sort key.
  */
 export async function presentRows(query: QueryLines, database: string, table: string, rows: readonly object[]): Promise<boolean[]> {
-  const spec = tableOf(table)
-  const literal = (name: string, value: unknown): string =>
-    isNumeric(columnOf(spec, name)[1]) ? String(Math.trunc(Number(value ?? 0))) : quoteString(String(value ?? ''))
-  const columns = spec.key.map(identifier).join(', ')
+  const key = keyOf(table)
+  const literal = (value: number | string): string => (typeof value === 'number' ? String(Math.trunc(value)) : quoteString(value))
+  const columns = key.columns.map(identifier).join(', ')
   const found = new Set<string>()
   for (let i = 0; i < rows.length; i += KEYS_PER_QUERY) {
-    const slice = rows.slice(i, i + KEYS_PER_QUERY) as Array<Record<string, unknown>>
-    const runs = [...new Set(slice.map((row) => literal('run_id', row.run_id)))]
-    const tuples = [...new Set(slice.map((row) => `(${spec.key.map((name) => literal(name, row[name])).join(', ')})`))]
+    const slice = rows.slice(i, i + KEYS_PER_QUERY).map(key.values)
+    // run_id is every key's first column, and the first of every table's sort key
+    const runs = [...new Set(slice.map((values) => literal(values[0] as string)))]
+    const tuples = [...new Set(slice.map((values) => `(${values.map(literal).join(', ')})`))]
     const sql = `SELECT DISTINCT ${columns} FROM ${identifier(database)}.${identifier(table)} WHERE run_id IN (${runs.join(', ')}) AND (${columns}) IN (${tuples.join(', ')})`
-    for await (const line of query(sql)) found.add(keyText(table, JSON.parse(line) as object))
+    for await (const line of query(sql)) found.add(key.text(JSON.parse(line) as object))
   }
-  return rows.map((row) => found.has(keyText(table, row)))
+  return rows.map((row) => found.has(key.text(row)))
 }
 
 /** Waits (up to `deadlineMs`) until the inserts into `table` that the server is running now have ended. */
@@ -100,7 +100,8 @@ export class MemorySink implements RowSink {
 
   async present(table: string, rows: readonly object[]): Promise<boolean[]> {
     if (this.down) throw new Error('memory sink is down')
-    const stored = new Set((this.rows.get(table) ?? []).map((row) => keyText(table, row)))
-    return rows.map((row) => stored.has(keyText(table, row)))
+    const key = keyOf(table)
+    const stored = new Set((this.rows.get(table) ?? []).map(key.text))
+    return rows.map((row) => stored.has(key.text(row)))
   }
 }

@@ -57,3 +57,7 @@ for (const makeEngine of ENGINES) {
     })
   })
 }
+
+test('every table\'s key begins with run_id, the column a replay\'s lookups narrow by', () => {
+  for (const table of TABLES) assert.equal(table.key[0], 'run_id', table.name)
+})
