@@ -7,16 +7,10 @@
 import { analyzeStoredRun, type Analysis } from '../../src/analyze/index.js'
 import { openStore, queryJsonLines, type Store, type StoreTarget } from '../../src/store/index.js'
 import { ClickHouseServer } from '../support/clickhouse-server.js'
-import { AMPLE_SERVICES, storeSeededRun, type SeededRun } from '../support/seeded-runs.js'
+import { plantedLlmRamp, storeSeededRun } from '../support/seeded-runs.js'
 import { ZooKeeperServer } from '../support/zookeeper.js'
 
-const RUN: SeededRun = {
-  runId: 'two-by-two',
-  seed: 3,
-  steps: [10, 13, 16, 20, 25, 31].map((load) => ({ load, phase: 'ramp', seconds: 120 })),
-  services: { ...AMPLE_SERVICES, llm: { workers: 6, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200 } },
-  toolShare: 0.3,
-}
+const RUN = plantedLlmRamp('two-by-two')
 const target = (url: string, cluster?: string): StoreTarget => ({ kind: 'server', url, user: 'default', password: '', ...(cluster !== undefined ? { cluster: { name: cluster, nodes: [url], replicated: true } } : {}) })
 const analyse = async (store: Store) => (await analyzeStoredRun((sql) => queryJsonLines(store, sql), 'hopwatch', RUN.runId)) as Analysis
 const rounded = (x: Analysis) => JSON.stringify(JSON.parse(JSON.stringify(x), (_, v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(12)) : v)))

@@ -4,7 +4,7 @@ import { analyzeStoredRun, type Analysis } from '../../src/analyze/index.js'
 import { onClusterNode, shardKey } from '../../src/store/cluster.js'
 import { openStore, queryJsonLines, type Store } from '../../src/store/index.js'
 import { ClickHouseServer } from '../support/clickhouse-server.js'
-import { AMPLE_SERVICES, storeSeededRun, type SeededRun } from '../support/seeded-runs.js'
+import { plantedLlmRamp, storeSeededRun } from '../support/seeded-runs.js'
 
 test('on a cluster node, a CREATE makes the local table and a Distributed one over it (computed columns as ALIAS), sharded by conversation', () => {
   const create = 'CREATE TABLE IF NOT EXISTS hopwatch.hops (\n  run_id String,\n  date Date MATERIALIZED toDate(1)\n) ENGINE = MergeTree() ORDER BY run_id'
@@ -15,14 +15,7 @@ test('on a cluster node, a CREATE makes the local table and a Distributed one ov
   assert.equal(shardKey('steps'), 'cityHash64(run_id)')
 })
 
-const RUN: SeededRun = {
-  runId: 'cluster-llm',
-  seed: 3,
-  steps: [10, 13, 16, 20, 25, 31].map((load) => ({ load, phase: 'ramp', seconds: 120 })),
-  services: { ...AMPLE_SERVICES, llm: { workers: 6, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200 } },
-  toolShare: 0.3,
-  memory: { mbPerHour: 50, seconds: 720 },
-}
+const RUN = plantedLlmRamp('cluster-llm')
 
 describe("the store on a two-shard cluster of Debian's ClickHouse 18.16", () => {
   let shards: ClickHouseServer[]

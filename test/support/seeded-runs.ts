@@ -26,6 +26,18 @@ export const AMPLE_SERVICES: SeededRun['services'] = {
   backend: { workers: 200, latency: { median_ms: 60, p95_ms: 120 } },
 }
 
+/** A ramp from 10 to 31 conversations whose LLM (6 workers) saturates, and a slow memory rise: the run the cluster test and bench analyse on one node and on a cluster. */
+export function plantedLlmRamp(runId: string): SeededRun {
+  return {
+    runId,
+    seed: 3,
+    steps: [10, 13, 16, 20, 25, 31].map((load) => ({ load, phase: 'ramp', seconds: 120 })),
+    services: { ...AMPLE_SERVICES, llm: { workers: 6, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200 } },
+    toolShare: 0.3,
+    memory: { mbPerHour: 50, seconds: 720 },
+  }
+}
+
 export interface SeededRun {
   runId: string
   seed: number
