@@ -47,6 +47,8 @@ export interface ProxyOptions {
   adminToken?: string
   /** the OTLP/HTTP trace receiver, served at /v1/traces on the main port */
   otlp?: { handle(req: IncomingMessage, res: ServerResponse): void }
+  /** false: no admin listener here (a `--workers` worker: the process that owns the store serves it) */
+  adminApi?: boolean
 }
 
 export interface RunningProxy {
@@ -55,7 +57,7 @@ export interface RunningProxy {
   /** each upstream's base URL as a caller should use it (main URL + prefix, or its own port) */
   readonly upstreamUrls: ReadonlyMap<string, string>
   readonly upstreams: readonly Upstream[]
-  /** the admin API's own listener (POST /_hopwatch/sql, GET /_hopwatch/stats), and the token it requires */
+  /** the admin API's own listener (POST /_hopwatch/sql, GET /_hopwatch/stats), and the token it requires ('' without one) */
   readonly adminUrl: string
   readonly adminToken: string
   close(): Promise<void>
@@ -274,7 +276,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     const main = buildApp(config, options.runId, { resolve: prefixResolver(upstreams), perClient, ...(options.otlp !== undefined ? { otlp: options.otlp } : {}), where })
     registerOpen(main, options.admin ?? {})
     apps.push(main)
-    admin = await startAdmin(options.admin ?? {}, { host: config.proxy.admin_host, port: config.proxy.admin_port, allowRemote: config.proxy.admin_remote, ...(options.adminToken !== undefined ? { token: options.adminToken } : {}) })
+    if (options.adminApi !== false) admin = await startAdmin(options.admin ?? {}, { host: config.proxy.admin_host, port: config.proxy.admin_port, allowRemote: config.proxy.admin_remote, ...(options.adminToken !== undefined ? { token: options.adminToken } : {}) })
     const url = await listen(main, config.proxy.host, config.proxy.port, 'proxy.port')
     for (const upstream of upstreams) {
       if (upstream.config.prefix !== undefined) {
@@ -285,8 +287,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       apps.push(own)
       upstreamUrls.set(upstream.name, await listen(own, config.proxy.host, upstream.config.port ?? 0, `upstreams ${upstream.name}.port`))
     }
-    refuseSelfTargets(upstreams, [url, ...upstreamUrls.values(), admin.url])
-    return { url, upstreamUrls, upstreams, adminUrl: admin.url, adminToken: admin.token, close: closeAll }
+    refuseSelfTargets(upstreams, [url, ...upstreamUrls.values(), ...(admin !== undefined ? [admin.url] : [])])
+    return { url, upstreamUrls, upstreams, adminUrl: admin?.url ?? '', adminToken: admin?.token ?? '', close: closeAll }
   } catch (err) {
     await closeAll().catch(() => {})
     throw err

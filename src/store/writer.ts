@@ -131,6 +131,12 @@ export class BatchWriter {
     this.spilling ??= this.spillOverflow().finally(() => (this.spilling = undefined))
   }
 
+  /** Counts rows that never reached this writer (another process's bound refused them) as pushed and dropped. */
+  lost(table: string, reason: DropReason, rows: number): void {
+    this.countsOf(table).pushed += rows
+    this.drop(table, reason, rows)
+  }
+
   /** Inserts (or spills) everything queued so far, and replays spills if the store is up. */
   flush(): Promise<void> {
     return this.drain()

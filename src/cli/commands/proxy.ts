@@ -1,4 +1,4 @@
-import { ADAPTER_NAMES, proxyNameOf, startProxy, unreachableUpstreams, type RunningProxy } from '../../proxy/index.js'
+import { ADAPTER_NAMES, proxyNameOf, startProxy, unreachableUpstreams, Upstream, type RunningProxy } from '../../proxy/index.js'
 import { loadConfigFile } from '../../config/index.js'
 import { newRunId } from '../../store/index.js'
 import { ProxyMetrics } from '../../telemetry/index.js'
@@ -9,6 +9,10 @@ import { Recording } from '../recording.js'
 import { Watching } from '../watching.js'
 import { agentTracesFor, describeTraced, tracingFor } from '../telemetry.js'
 import { table } from '../output.js'
+import { checkWorkers, isProxyWorker, ownerAdmin, ProxyWorkers, runProxyWorker } from '../proxy-workers.js'
+import { CliError } from '../errors.js'
+import type { HopwatchConfig } from '../../config/index.js'
+import type { Recording as RecordingType } from '../recording.js'
 
 export const usage = `Usage: hopwatch proxy [--config hopwatch.yaml] [flags]
 
@@ -20,15 +24,19 @@ Stops on SIGINT/SIGTERM after in-flight hops finish (10 s at most) and every row
   --port N          main port (proxy.port, default 8787; 0 = any free port)
   --run-id ID       run for hops whose caller names none (default proxy-<time>-<rand>)
   --run-name NAME   a label for that run
+  --workers N       N processes serve the ports (one core each), and this one owns the store and the admin API;
+                    for many concurrent streams or sockets (default 1: one process does everything). Needs
+                    telemetry.receiver.enabled: false; proxy_overloaded is not raised for the workers' loops
 ${STORE_FLAGS_HELP}
 
 Examples:
   hopwatch proxy
   hopwatch proxy --config staging.yaml --host 0.0.0.0 --run-id staging-soak --clickhouse-url http://clickhouse:8123
+  hopwatch proxy --workers 2
 
 Exit codes: 0 stopped cleanly; 1 some rows could not be kept (counted in the summary); 2 bad config or flags.`
 
-const FLAGS = { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'run-id': { type: 'string' }, 'run-name': { type: 'string' }, ...STORE_FLAGS } as const
+const FLAGS = { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'run-id': { type: 'string' }, 'run-name': { type: 'string' }, workers: { type: 'string' }, ...STORE_FLAGS } as const
 
 /** `hopwatch proxy` */
 export async function run(args: string[]): Promise<number> {
@@ -47,6 +55,10 @@ export async function run(args: string[]): Promise<number> {
       ...storeOverrides(values),
     },
   })
+  if (isProxyWorker()) return runProxyWorker(config)
+  const workers = intFlag(values.workers, 'workers') ?? 1
+  if (workers < 1 || workers > 256) throw new CliError('HW_CLI_USAGE', `--workers takes 1 to 256 processes, got ${workers}`)
+  checkWorkers(config, workers)
   const runId = config.run.id ?? newRunId('proxy')
   // listen for the stop signal before anything starts: a signal that comes while the proxy starts, or right after it
   // says it is listening, still stops it cleanly (without a handler the default action would kill it, rows unwritten)
@@ -55,7 +67,44 @@ export async function run(args: string[]): Promise<number> {
     process.once('SIGTERM', resolve)
   })
   const recording = await Recording.start(config, { runId, source: 'proxy', load: false })
+  const serving = workers > 1 ? await serveWithWorkers(config, recording, runId, workers) : await serveInProcess(config, recording, runId)
 
+  process.stdout.write(`hopwatch proxy ${VERSION} listening on ${serving.url}  (/healthz, /metrics${serving.receiving ? ', OTLP/HTTP traces at /v1/traces' : ''}); admin API on ${serving.adminUrl} (its token is in an embedded store's hopwatch-owner.json)${workers > 1 ? `; ${workers} worker processes` : ''}\n`)
+  process.stdout.write(
+    table(
+      ['upstream', 'component', 'adapter', 'callers use', 'forwards to'],
+      config.upstreams.map((u) => [u.name, u.component, u.adapter, serving.upstreamUrls.get(u.name) ?? '', u.target]),
+    ),
+  )
+  process.stdout.write(`store: ${recording.describe()}\nrun:   ${runId}\n`)
+  // a warning, not a failure: the services may come up after the proxy
+  void unreachableUpstreams(serving.upstreams).then((warnings) => {
+    for (const w of warnings) process.stderr.write(`hopwatch: warning: ${w}\n`)
+  })
+
+  await stopped
+  process.stdout.write('hopwatch: stopping: letting in-flight hops finish…\n')
+  const traced = await serving.stop()
+  const { dropped, report, warning } = await recording.close()
+  process.stdout.write(report)
+  if (traced !== undefined) process.stdout.write(describeTraced(traced))
+  process.stderr.write(warning)
+  return dropped > 0 ? 1 : 0
+}
+
+interface Serving {
+  url: string
+  upstreamUrls: ReadonlyMap<string, string>
+  adminUrl: string
+  /** the upstreams as this process knows them, for the reachability check */
+  upstreams: RunningProxy['upstreams']
+  receiving: boolean
+  /** stops taking requests, lets in-flight hops finish, stops what watched them; the turn traces' counts */
+  stop(): Promise<ReturnType<NonNullable<ReturnType<typeof tracingFor>>['counts']> | undefined>
+}
+
+/** One process forwards, records and serves the admin API. */
+async function serveInProcess(config: HopwatchConfig, recording: RecordingType, runId: string): Promise<Serving> {
   let proxy: RunningProxy | undefined
   const watching = Watching.start(config, recording, { generator: false, proxy: proxyNameOf(config.proxy) })
   const agentTraces = agentTracesFor(config, recording, false)
@@ -80,29 +129,67 @@ export async function run(args: string[]): Promise<number> {
   await recording.own(proxy)
 
   agentTraces?.listening([proxy.url, ...proxy.upstreamUrls.values()])
-  process.stdout.write(`hopwatch proxy ${VERSION} listening on ${proxy.url}  (/healthz, /metrics${agentTraces !== undefined ? ', OTLP/HTTP traces at /v1/traces' : ''}); admin API on ${proxy.adminUrl} (its token is in an embedded store's hopwatch-owner.json)\n`)
-  process.stdout.write(
-    table(
-      ['upstream', 'component', 'adapter', 'callers use', 'forwards to'],
-      config.upstreams.map((u) => [u.name, u.component, u.adapter, proxy?.upstreamUrls.get(u.name) ?? '', u.target]),
-    ),
-  )
-  process.stdout.write(`store: ${recording.describe()}\nrun:   ${runId}\n`)
-  // a warning, not a failure: the services may come up after the proxy
-  void unreachableUpstreams(proxy.upstreams).then((warnings) => {
-    for (const w of warnings) process.stderr.write(`hopwatch: warning: ${w}\n`)
-  })
+  const running = proxy
+  return {
+    url: running.url,
+    upstreamUrls: running.upstreamUrls,
+    adminUrl: running.adminUrl,
+    upstreams: running.upstreams,
+    receiving: agentTraces !== undefined,
+    async stop() {
+      await running.close()
+      agentTraces?.close()
+      const traced = await tracing?.stop()
+      await watching.stop()
+      metrics.dispose()
+      return traced
+    },
+  }
+}
 
-  await stopped
-  process.stdout.write('hopwatch: stopping: letting in-flight hops finish…\n')
-  await proxy.close()
-  agentTraces?.close()
-  const traced = await tracing?.stop()
-  await watching.stop()
-  metrics.dispose()
-  const { dropped, report, warning } = await recording.close()
-  process.stdout.write(report)
-  if (traced !== undefined) process.stdout.write(describeTraced(traced))
-  process.stderr.write(warning)
-  return dropped > 0 ? 1 : 0
+/**
+ * Workers forward; this process owns the store, publishes the hops they hand over (its writer, metrics, alerts and
+ * trace exporter take them as they would its own) and serves the admin API. The workers' event loops are theirs:
+ * proxy_overloaded, which watches this process's loop, is not raised.
+ */
+async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType, runId: string, count: number): Promise<Serving> {
+  let pool: ProxyWorkers | undefined
+  const watching = Watching.start(config, recording, { generator: false })
+  const tracing = tracingFor(config)
+  const metrics = new ProxyMetrics(() => pool?.inFlightHops() ?? [], () => recording.stats(), { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts() })
+  const admin = await ownerAdmin(config, {
+    sql: (statement, signal) => recording.sql(statement, signal),
+    rows: (table, rows) => recording.acceptRows(table, rows),
+    metrics: () => metrics.render(),
+    stats: () => ({ run_id: runId, store: recording.stats(), upstreams: pool?.inFlightHops().map((u) => ({ name: u.name, component: u.component, in_flight: u.inFlight })), workers: pool?.workers(), ...watching.stats() }),
+  })
+  const warn = (line: string) => process.stderr.write(line)
+  try {
+    pool = await ProxyWorkers.start(count, runId, { lost: (hops) => recording.writer.lost('hops', 'queue_full', hops), metrics: () => metrics.render(), warn })
+  } catch (err) {
+    await admin.close()
+    await watching.stop()
+    metrics.dispose()
+    await recording.close()
+    throw err
+  }
+  await recording.own({ adminUrl: admin.url, adminToken: admin.token })
+  const running = pool
+  // the reachability check and the table need the upstreams' names and targets only: this process's own view of them
+  const upstreams = config.upstreams.map((u) => new Upstream(u, config.proxy))
+  return {
+    ...running.urls,
+    adminUrl: admin.url,
+    upstreams,
+    receiving: false,
+    async stop() {
+      await running.stop()
+      await Promise.all(upstreams.map((u) => u.close()))
+      await admin.close()
+      const traced = await tracing?.stop()
+      await watching.stop()
+      metrics.dispose()
+      return traced
+    },
+  }
 }

@@ -1,0 +1,192 @@
+import cluster, { type Worker } from 'node:cluster'
+import type { HopwatchConfig } from '../config/index.js'
+import { HopHandOver, publishHops, startAdmin, startProxy, type HopBatch, type InFlightSnapshot, type RunningAdmin, type RunningProxy } from '../proxy/index.js'
+import { CliError } from './errors.js'
+
+/**
+ * `hopwatch proxy --workers N`: N processes serve the proxy's ports (node:cluster shares each listening socket among
+ * them), and the process that started them owns the store. A worker only forwards and stamps; each hop that ends is
+ * handed to the owner (src/proxy/worker-hops.ts), which publishes it where its writer, metrics, alerts and trace
+ * exporter listen, as if it had ended there. The owner serves the admin API; the workers' /metrics asks it.
+ */
+
+/** The environment variable that carries the run to the workers (their hops belong to the owner's run). */
+const RUN_ENV = 'HOPWATCH_WORKER_RUN_ID'
+/** How long a worker has to drain its hops and hand them over after it is told to stop. */
+const WORKER_STOP_MS = 20_000
+/** A worker that dies is started again, but not more often than this. */
+const RESTART_DELAY_MS = 1000
+
+type ToOwner = HopBatch | { t: 'ready'; url: string; upstreamUrls: Array<[string, string]> } | { t: 'metrics?'; id: number }
+type ToWorker = { t: 'stop' } | { t: 'metrics'; id: number; contentType: string; text: string }
+
+export const isProxyWorker = (): boolean => cluster.isWorker && process.env[RUN_ENV] !== undefined
+
+/** Refuses what a pool of workers cannot do yet, before anything starts. */
+export function checkWorkers(config: HopwatchConfig, workers: number): void {
+  if (workers > 1 && config.telemetry.receiver.enabled) {
+    throw new CliError('HW_CLI_USAGE', `--workers ${workers}: the OTLP receiver joins an agent's spans with the hops of its own process, and with workers a span's hop may be in another one; set telemetry.receiver.enabled: false to run workers, or run one process (without --workers)`)
+  }
+}
+
+/** The owner's side: the workers, the hops they hand over, and their in-flight hops summed. */
+export class ProxyWorkers {
+  private readonly inFlight = new Map<number, InFlightSnapshot>()
+  /** each worker by cluster id: its pid, whether it listens now, the hops it handed over (one that exited stays listed) */
+  private readonly handedOver = new Map<number, { pid: number; hops: number; running: boolean }>()
+  private stopping = false
+  private first: { url: string; upstreamUrls: Map<string, string> } | undefined
+
+  private constructor(
+    private readonly handlers: { lost: (hops: number) => void; metrics: () => Promise<{ contentType: string; text: string }>; warn: (line: string) => void },
+  ) {}
+
+  /** Starts `count` workers running this same command line; resolves once every one listens. */
+  static async start(count: number, runId: string, handlers: ProxyWorkers['handlers']): Promise<ProxyWorkers> {
+    const pool = new ProxyWorkers(handlers)
+    await Promise.all(Array.from({ length: count }, () => pool.fork(runId)))
+    return pool
+  }
+
+  /** The main URL and each upstream's URL, as the workers listen on them (the same sockets in every worker). */
+  get urls(): { url: string; upstreamUrls: Map<string, string> } {
+    if (this.first === undefined) throw new Error('no worker is listening')
+    return this.first
+  }
+
+  /** Every worker's in-flight hops, summed per upstream and component. */
+  inFlightHops(): InFlightSnapshot {
+    const sum = new Map<string, InFlightSnapshot[number]>()
+    for (const snapshot of this.inFlight.values()) {
+      for (const s of snapshot) {
+        const key = `${s.name}\u0000${s.component}`
+        const seen = sum.get(key)
+        if (seen === undefined) sum.set(key, { ...s })
+        else seen.inFlight += s.inFlight
+      }
+    }
+    return [...sum.values()]
+  }
+
+  /** Each worker's pid, whether it listens, and the hops it handed over. */
+  workers(): Array<{ pid: number; hops: number; running: boolean }> {
+    return [...this.handedOver.values()].map((w) => ({ ...w }))
+  }
+
+  /** Tells every worker to stop (each lets its in-flight hops finish and hands them over); resolves when all exited. */
+  async stop(): Promise<void> {
+    this.stopping = true
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined)
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.isDead()) return resolve()
+            // one still starting may not listen for messages yet; it holds no hops: SIGTERM stops it either way
+            const starting = this.handedOver.get(w.id)?.running !== true
+            const timer = setTimeout(() => {
+              this.handlers.warn(`hopwatch: proxy worker ${w.process.pid} did not stop within ${WORKER_STOP_MS / 1000} s; killed (the hops it still held are lost)\n`)
+              w.process.kill('SIGKILL')
+            }, WORKER_STOP_MS)
+            w.once('exit', () => {
+              clearTimeout(timer)
+              resolve()
+            })
+            if (starting) w.process.kill('SIGTERM')
+            else w.send({ t: 'stop' } satisfies ToWorker)
+          }),
+      ),
+    )
+  }
+
+  private fork(runId: string): Promise<void> {
+    const worker = cluster.fork({ [RUN_ENV]: runId })
+    const seen = { pid: worker.process.pid ?? 0, hops: 0, running: false }
+    this.handedOver.set(worker.id, seen)
+    return new Promise<void>((resolve, reject) => {
+      let ready = false
+      worker.on('message', (m: ToOwner) => {
+        if (m.t === 'hops') {
+          publishHops(m)
+          seen.hops += m.hops.length
+          this.inFlight.set(worker.id, m.inFlight)
+          if (m.dropped > 0) this.handlers.lost(m.dropped)
+        } else if (m.t === 'metrics?') {
+          void this.handlers.metrics().then((r) => worker.isConnected() && worker.send({ t: 'metrics', id: m.id, ...r } satisfies ToWorker))
+        } else if (m.t === 'ready') {
+          this.first ??= { url: m.url, upstreamUrls: new Map(m.upstreamUrls) }
+          ready = true
+          seen.running = true
+          resolve()
+        }
+      })
+      worker.once('exit', (code, signal) => {
+        this.inFlight.delete(worker.id)
+        seen.running = false
+        if (!ready) return reject(new CliError('HW_CLI_USAGE', `a proxy worker exited (${signal ?? `code ${code}`}) before it was listening; its error is above`))
+        if (this.stopping) return
+        // the hops it held are lost with it (the pipe may still have delivered some): say so, and serve on
+        this.handlers.warn(`hopwatch: warning: proxy worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); the hops it had in flight are lost; starting another\n`)
+        setTimeout(() => {
+          if (!this.stopping) this.fork(runId).catch((err: Error) => this.handlers.warn(`hopwatch: warning: ${err.message}\n`))
+        }, RESTART_DELAY_MS).unref()
+      })
+    })
+  }
+}
+
+/**
+ * A worker's life: serve the proxy's ports without an admin listener, hand every hop over, and stop when the owner
+ * says so (or goes away). A terminal's Ctrl-C reaches every process of its group: the worker leaves that to the owner,
+ * which stops the workers in order.
+ */
+export async function runProxyWorker(config: HopwatchConfig): Promise<number> {
+  const runId = process.env[RUN_ENV] as string
+  const send = (m: ToOwner, done?: (err: Error | null) => void) => process.send?.(m, undefined, undefined, done)
+  let proxy: RunningProxy | undefined
+  const handOver = new HopHandOver((m, done) => send(m, done), () => (proxy?.upstreams ?? []).flatMap((u) => u.inFlightByComponent().map((c) => ({ name: u.name, ...c }))), { maxHops: config.store.queue_rows, intervalMs: 100, batchHops: 512 })
+  const asked = new Map<number, (r: { contentType: string; text: string }) => void>()
+  let nextId = 0
+  const stopped = new Promise<void>((resolve) => {
+    process.on('SIGINT', () => {})
+    process.once('SIGTERM', () => resolve())
+    process.once('disconnect', () => resolve())
+    process.on('message', (m: ToWorker) => {
+      if (m.t === 'stop') resolve()
+      else if (m.t === 'metrics') asked.get(m.id)?.({ contentType: m.contentType, text: m.text })
+    })
+  })
+  handOver.start()
+  proxy = await startProxy({
+    config,
+    runId,
+    adminApi: false,
+    admin: {
+      metrics: () =>
+        new Promise((resolve, reject) => {
+          const id = nextId++
+          const timer = setTimeout(() => {
+            asked.delete(id)
+            reject(new Error('the store owner did not answer for /metrics'))
+          }, 5000)
+          asked.set(id, (r) => {
+            clearTimeout(timer)
+            asked.delete(id)
+            resolve(r)
+          })
+          send({ t: 'metrics?', id })
+        }),
+    },
+  })
+  send({ t: 'ready', url: proxy.url, upstreamUrls: [...proxy.upstreamUrls] })
+  await stopped
+  await proxy.close()
+  await handOver.stop()
+  process.disconnect?.()
+  return 0
+}
+
+/** The owner's admin API, on its own listener as in one process. */
+export function ownerAdmin(config: HopwatchConfig, hooks: Parameters<typeof startAdmin>[0]): Promise<RunningAdmin> {
+  return startAdmin(hooks, { host: config.proxy.admin_host, port: config.proxy.admin_port, allowRemote: config.proxy.admin_remote })
+}
