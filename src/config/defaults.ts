@@ -25,9 +25,12 @@ export const DEFAULTS = {
      * The callers' side of every listener: time to send a request's headers (a slowloris client is closed after it),
      * to send a whole request (bodies included), the longest pause inside a request body, an idle keep-alive
      * connection's life, connections at once, and connections at once from one client address (0: no cap; a
-     * sidecar's traffic all comes from the agent's one address, so the cap is for a proxy that many hosts share).
+     * sidecar's traffic all comes from the agent's one address, so the cap is for a proxy that many hosts share), and
+     * the accept queue of each listening socket: callers that connect at once beyond it have their handshake dropped
+     * and wait a second or more for a SYN retry (Node's own 511 overflowed at 1,000 callers; Linux caps it at
+     * net.core.somaxconn).
      */
-    clients: { headers_timeout_ms: 30_000, request_timeout_ms: 300_000, body_idle_ms: 30_000, keep_alive_ms: 72_000, max_connections: 20_000, max_connections_per_client: 0 },
+    clients: { headers_timeout_ms: 30_000, request_timeout_ms: 300_000, body_idle_ms: 30_000, keep_alive_ms: 72_000, max_connections: 20_000, max_connections_per_client: 0, listen_backlog: 4096 },
     /** serve /_hopwatch/sql to callers other than loopback (off: it can read and change the store) */
     admin_remote: false,
     /** the admin API's own listener (POST /_hopwatch/sql, GET /_hopwatch/stats); 0: any free port, found through the store's owner file */

@@ -109,6 +109,7 @@ export function configSchema(adapters: readonly string[]) {
         keep_alive_ms: withDefault(int({ min: 0, max: 3_600_000 }), D.proxy.clients.keep_alive_ms),
         max_connections: withDefault(int({ min: 1, max: 10_000_000 }), D.proxy.clients.max_connections),
         max_connections_per_client: withDefault(int({ min: 0, max: 10_000_000, fix: 'a whole number of connections, or 0 for no cap per client' }), D.proxy.clients.max_connections_per_client),
+        listen_backlog: withDefault(int({ min: 1, max: 65_535 }), D.proxy.clients.listen_backlog),
       }),
       admin_remote: withDefault(bool(), D.proxy.admin_remote),
       admin_host: withDefault(str({ nonEmpty: true, fix: 'an address to listen on, e.g. 127.0.0.1' }), D.proxy.admin_host),

@@ -240,9 +240,9 @@ function refuseSelfTargets(upstreams: readonly Upstream[], own: readonly string[
   }
 }
 
-async function listen(app: FastifyInstance, host: string, port: number, what: string): Promise<string> {
+async function listen(app: FastifyInstance, host: string, port: number, backlog: number, what: string): Promise<string> {
   try {
-    await app.listen({ host, port })
+    await app.listen({ host, port, backlog })
   } catch (err) {
     throw new ProxyError('HW_PROXY_LISTEN', `cannot listen on ${host}:${port} (${what}): ${(err as Error).message}`, { cause: err })
   }
@@ -277,7 +277,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     registerOpen(main, options.admin ?? {})
     apps.push(main)
     if (options.adminApi !== false) admin = await startAdmin(options.admin ?? {}, { host: config.proxy.admin_host, port: config.proxy.admin_port, allowRemote: config.proxy.admin_remote, ...(options.adminToken !== undefined ? { token: options.adminToken } : {}) })
-    const url = await listen(main, config.proxy.host, config.proxy.port, 'proxy.port')
+    const url = await listen(main, config.proxy.host, config.proxy.port, config.proxy.clients.listen_backlog, 'proxy.port')
     for (const upstream of upstreams) {
       if (upstream.config.prefix !== undefined) {
         upstreamUrls.set(upstream.name, `${url}${upstream.config.prefix}`)
@@ -285,7 +285,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       }
       const own = buildApp(config, options.runId, { resolve: (rawUrl, req) => routeFor(upstream, rawUrl, req), perClient, where })
       apps.push(own)
-      upstreamUrls.set(upstream.name, await listen(own, config.proxy.host, upstream.config.port ?? 0, `upstreams ${upstream.name}.port`))
+      upstreamUrls.set(upstream.name, await listen(own, config.proxy.host, upstream.config.port ?? 0, config.proxy.clients.listen_backlog, `upstreams ${upstream.name}.port`))
     }
     refuseSelfTargets(upstreams, [url, ...upstreamUrls.values(), ...(admin !== undefined ? [admin.url] : [])])
     return { url, upstreamUrls, upstreams, adminUrl: admin?.url ?? '', adminToken: admin?.token ?? '', close: closeAll }

@@ -5,9 +5,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { familyCpuSeconds, familyRssBytes } from './proc.js'
 
 const NGINX = process.env.HOPWATCH_NGINX ?? '/usr/sbin/nginx'
 
@@ -38,20 +39,6 @@ export interface RunningNginx {
   /** lines in the access log (one per request) */
   logLines(): Promise<number>
   stop(): Promise<void>
-}
-
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
-
-/** The master and its workers (children), from /proc. */
-async function family(master: number): Promise<number[]> {
-  const pids = [master]
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '')
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-    if (ppid === master) pids.push(Number(name))
-  }
-  return pids
 }
 
 export async function startNginx(dir: string, upstreamPort: number, workers: number): Promise<RunningNginx> {
@@ -100,23 +87,8 @@ http {
   const master = proc.pid as number
   return {
     url,
-    async cpuSeconds() {
-      let ticks = 0
-      for (const pid of await family(master)) {
-        const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-        ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0)
-      }
-      return ticks / TICKS
-    },
-    async rssBytes() {
-      let kib = 0
-      for (const pid of await family(master)) {
-        const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
-        kib += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
-      }
-      return kib * 1024
-    },
+    cpuSeconds: () => familyCpuSeconds(master),
+    rssBytes: () => familyRssBytes(master),
     async logLines() {
       const text = await readFile(join(dir, 'access.log'), 'utf8').catch(() => '')
       return text === '' ? 0 : text.split('\n').length - 1

@@ -1,6 +1,7 @@
 // The proxy under benchmark, in its own process so its CPU time is its own: recording on, into the embedded store
 // ('embedded') or a ClickHouse server ('server:<http url>'), off ('none'), or on with turn traces exported over
 // OTLP/HTTP to a collector ('traces:<url>').
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { tmpdir } from 'node:os'
@@ -43,7 +44,10 @@ process.on('message', (m) => {
   if (m === 'loop') process.send?.({ p99Ms: loop.percentile(99) / 1e6, maxMs: loop.max / 1e6 })
   if (m === 'cpu') {
     const cpu = process.cpuUsage()
-    process.send?.({ cpuSeconds: (cpu.user + cpu.system) / 1e6, hops: hopsSeen, rssBytes: process.memoryUsage().rss, spans: tracing?.counts() })
+    // of the resident pages, those that are no file's: the rest are mapped code (Node's, and chDB's library) the kernel can drop and share
+    const rollup = readFileSync('/proc/self/smaps_rollup', 'utf8')
+    const anonBytes = Number(/^Anonymous:\s+(\d+)/m.exec(rollup)?.[1] ?? Number.NaN) * 1024
+    process.send?.({ cpuSeconds: (cpu.user + cpu.system) / 1e6, hops: hopsSeen, rssBytes: process.memoryUsage().rss, anonBytes, spans: tracing?.counts() })
   }
   if (m === 'stop') {
     void (async () => {

@@ -15,7 +15,7 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 3)
 const RATE = Number(process.env.BENCH_RATE ?? 1000)
 const SETTLE_MS = 3000
 
-type Cpu = { cpuSeconds: number; hops: number; rssBytes: number }
+type Cpu = { cpuSeconds: number; hops: number; rssBytes: number; anonBytes?: number }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 const f = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
 const spread = (xs: number[], digits = 2) => `${f(median(xs), digits)} (${f(Math.min(...xs), digits)}–${f(Math.max(...xs), digits)})`
@@ -28,12 +28,14 @@ async function main(): Promise<void> {
   const nginx = await startNginx(join(dir, 'nginx'), upstream.ready.port, Number(process.env.BENCH_NGINX_WORKERS ?? 1))
   const recording = await child<{ url: string }>('proxy-child.js', [direct, 'embedded'])
   const bare = await child<{ url: string }>('proxy-child.js', [direct, 'none'])
+  const floor = await child<{ url: string }>('node-floor-child.js', [direct])
   const cpuOf = (proc: typeof recording.proc) => ask<Cpu>(proc, 'cpu')
-  const idle = { embedded: (await cpuOf(recording.proc)).rssBytes, none: (await cpuOf(bare.proc)).rssBytes, nginx: await nginx.rssBytes() }
+  const idleEmbedded = await cpuOf(recording.proc)
+  const idle = { embedded: idleEmbedded.rssBytes, embeddedAnon: idleEmbedded.anonBytes ?? Number.NaN, none: (await cpuOf(bare.proc)).rssBytes, nginx: await nginx.rssBytes() }
   console.log(`recording cost vs nginx ${process.env.BENCH_NGINX_WORKERS ?? 1} worker(s) with an access log: ${REPEATS} repeats of ${SECONDS} s; upstream, nginx and each proxy in their own processes\n`)
-  for (const base of [direct, nginx.url, recording.ready.url, bare.ready.url]) await closedLoop(base, '/plain', 50)
+  for (const base of [direct, nginx.url, recording.ready.url, bare.ready.url, floor.ready.url]) await closedLoop(base, '/plain', 50)
 
-  const m = { direct: [] as number[], nginxP99: [] as number[], recP99: [] as number[], bareP99: [] as number[], nginxCpu: [] as number[], recCpu: [] as number[], bareCpu: [] as number[] }
+  const m = { direct: [] as number[], nginxP99: [] as number[], recP99: [] as number[], bareP99: [] as number[], floorP99: [] as number[], nginxCpu: [] as number[], recCpu: [] as number[], bareCpu: [] as number[], floorCpu: [] as number[] }
   const sat = { nginx: [] as number[], rec: [] as number[] }
   const sse = { direct: [] as number[], nginx: [] as number[], rec: [] as number[] }
   for (let r = 0; r < REPEATS; r++) {
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
     await settle()
     m.nginxCpu.push(((await nginx.cpuSeconds()) - n0) / (n.sent / 1000))
     m.nginxP99.push(percentile(n.lat, 99) - percentile(d.lat, 99))
-    for (const [proc, url, p99, cpu] of [[recording.proc, recording.ready.url, m.recP99, m.recCpu], [bare.proc, bare.ready.url, m.bareP99, m.bareCpu]] as const) {
+    for (const [proc, url, p99, cpu] of [[recording.proc, recording.ready.url, m.recP99, m.recCpu], [bare.proc, bare.ready.url, m.bareP99, m.bareCpu], [floor.proc, floor.ready.url, m.floorP99, m.floorCpu]] as const) {
       const c0 = await cpuOf(proc)
       const p = await fixedRate(url, '/plain', RATE)
       await settle() // the recording proxy's inserts of these rows count too
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
       ['path', 'cpu-s/1k req', 'p99 added ms', '× nginx cpu'],
       [
         ['nginx + access log', spread(m.nginxCpu, 3), spread(added(m.nginxP99)), '1.00'],
+        ['Node.js floor: node:http + undici, nothing else', spread(m.floorCpu, 3), spread(added(m.floorP99)), f(ratio(m.floorCpu, m.nginxCpu))],
         ['hopwatch, no recording', spread(m.bareCpu, 3), spread(added(m.bareP99)), f(ratio(m.bareCpu, m.nginxCpu))],
         ['hopwatch, recording (embedded)', spread(m.recCpu, 3), spread(added(m.recP99)), f(ratio(m.recCpu, m.nginxCpu))],
       ],
@@ -85,7 +88,7 @@ async function main(): Promise<void> {
     ['SSE first event, p99 added at 1,000 streams', `≤ 1.5 × nginx (${f(1.5 * Math.max(sseNginx, 0))} ms)`, f(median(sseAdded(sse.rec))), goal(median(sseAdded(sse.rec)) <= 1.5 * Math.max(sseNginx, 0))],
     ['saturation at 50 connections, recording', `≥ 0.5 × nginx (${f(0.5 * median(sat.nginx), 0)} rps)`, `${spread(sat.rec, 0)} rps`, goal(median(sat.rec) >= 0.5 * median(sat.nginx))],
     ['idle RSS, no store loaded (as on a server store)', '≤ 150 MB', `${f(idle.none / 1e6, 0)} MB`, goal(idle.none / 1e6 <= 150)],
-    ['idle RSS, embedded store', '≤ 250 MB', `${f(idle.embedded / 1e6, 0)} MB`, goal(idle.embedded / 1e6 <= 250)],
+    ['idle RSS, embedded store', '≤ 250 MB', `${f(idle.embedded / 1e6, 0)} MB (${f(idle.embeddedAnon / 1e6, 0)} MB anonymous, the rest mapped code)`, goal(idle.embedded / 1e6 <= 250)],
   ]
   console.log(`\nGoals (nginx: saturation ${spread(sat.nginx, 0)} rps, SSE p99 added ${spread(sseAdded(sse.nginx))} ms, idle RSS ${f(idle.nginx / 1e6, 0)} MB)`)
   console.log(table(['goal', 'target', 'measured (median)', ''], rows))
@@ -94,6 +97,7 @@ async function main(): Promise<void> {
   const stopped = await ask<{ written: number; dropped: number }>(recording.proc, 'stop')
   console.log(`rows: ${final.hops} hops recorded, ${stopped.written} written, ${stopped.dropped} dropped${stopped.written === final.hops ? '' : '  ✗ rows written ≠ hops'}; nginx logged ${await nginx.logLines()} requests`)
   bare.proc.send('stop')
+  floor.proc.send('stop')
   upstream.proc.send('stop')
   await nginx.stop()
   await rm(dir, { recursive: true, force: true })

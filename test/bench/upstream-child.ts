@@ -29,7 +29,8 @@ const wss = new WebSocketServer({ server, path: '/ws' })
 wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })))
 server.keepAliveTimeout = 60_000
 server.maxConnections = 10_000
-server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as AddressInfo).port }))
+// the accept queue nginx and the proxy have: 1,000 callers connecting at once overflow Node's 511, and the baseline with them
+server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => process.send?.({ port: (server.address() as AddressInfo).port }))
 process.on('message', (m) => {
   if (m === 'stop') server.close(() => process.exit(0))
 })

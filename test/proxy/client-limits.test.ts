@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { after, before, test } from 'node:test'
 import type { RunningProxy } from '../../src/proxy/index.js'
@@ -135,3 +137,24 @@ test('a client past proxy.clients.max_connections_per_client is answered 503 and
     await api.close()
   }
 })
+
+/** The accept queue of the listening socket on `port`, as the kernel holds it (ss's Send-Q of a LISTEN socket). */
+function acceptQueueOf(port: number): number {
+  const line = execFileSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' }).trim()
+  return Number(line.split(/\s+/)[2])
+}
+
+test('every listener accepts a burst of callers connecting at once: its accept queue is proxy.clients.listen_backlog, not Node\'s 511', async () => {
+  // 511 overflowed when 1,000 callers connected at once: the kernel dropped their handshakes and each one waited for a
+  // SYN retry, a second or more, which the hops then wrongly counted as the proxy's own delay
+  const own = await startTestProxy([{ name: 'api', component: 'backend', target: upstream.url, prefix: '/api' }, { name: 'tts', component: 'tts', target: upstream.url, port: 0 }], { clients: { listen_backlog: 3000 } })
+  try {
+    assert.equal(acceptQueueOf(Number(new URL(own.url).port)), Math.min(3000, somaxconn()))
+    assert.equal(acceptQueueOf(Number(new URL(own.upstreamUrls.get('tts') as string).port)), Math.min(3000, somaxconn()))
+  } finally {
+    await own.close()
+  }
+  assert.equal(acceptQueueOf(Number(new URL(proxy.url).port)), Math.min(4096, somaxconn()), 'the default')
+})
+
+const somaxconn = () => Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'))
