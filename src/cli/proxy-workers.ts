@@ -24,7 +24,7 @@ export const isProxyWorker = (): boolean => cluster.isWorker && process.env[RUN_
 
 /** Refuses what a pool of workers cannot do yet, before anything starts. */
 export function checkWorkers(config: HopwatchConfig, workers: number): void {
-  if (workers > 1 && config.telemetry.receiver.enabled) {
+  if (workers > 0 && config.telemetry.receiver.enabled) {
     throw new CliError('HW_CLI_USAGE', `--workers ${workers}: the OTLP receiver joins an agent's spans with the hops of its own process, and with workers a span's hop may be in another one; set telemetry.receiver.enabled: false to run workers, or run one process (without --workers)`)
   }
 }

@@ -11,6 +11,7 @@ const pool = new Pool(target.origin, { connections: 256, pipelining: 1 })
 const server = createServer((req, res) => {
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined
   const handler: Dispatcher.DispatchHandler = {
+    onRequestStart() {},
     onResponseStart(_c, status, headers: IncomingHttpHeaders) {
       res.writeHead(status, headers)
     },

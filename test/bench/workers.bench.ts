@@ -1,5 +1,5 @@
 /**
- * `hopwatch proxy --workers N` against one hopwatch process and against nginx with 1 and N workers, side by side in
+ * `hopwatch proxy --workers N` and `--workers 1` against one hopwatch process and against nginx with 1 and N workers, side by side in
  * one run (issue 16: one process uses one core): SSE time to first event at 1,000 streams, saturation at 50
  * connections, and CPU per 1,000 requests at a fixed rate, counting every process (owner and workers; master and
  * workers). Both hopwatch proxies run the real CLI, recording into the embedded store. Three repeats, median and range.
@@ -30,11 +30,11 @@ interface Cli {
   output: () => string
 }
 
-/** The real `hopwatch proxy`, with `workers` processes, recording into an embedded store of its own. */
+/** The real `hopwatch proxy` (with `workers` worker processes; 0: without --workers), recording into an embedded store of its own. */
 async function hopwatchProxy(dir: string, upstream: string, workers: number): Promise<Cli> {
   await mkdir(dir, { recursive: true })
   await writeFile(join(dir, 'hopwatch.yaml'), `proxy: { port: 0 }\nupstreams:\n  - { name: llm, component: llm, adapter: openai, target: "${upstream}", prefix: /u }\nstore: { dir: ./data }\ntelemetry: { receiver: { enabled: false } }\nalerts: { enabled: false }\n`)
-  const proc = spawn(process.execPath, [BIN, 'proxy', '--workers', String(workers)], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] })
+  const proc = spawn(process.execPath, [BIN, 'proxy', ...(workers > 0 ? ['--workers', String(workers)] : [])], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   return new Promise((resolve, reject) => {
     proc.stdout?.on('data', (d) => {
@@ -60,12 +60,14 @@ async function main(): Promise<void> {
   const direct = `http://127.0.0.1:${upstream.ready.port}`
   const nginx1 = await startNginx(join(dir, 'nginx-1'), upstream.ready.port, 1)
   const nginxN = await startNginx(join(dir, `nginx-${WORKERS}`), upstream.ready.port, WORKERS)
-  const one = await hopwatchProxy(join(dir, 'one'), direct, 1)
+  const one = await hopwatchProxy(join(dir, 'one'), direct, 0)
+  const split = await hopwatchProxy(join(dir, 'split'), direct, 1)
   const pool = await hopwatchProxy(join(dir, 'pool'), direct, WORKERS)
   const paths = [
     { name: 'nginx, 1 worker', url: nginx1.url, cpu: () => nginx1.cpuSeconds(), rss: () => nginx1.rssBytes() },
     { name: `nginx, ${WORKERS} workers`, url: nginxN.url, cpu: () => nginxN.cpuSeconds(), rss: () => nginxN.rssBytes() },
     { name: 'hopwatch, one process', url: one.url, cpu: () => familyCpuSeconds(one.proc.pid as number), rss: () => familyRssBytes(one.proc.pid as number) },
+    { name: 'hopwatch --workers 1', url: split.url, cpu: () => familyCpuSeconds(split.proc.pid as number), rss: () => familyRssBytes(split.proc.pid as number) },
     { name: `hopwatch --workers ${WORKERS}`, url: pool.url, cpu: () => familyCpuSeconds(pool.proc.pid as number), rss: () => familyRssBytes(pool.proc.pid as number) },
   ]
   console.log(`--workers ${WORKERS} vs one process vs nginx: ${REPEATS} repeats of ${SECONDS} s; recording into the embedded store; CPU and RSS of every process of each\n`)
@@ -74,8 +76,10 @@ async function main(): Promise<void> {
   const sse = new Map<string, number[]>(paths.map((p) => [p.name, []]))
   const sat = new Map<string, number[]>(paths.map((p) => [p.name, []]))
   const cpu = new Map<string, number[]>(paths.map((p) => [p.name, []]))
+  const p99 = new Map<string, number[]>(paths.map((p) => [p.name, []]))
   for (let r = 0; r < REPEATS; r++) {
     const base = percentile((await sseFirstEvent(direct, 1000)).lat, 99)
+    const directP99 = percentile((await fixedRate(direct, '/plain', RATE)).lat, 99)
     for (const p of paths) {
       sse.get(p.name)?.push(percentile((await sseFirstEvent(p.url, 1000)).lat, 99) - base)
       await settle()
@@ -87,21 +91,23 @@ async function main(): Promise<void> {
       const run = await fixedRate(p.url, '/plain', RATE)
       await settle() // the owner's inserts of these rows count too
       cpu.get(p.name)?.push(((await p.cpu()) - c0) / (run.sent / 1000))
+      p99.get(p.name)?.push(percentile(run.lat, 99) - directP99)
     }
   }
   const rss = await Promise.all(paths.map((p) => p.rss()))
   console.log(
     table(
-      ['path', 'SSE first event p99 added ms (1,000 streams)', 'saturation rps (50 conns)', `cpu-s/1k req at ${RATE}/s`, 'RSS MB'],
-      paths.map((p, i) => [p.name, spread(sse.get(p.name) ?? []), spread(sat.get(p.name) ?? [], 0), spread(cpu.get(p.name) ?? [], 3), f((rss[i] as number) / 1e6, 0)]),
+      ['path', 'SSE first event p99 added ms (1,000 streams)', 'saturation rps (50 conns)', `cpu-s/1k req at ${RATE}/s`, `p99 added ms at ${RATE}/s`, 'RSS MB'],
+      paths.map((p, i) => [p.name, spread(sse.get(p.name) ?? []), spread(sat.get(p.name) ?? [], 0), spread(cpu.get(p.name) ?? [], 3), spread(p99.get(p.name) ?? []), f((rss[i] as number) / 1e6, 0)]),
     ),
   )
   const ratio = (a: string, b: string, m: Map<string, number[]>) => f(median(m.get(a) ?? []) / median(m.get(b) ?? []))
   const poolName = `hopwatch --workers ${WORKERS}`
   console.log(`\n--workers ${WORKERS} / one process: SSE p99 added ${ratio(poolName, 'hopwatch, one process', sse)}×, saturation ${ratio(poolName, 'hopwatch, one process', sat)}×, cpu per request ${ratio(poolName, 'hopwatch, one process', cpu)}×`)
+  console.log(`--workers 1 / one process: p99 added at ${RATE}/s ${ratio('hopwatch --workers 1', 'hopwatch, one process', p99)}×, cpu per request ${ratio('hopwatch --workers 1', 'hopwatch, one process', cpu)}×`)
   console.log(`--workers ${WORKERS} / nginx ${WORKERS} workers: SSE p99 added ${ratio(poolName, `nginx, ${WORKERS} workers`, sse)}× (goal ≤ 1.5), saturation ${ratio(poolName, `nginx, ${WORKERS} workers`, sat)}× (goal ≥ 0.5)`)
 
-  for (const [name, cli] of [['one process', one], [`--workers ${WORKERS}`, pool]] as const) {
+  for (const [name, cli] of [['one process', one], ['--workers 1', split], [`--workers ${WORKERS}`, pool]] as const) {
     const s = await stopCli(cli)
     console.log(`rows, ${name}: ${s.rows} hops, ${s.written} written, ${s.dropped} dropped${s.rows === s.written && s.dropped === 0 ? '' : '  ✗ rows written ≠ hops'}`)
   }

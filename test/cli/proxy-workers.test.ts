@@ -128,10 +128,13 @@ test('a worker that dies is replaced, said on stderr, and the others serve on; h
   assert.deepEqual(JSON.parse(stored.stdout), { n: 80 })
 })
 
-test('--workers with the OTLP receiver on is refused before anything starts, naming the setting', async () => {
+test('--workers with the OTLP receiver on, or --workers 0, is refused before anything starts, naming the fix', async () => {
   const config = join(dir, 'receiver.yaml')
   await writeFile(config, `upstreams:\n  - { name: llm, component: llm, adapter: openai, target: "${llm.url}/v1", prefix: /llm }\nstore: { dir: ./other }\n`)
   const { code, stderr } = await hopwatch(['proxy', '--config', config, '--workers', '2'], dir)
   assert.equal(code, 2)
   assert.match(stderr, /HW_CLI_USAGE: --workers 2: .*telemetry\.receiver\.enabled: false/)
+  const none = await hopwatch(['proxy', '--config', config, '--workers', '0'], dir)
+  assert.equal(none.code, 2)
+  assert.match(none.stderr, /HW_CLI_USAGE: --workers takes 1 to 256 processes, got 0/)
 })

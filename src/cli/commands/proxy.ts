@@ -24,9 +24,10 @@ Stops on SIGINT/SIGTERM after in-flight hops finish (10 s at most) and every row
   --port N          main port (proxy.port, default 8787; 0 = any free port)
   --run-id ID       run for hops whose caller names none (default proxy-<time>-<rand>)
   --run-name NAME   a label for that run
-  --workers N       N processes serve the ports (one core each), and this one owns the store and the admin API;
-                    for many concurrent streams or sockets (default 1: one process does everything). Needs
-                    telemetry.receiver.enabled: false; proxy_overloaded is not raised for the workers' loops
+  --workers N       N processes serve the ports (one core each), and this one owns the store and the admin API:
+                    for many concurrent streams or sockets, or (N = 1) to keep the store's work off the process that
+                    forwards. Without it one process does everything. Needs telemetry.receiver.enabled: false;
+                    proxy_overloaded is not raised for the workers' loops
 ${STORE_FLAGS_HELP}
 
 Examples:
@@ -56,8 +57,9 @@ export async function run(args: string[]): Promise<number> {
     },
   })
   if (isProxyWorker()) return runProxyWorker(config)
-  const workers = intFlag(values.workers, 'workers') ?? 1
-  if (workers < 1 || workers > 256) throw new CliError('HW_CLI_USAGE', `--workers takes 1 to 256 processes, got ${workers}`)
+  // 0: no workers, this process forwards too
+  const workers = intFlag(values.workers, 'workers') ?? 0
+  if (values.workers !== undefined && (workers < 1 || workers > 256)) throw new CliError('HW_CLI_USAGE', `--workers takes 1 to 256 processes, got ${workers}`)
   checkWorkers(config, workers)
   const runId = config.run.id ?? newRunId('proxy')
   // listen for the stop signal before anything starts: a signal that comes while the proxy starts, or right after it
@@ -67,9 +69,9 @@ export async function run(args: string[]): Promise<number> {
     process.once('SIGTERM', resolve)
   })
   const recording = await Recording.start(config, { runId, source: 'proxy', load: false })
-  const serving = workers > 1 ? await serveWithWorkers(config, recording, runId, workers) : await serveInProcess(config, recording, runId)
+  const serving = workers > 0 ? await serveWithWorkers(config, recording, runId, workers) : await serveInProcess(config, recording, runId)
 
-  process.stdout.write(`hopwatch proxy ${VERSION} listening on ${serving.url}  (/healthz, /metrics${serving.receiving ? ', OTLP/HTTP traces at /v1/traces' : ''}); admin API on ${serving.adminUrl} (its token is in an embedded store's hopwatch-owner.json)${workers > 1 ? `; ${workers} worker processes` : ''}\n`)
+  process.stdout.write(`hopwatch proxy ${VERSION} listening on ${serving.url}  (/healthz, /metrics${serving.receiving ? ', OTLP/HTTP traces at /v1/traces' : ''}); admin API on ${serving.adminUrl} (its token is in an embedded store's hopwatch-owner.json)${workers > 0 ? `; ${workers} worker process${workers === 1 ? '' : 'es'}` : ''}\n`)
   process.stdout.write(
     table(
       ['upstream', 'component', 'adapter', 'callers use', 'forwards to'],
