@@ -30,8 +30,9 @@ export interface HandOverOptions {
  */
 export class HopHandOver {
   private queue: HopRecord[] = []
-  /** hops handed to the pipe whose write has not yet completed */
+  /** hops handed to the pipe whose write has not yet completed, and those writes */
   private inPipe = 0
+  private readonly writing = new Set<Promise<void>>()
   private dropped = 0
   private timer: NodeJS.Timeout | undefined
   private readonly listener = (message: unknown) => this.add(message as HopRecord)
@@ -49,9 +50,10 @@ export class HopHandOver {
     this.timer.unref()
   }
 
-  /** Sends what is queued; resolves when every message sent so far is written to the pipe. */
+  /** Sends what is queued; resolves when every message sent so far is written to the pipe (or failed). */
   async flush(): Promise<void> {
-    await Promise.all(this.sendQueued())
+    this.sendQueued()
+    await Promise.all(this.writing)
   }
 
   /** Stops taking hops and sends the rest. */
@@ -75,26 +77,24 @@ export class HopHandOver {
   }
 
   /** One message per `batchHops` hops, and one even when nothing ended: the in-flight snapshot goes with each. */
-  private sendQueued(): Array<Promise<void>> {
-    const sent: Array<Promise<void>> = []
+  private sendQueued(): void {
     const inFlight = this.inFlight()
     do {
       const hops = this.queue.splice(0, this.options.batchHops)
       const dropped = this.dropped
       this.dropped = 0
       this.inPipe += hops.length
-      sent.push(
-        new Promise<void>((resolve) => {
-          this.send({ t: 'hops', hops, inFlight, dropped }, (err) => {
-            this.inPipe -= hops.length
-            // the owner is gone (the primary exited): these hops cannot reach a store any more
-            if (err !== null) this.dropped += hops.length + dropped
-            resolve()
-          })
-        }),
-      )
+      let resolve = () => {}
+      const written = new Promise<void>((r) => (resolve = r))
+      this.writing.add(written)
+      this.send({ t: 'hops', hops, inFlight, dropped }, (err) => {
+        this.inPipe -= hops.length
+        // the owner is gone (the primary exited): these hops cannot reach a store any more
+        if (err !== null) this.dropped += hops.length + dropped
+        this.writing.delete(written)
+        resolve()
+      })
     } while (this.queue.length > 0)
-    return sent
   }
 }
 
