@@ -4,7 +4,7 @@ import { hopEnded, turnEnded } from '../events.js'
 import type { ResourceSample } from '../resources/index.js'
 import type { HopRecord, TurnRecord } from '../types.js'
 import type { AlertNotice, AlertState } from './notice.js'
-import { rulesFromConfig, type Finding, type Rule } from './rules.js'
+import { rulesFromConfig, type Finding, type LagSource, type Rule } from './rules.js'
 import type { AlertSink } from './sinks.js'
 
 /** A row of the `alerts` table. */
@@ -71,11 +71,13 @@ export class AlertEngine {
       generator: boolean
       /** a proxy without callers runs in this process, named so: watch its event loop (proxy_overloaded) */
       proxy?: string
+      /** the proxy's loops are elsewhere (its workers): their lag, as they report it */
+      proxyLag?: LagSource
       warn?: (line: string) => void
       clockUs?: () => number
     },
   ) {
-    this.feeds = rulesFromConfig(options.config, { generator: options.generator, ...(options.proxy !== undefined ? { proxy: options.proxy } : {}) })
+    this.feeds = rulesFromConfig(options.config, { generator: options.generator, ...(options.proxy !== undefined ? { proxy: options.proxy } : {}), ...(options.proxyLag !== undefined ? { proxyLag: options.proxyLag } : {}) })
     this.rules = [this.feeds.latency, this.feeds.errors, this.feeds.success, this.feeds.memory, ...(this.feeds.generator !== undefined ? [this.feeds.generator] : []), ...(this.feeds.proxy !== undefined ? [this.feeds.proxy] : [])]
     for (const sink of options.sinks) this.queues.set(sink, { chain: Promise.resolve(), depth: 0 })
   }

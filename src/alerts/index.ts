@@ -1,6 +1,6 @@
 export { AlertEngine, type AlertRow, type AlertStats } from './engine.js'
 export type { AlertNotice, AlertState } from './notice.js'
-export { ComponentLatencyRule, ErrorRateRule, EventLoopRule, MemorySlopeRule, rulesFromConfig, SuccessRule, type Finding, type Rule, type Severity } from './rules.js'
+export { ComponentLatencyRule, ErrorRateRule, EventLoopRule, MemorySlopeRule, ownLoopLag, rulesFromConfig, SuccessRule, type Finding, type LagSource, type Rule, type Severity } from './rules.js'
 export { alertmanagerSink, logSink, webhookSink, type AlertSink } from './sinks.js'
 export { SlidingWindow } from './window.js'
 export { prometheusRules } from './prometheus-rules.js'

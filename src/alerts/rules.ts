@@ -161,13 +161,30 @@ export class MemorySlopeRule implements Rule {
   }
 }
 
+/** An event loop's lag p99 (ms) since the last call; 0 when nothing was measured. */
+export type LagSource = { takeP99Ms(): number; dispose?(): void }
+
+/** This process's own event loop, sampled every 10 ms. */
+export function ownLoopLag(): LagSource {
+  const delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 })
+  delay.enable()
+  return {
+    takeP99Ms() {
+      const p99 = delay.count > 0 ? delay.percentile(99) / 1e6 : 0
+      delay.reset()
+      return p99
+    },
+    dispose: () => delay.disable(),
+  }
+}
+
 /**
- * This process's own event loop lagging (its p99 over each evaluation): a load generator's callers then start late,
- * and a proxy stamps hops late, so the latencies either records are partly its own.
+ * An event loop lagging (its p99 over each evaluation): a load generator's callers then start late, and a proxy
+ * stamps hops late, so the latencies either records are partly its own. The loop is this process's own unless a
+ * source is given (the workers of `hopwatch proxy --workers`, which report theirs).
  */
 export class EventLoopRule implements Rule {
   readonly severity = 'warning'
-  private readonly delay: IntervalHistogram
 
   constructor(
     readonly name: string,
@@ -176,19 +193,16 @@ export class EventLoopRule implements Rule {
     /** the message says "<who>'s event-loop lag p99 is N ms (limit L ms): <meaning>" */
     private readonly who: string,
     private readonly meaning: string,
-  ) {
-    this.delay = monitorEventLoopDelay({ resolution: 10 })
-    this.delay.enable()
-  }
+    private readonly lag: LagSource = ownLoopLag(),
+  ) {}
 
   evaluate(): Finding[] {
-    const p99 = this.delay.count > 0 ? this.delay.percentile(99) / 1e6 : 0
-    this.delay.reset()
+    const p99 = this.lag.takeP99Ms()
     return [{ key: this.key, active: p99 > this.limitMs, value: p99, threshold: this.limitMs, message: `${this.who}'s event-loop lag p99 is ${fmt(p99)} ms (limit ${fmt(this.limitMs)} ms): ${this.meaning}` }]
   }
 
   dispose(): void {
-    this.delay.disable()
+    this.lag.dispose?.()
   }
 }
 
@@ -201,12 +215,12 @@ export function generatorRule(limitMs: number): EventLoopRule {
  * A proxy's own loop, where no callers share it (`hopwatch proxy`: proxy_overloaded), keyed by the proxy's name; the
  * analysis leaves out the steps it lagged in (src/analyze/proxy-saturation.ts).
  */
-export function proxyRule(proxy: string, limitMs: number): EventLoopRule {
-  return new EventLoopRule(PROXY_OVERLOADED, proxy, limitMs, `the proxy ${proxy}`, 'it stamps hops late, so its latencies are partly its own')
+export function proxyRule(proxy: string, limitMs: number, lag?: LagSource): EventLoopRule {
+  return new EventLoopRule(PROXY_OVERLOADED, proxy, limitMs, `the proxy ${proxy}`, 'it stamps hops late, so its latencies are partly its own', lag)
 }
 
 /** The rules an `alerts:` section asks for; the generator rule only where callers run, the proxy rule where they do not. */
-export function rulesFromConfig(alerts: AlertsConfig, options: { generator: boolean; proxy?: string }) {
+export function rulesFromConfig(alerts: AlertsConfig, options: { generator: boolean; proxy?: string; proxyLag?: LagSource }) {
   const windowUs = alerts.window_s * 1e6
   return {
     latency: new ComponentLatencyRule(alerts.rules.component_p95_ms, windowUs, alerts.min_events),
@@ -214,6 +228,6 @@ export function rulesFromConfig(alerts: AlertsConfig, options: { generator: bool
     success: new SuccessRule(alerts.rules.success_min, windowUs, alerts.min_events),
     memory: new MemorySlopeRule(alerts.rules.memory_slope_mb_per_h, alerts.memory_window_s * 1e6),
     generator: options.generator ? generatorRule(alerts.rules.generator_lag_ms) : undefined,
-    proxy: !options.generator && options.proxy !== undefined ? proxyRule(options.proxy, alerts.rules.proxy_lag_ms) : undefined,
+    proxy: !options.generator && options.proxy !== undefined ? proxyRule(options.proxy, alerts.rules.proxy_lag_ms, options.proxyLag) : undefined,
   }
 }

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { HopwatchConfig } from '../config/index.js'
 import { HopHandOver, publishHops, startAdmin, startProxy, type HopBatch, type InFlightSnapshot, type RunningAdmin, type RunningProxy } from '../proxy/index.js'
+import { ownLoopLag } from '../alerts/index.js'
 import { CliError } from './errors.js'
 
 /**
@@ -17,7 +18,7 @@ const WORKER_STOP_MS = 20_000
 /** A worker that dies is started again, but not more often than this. */
 const RESTART_DELAY_MS = 1000
 
-type ToOwner = HopBatch | { t: 'ready'; url: string; upstreamUrls: Array<[string, string]> } | { t: 'metrics?'; id: number }
+type ToOwner = HopBatch | { t: 'ready'; url: string; upstreamUrls: Array<[string, string]> } | { t: 'metrics?'; id: number } | { t: 'lag'; p99Ms: number }
 type ToWorker = { t: 'stop' } | { t: 'metrics'; id: number; contentType: string; text: string }
 
 export const isProxyWorker = (): boolean => cluster.isWorker && process.env[RUN_ENV] !== undefined
@@ -35,6 +36,8 @@ export class ProxyWorkers {
   /** each worker by cluster id: its pid, whether it listens now, the hops it handed over (one that exited stays listed) */
   private readonly handedOver = new Map<number, { pid: number; hops: number; running: boolean }>()
   private stopping = false
+  /** each worker's event-loop lag p99 over its latest window (it reports every alerts.eval_s) */
+  private readonly lag = new Map<number, number>()
   private first: { url: string; upstreamUrls: Map<string, string> } | undefined
 
   private constructor(
@@ -71,6 +74,14 @@ export class ProxyWorkers {
   /** Each worker's pid, whether it listens, and the hops it handed over. */
   workers(): Array<{ pid: number; hops: number; running: boolean }> {
     return [...this.handedOver.values()].map((w) => ({ ...w }))
+  }
+
+  /**
+   * The busiest worker's event-loop lag p99 over its latest window (proxy_overloaded). A window is kept until the
+   * next replaces it, so a report that lands just after an evaluation counts at the next one: at most one window late.
+   */
+  lagP99Ms(): number {
+    return Math.max(0, ...this.lag.values())
   }
 
   /** Tells every worker to stop (each lets its in-flight hops finish and hands them over); resolves when all exited. */
@@ -111,6 +122,8 @@ export class ProxyWorkers {
           seen.hops += m.hops.length
           this.inFlight.set(worker.id, m.inFlight)
           if (m.dropped > 0) this.handlers.lost(m.dropped)
+        } else if (m.t === 'lag') {
+          this.lag.set(worker.id, m.p99Ms)
         } else if (m.t === 'metrics?') {
           void this.handlers.metrics().then((r) => worker.isConnected() && worker.send({ t: 'metrics', id: m.id, ...r } satisfies ToWorker))
         } else if (m.t === 'ready') {
@@ -122,6 +135,7 @@ export class ProxyWorkers {
       })
       worker.once('exit', (code, signal) => {
         this.inFlight.delete(worker.id)
+        this.lag.delete(worker.id)
         seen.running = false
         if (!ready) return reject(new CliError('HW_CLI_USAGE', `a proxy worker exited (${signal ?? `code ${code}`}) before it was listening; its error is above`))
         if (this.stopping) return
@@ -157,6 +171,10 @@ export async function runProxyWorker(config: HopwatchConfig): Promise<number> {
     })
   })
   handOver.start()
+  // the owner's proxy_overloaded rule watches the workers' loops through what they report
+  const lag = ownLoopLag()
+  const lagTimer = setInterval(() => send({ t: 'lag', p99Ms: lag.takeP99Ms() }), config.alerts.eval_s * 1000)
+  lagTimer.unref()
   proxy = await startProxy({
     config,
     runId,
@@ -181,6 +199,8 @@ export async function runProxyWorker(config: HopwatchConfig): Promise<number> {
   send({ t: 'ready', url: proxy.url, upstreamUrls: [...proxy.upstreamUrls] })
   await stopped
   await proxy.close()
+  clearInterval(lagTimer)
+  lag.dispose?.()
   await handOver.stop()
   process.disconnect?.()
   return 0

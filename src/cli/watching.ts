@@ -1,4 +1,4 @@
-import { AlertEngine, alertmanagerSink, logSink, webhookSink, type AlertSink, type AlertStats } from '../alerts/index.js'
+import { AlertEngine, alertmanagerSink, logSink, webhookSink, type AlertSink, type AlertStats, type LagSource } from '../alerts/index.js'
 import type { HopwatchConfig } from '../config/index.js'
 import { pidProbe, probesFromConfig, ResourceSampler, type Probe } from '../resources/index.js'
 import type { Recording } from './recording.js'
@@ -16,9 +16,9 @@ export class Watching {
   /**
    * Starts sampling and alerting for a run. `processes` are extra processes to sample (the simulator's own, under
    * `hopwatch run --sim`); `generator` says callers run in this process, `proxy` names the proxy that runs in it
-   * without callers (its event loop is then watched: proxy_overloaded).
+   * without callers (its event loop is then watched: proxy_overloaded; `proxyLag` where its loops are its workers').
    */
-  static start(config: HopwatchConfig, recording: Recording, options: { generator: boolean; proxy?: string; processes?: ReadonlyArray<{ name: string; pid: number }>; warn?: (line: string) => void }): Watching {
+  static start(config: HopwatchConfig, recording: Recording, options: { generator: boolean; proxy?: string; proxyLag?: LagSource; processes?: ReadonlyArray<{ name: string; pid: number }>; warn?: (line: string) => void }): Watching {
     const warn = options.warn ?? ((line: string) => process.stderr.write(line))
     const extra: Probe[] = (options.processes ?? []).map((p) => pidProbe(p.name, p.pid))
     const sinks: AlertSink[] = [
@@ -27,7 +27,7 @@ export class Watching {
       ...config.alerts.sinks.alertmanagers.map((u) => alertmanagerSink(u, config.alerts.sinks.timeout_ms)),
     ]
     const engine = config.alerts.enabled
-      ? new AlertEngine({ runId: recording.runId, config: config.alerts, sinks, generator: options.generator, ...(options.proxy !== undefined ? { proxy: options.proxy } : {}), warn, record: (row) => recording.writer.push('alerts', row) })
+      ? new AlertEngine({ runId: recording.runId, config: config.alerts, sinks, generator: options.generator, ...(options.proxy !== undefined ? { proxy: options.proxy } : {}), ...(options.proxyLag !== undefined ? { proxyLag: options.proxyLag } : {}), warn, record: (row) => recording.writer.push('alerts', row) })
       : undefined
     const sampler = new ResourceSampler(
       recording.runId,

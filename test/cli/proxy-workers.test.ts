@@ -128,6 +128,31 @@ test('a worker that dies is replaced, said on stderr, and the others serve on; h
   assert.deepEqual(JSON.parse(stored.stdout), { n: 80 })
 })
 
+test('a worker whose event loop stalls raises proxy_overloaded under the proxy\'s name, from the owner', async (t) => {
+  const config = join(dir, 'stalls.yaml')
+  await writeFile(config, `proxy: { port: 0, name: pool-a }\nupstreams:\n  - { name: llm, component: llm, adapter: openai, target: "${llm.url}/v1", prefix: /llm }\nstore: { dir: ./data, flush_ms: 50 }\ntelemetry: { receiver: { enabled: false } }\nalerts: { eval_s: 1, for_s: 1 }\n`)
+  const proxy = await startHopwatch(['proxy', '--config', config, '--workers', '1', '--run-id', 'stalls'], /listening on (http:\/\/[\d.:]+).*; 1 worker process\b/, dir)
+  t.after(() => {
+    if (proxy.child.exitCode === null) proxy.child.kill('SIGKILL')
+  })
+  const [worker] = (await statsWhen((s) => s.workers.some((w) => w.running))).workers
+  // the worker's loop stops 150 ms of every 400 (as a saturated core would hold it): its lag p99 is far past 50 ms
+  for (const end = Date.now() + 4000; Date.now() < end; ) {
+    process.kill(worker!.pid, 'SIGSTOP')
+    await new Promise((r) => setTimeout(r, 150))
+    process.kill(worker!.pid, 'SIGCONT')
+    await new Promise((r) => setTimeout(r, 250))
+  }
+  await new Promise((r) => setTimeout(r, 1500)) // its last report, and an evaluation after it
+  proxy.child.kill('SIGTERM')
+  assert.equal(await proxy.exited, 0, proxy.output().stderr)
+  const alerts = await hopwatch(['sql', "SELECT DISTINCT rule, component, state FROM hopwatch.alerts WHERE run_id = 'stalls' ORDER BY state"], dir)
+  assert.equal(alerts.code, 0, alerts.stderr)
+  const rows = alerts.stdout.trim().split('\n').map((l) => JSON.parse(l) as { rule: string; component: string; state: string })
+  assert.ok(rows.some((r) => r.rule === 'proxy_overloaded' && r.component === 'pool-a' && r.state === 'firing'), alerts.stdout)
+  assert.match(proxy.output().stderr, /the proxy pool-a's event-loop lag p99 is \d+/)
+})
+
 test('--workers with the OTLP receiver on, or --workers 0, is refused before anything starts, naming the fix', async () => {
   const config = join(dir, 'receiver.yaml')
   await writeFile(config, `upstreams:\n  - { name: llm, component: llm, adapter: openai, target: "${llm.url}/v1", prefix: /llm }\nstore: { dir: ./other }\n`)

@@ -26,8 +26,7 @@ Stops on SIGINT/SIGTERM after in-flight hops finish (10 s at most) and every row
   --run-name NAME   a label for that run
   --workers N       N processes serve the ports (one core each), and this one owns the store and the admin API:
                     for many concurrent streams or sockets, or (N = 1) to keep the store's work off the process that
-                    forwards. Without it one process does everything. Needs telemetry.receiver.enabled: false;
-                    proxy_overloaded is not raised for the workers' loops
+                    forwards. Without it one process does everything. Needs telemetry.receiver.enabled: false
 ${STORE_FLAGS_HELP}
 
 Examples:
@@ -151,12 +150,12 @@ async function serveInProcess(config: HopwatchConfig, recording: RecordingType, 
 
 /**
  * Workers forward; this process owns the store, publishes the hops they hand over (its writer, metrics, alerts and
- * trace exporter take them as they would its own) and serves the admin API. The workers' event loops are theirs:
- * proxy_overloaded, which watches this process's loop, is not raised.
+ * trace exporter take them as they would its own) and serves the admin API. proxy_overloaded watches the workers'
+ * loops: each reports its lag p99 every alerts.eval_s, and the busiest one counts.
  */
 async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType, runId: string, count: number): Promise<Serving> {
   let pool: ProxyWorkers | undefined
-  const watching = Watching.start(config, recording, { generator: false })
+  const watching = Watching.start(config, recording, { generator: false, proxy: proxyNameOf(config.proxy), proxyLag: { takeP99Ms: () => pool?.lagP99Ms() ?? 0 } })
   const tracing = tracingFor(config)
   const metrics = new ProxyMetrics(() => pool?.inFlightHops() ?? [], () => recording.stats(), { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts() })
   const admin = await ownerAdmin(config, {
