@@ -41,7 +41,14 @@ export class ProxyWorkers {
   private first: { url: string; upstreamUrls: Map<string, string> } | undefined
 
   private constructor(
-    private readonly handlers: { lost: (hops: number) => void; metrics: () => Promise<{ contentType: string; text: string }>; warn: (line: string) => void },
+    private readonly handlers: {
+      lost: (hops: number) => void
+      metrics: () => Promise<{ contentType: string; text: string }>
+      warn: (line: string) => void
+      /** a worker listens now, and when it has exited (to sample its process, and stop) */
+      started?: (pid: number) => void
+      exited?: (pid: number) => void
+    },
   ) {}
 
   /** Starts `count` workers running this same command line; resolves once every one listens. */
@@ -130,12 +137,14 @@ export class ProxyWorkers {
           this.first ??= { url: m.url, upstreamUrls: new Map(m.upstreamUrls) }
           ready = true
           seen.running = true
+          this.handlers.started?.(seen.pid)
           resolve()
         }
       })
       worker.once('exit', (code, signal) => {
         this.inFlight.delete(worker.id)
         this.lag.delete(worker.id)
+        if (seen.running) this.handlers.exited?.(seen.pid)
         seen.running = false
         if (!ready) return reject(new CliError('HW_CLI_USAGE', `a proxy worker exited (${signal ?? `code ${code}`}) before it was listening; its error is above`))
         if (this.stopping) return

@@ -85,6 +85,17 @@ export class ResourceSampler {
     }
   }
 
+  /** Samples a target that appeared after the start (a worker process), from the next sample on. */
+  add(probe: Probe): void {
+    this.live.push(probe)
+  }
+
+  /** Stops sampling a target that ended as expected (no "gone" event for it). */
+  remove(name: string): void {
+    const at = this.live.findIndex((p) => p.name === name)
+    if (at !== -1) this.live.splice(at, 1)
+  }
+
   /** The targets still sampled. */
   get targets(): readonly string[] {
     return this.live.map((p) => p.name)

@@ -20,6 +20,7 @@ upstreams:
   - { name: llm, component: llm, adapter: openai, target: "${llm.url}/v1", prefix: /llm }
 store: { dir: ./data, flush_ms: 50 }
 telemetry: { receiver: { enabled: false } }
+resources: { interval_s: 1 }
 `,
   )
 })
@@ -66,7 +67,7 @@ async function statsWhen(ok: (s: Stats) => boolean): Promise<Stats> {
   }
 }
 
-test('with --workers 2, two processes serve the port and the owner stores every hop they forward once, with /metrics answered for all', async (t) => {
+test('with --workers 2, two processes serve the port and the owner stores every hop they forward once, answers /metrics for all and samples each worker\'s process', async (t) => {
   const proxy = await startHopwatch(['proxy', '--workers', '2'], /listening on (http:\/\/[\d.:]+).*; 2 worker processes/, dir)
   t.after(() => {
     if (proxy.child.exitCode === null) proxy.child.kill('SIGKILL')
@@ -101,6 +102,11 @@ test('with --workers 2, two processes serve the port and the owner stores every 
   const stored = await hopwatch(['sql', 'SELECT count() AS n, uniqExact(hop_id) AS distinct_hops, countIf(status = 200 AND first_payload_us > 0) AS answered FROM hopwatch.hops'], dir)
   assert.equal(stored.code, 0, stored.stderr)
   assert.deepEqual(JSON.parse(stored.stdout), { n: 100, distinct_hops: 100, answered: 100 })
+  // each worker's process was sampled as a target of its own, the owner as itself
+  const sampled = await hopwatch(['sql', "SELECT DISTINCT target FROM hopwatch.resource_samples WHERE metric = 'rss_bytes' AND value > 0 ORDER BY target"], dir)
+  const targets = sampled.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { target: string }).target)
+  assert.deepEqual(targets, ['hopwatch', ...stats.workers.map((w) => `hopwatch-worker-${w.pid}`).sort()])
+  assert.doesNotMatch(proxy.output().stderr, /is gone/, 'workers that stop as told are not reported gone')
 })
 
 test('a worker that dies is replaced, said on stderr, and the others serve on; hops it handed over stay stored', async (t) => {

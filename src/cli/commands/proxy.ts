@@ -2,6 +2,7 @@ import { ADAPTER_NAMES, proxyNameOf, startProxy, unreachableUpstreams, Upstream,
 import { loadConfigFile } from '../../config/index.js'
 import { newRunId } from '../../store/index.js'
 import { ProxyMetrics } from '../../telemetry/index.js'
+import { pidProbe } from '../../resources/index.js'
 import { VERSION } from '../version.js'
 import { intFlag, parseFlags, stringFlag } from '../args.js'
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeOverrides } from '../store-access.js'
@@ -151,7 +152,8 @@ async function serveInProcess(config: HopwatchConfig, recording: RecordingType, 
 /**
  * Workers forward; this process owns the store, publishes the hops they hand over (its writer, metrics, alerts and
  * trace exporter take them as they would its own) and serves the admin API. proxy_overloaded watches the workers'
- * loops: each reports its lag p99 every alerts.eval_s, and the busiest one counts.
+ * loops: each reports its lag p99 every alerts.eval_s, and the busiest one counts. Each worker's process is sampled
+ * into resource_samples as `hopwatch-worker-<pid>`.
  */
 async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType, runId: string, count: number): Promise<Serving> {
   let pool: ProxyWorkers | undefined
@@ -166,7 +168,15 @@ async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType
   })
   const warn = (line: string) => process.stderr.write(line)
   try {
-    pool = await ProxyWorkers.start(count, runId, { lost: (hops) => recording.writer.lost('hops', 'queue_full', hops), metrics: () => metrics.render(), warn })
+    // each worker's process is sampled as a target of its own (its memory trend is the proxy's)
+    const target = (pid: number) => `hopwatch-worker-${pid}`
+    pool = await ProxyWorkers.start(count, runId, {
+      lost: (hops) => recording.writer.lost('hops', 'queue_full', hops),
+      metrics: () => metrics.render(),
+      warn,
+      started: (pid) => watching.sampler.add(pidProbe(target(pid), pid)),
+      exited: (pid) => watching.sampler.remove(target(pid)),
+    })
   } catch (err) {
     await admin.close()
     await watching.stop()
