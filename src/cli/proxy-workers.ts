@@ -2,33 +2,46 @@ import cluster, { type Worker } from 'node:cluster'
 import type { HopwatchConfig } from '../config/index.js'
 import { HopHandOver, publishHops, startAdmin, startProxy, type HopBatch, type InFlightSnapshot, type RunningAdmin, type RunningProxy } from '../proxy/index.js'
 import { ownLoopLag } from '../alerts/index.js'
+import type { OtlpSpan, ReceiverGuard, ReceiverStats } from '../telemetry/otlp/index.js'
 import { CliError } from './errors.js'
+import { workerReceiverFor } from './telemetry.js'
 
 /**
  * `hopwatch proxy --workers N`: N processes serve the proxy's ports (node:cluster shares each listening socket among
  * them), and the process that started them owns the store. A worker only forwards and stamps; each hop that ends is
  * handed to the owner (src/proxy/worker-hops.ts), which publishes it where its writer, metrics, alerts and trace
- * exporter listen, as if it had ended there. The owner serves the admin API; the workers' /metrics asks it.
+ * exporter listen, as if it had ended there. The owner serves the admin API; the workers' /metrics asks it. An
+ * agent's spans sent to /v1/traces are read by the worker that takes the request and joined by the owner.
  */
 
 /** The environment variable that carries the run to the workers (their hops belong to the owner's run). */
 const RUN_ENV = 'HOPWATCH_WORKER_RUN_ID'
 /** How long a worker has to drain its hops and hand them over after it is told to stop. */
 const WORKER_STOP_MS = 20_000
+/** How often a worker hands its ended hops over. */
+const HAND_OVER_MS = 100
+/**
+ * How long the owner waits before it joins spans a worker read: a span can overtake the hop it describes (hops come
+ * in batches, from any worker), and by then every hop that ended before the span was sent has come.
+ */
+export const SPANS_AFTER_HOPS_MS = 3 * HAND_OVER_MS
+/** Spans a worker holds on their way to the owner; past it the body that brings more is refused (500, counted). */
+const MAX_SPANS_IN_PIPE = 20_000
 /** A worker that dies is started again, but not more often than this. */
 const RESTART_DELAY_MS = 1000
 
-type ToOwner = HopBatch | { t: 'ready'; url: string; upstreamUrls: Array<[string, string]> } | { t: 'metrics?'; id: number } | { t: 'lag'; p99Ms: number }
+/** What a worker's OTLP receiver counted so far (its own requests, spans, refusals). */
+export type ReceiverCounts = ReceiverStats & ReceiverGuard['stats']
+type ToOwner =
+  | HopBatch
+  | { t: 'ready'; url: string; upstreamUrls: Array<[string, string]> }
+  | { t: 'metrics?'; id: number }
+  | { t: 'lag'; p99Ms: number }
+  | { t: 'spans'; spans: OtlpSpan[] }
+  | { t: 'receiver'; counts: ReceiverCounts }
 type ToWorker = { t: 'stop' } | { t: 'metrics'; id: number; contentType: string; text: string }
 
 export const isProxyWorker = (): boolean => cluster.isWorker && process.env[RUN_ENV] !== undefined
-
-/** Refuses what a pool of workers cannot do yet, before anything starts. */
-export function checkWorkers(config: HopwatchConfig, workers: number): void {
-  if (workers > 0 && config.telemetry.receiver.enabled) {
-    throw new CliError('HW_CLI_USAGE', `--workers ${workers}: the OTLP receiver joins an agent's spans with the hops of its own process, and with workers a span's hop may be in another one; set telemetry.receiver.enabled: false to run workers, or run one process (without --workers)`)
-  }
-}
 
 /** The owner's side: the workers, the hops they hand over, and their in-flight hops summed. */
 export class ProxyWorkers {
@@ -36,6 +49,8 @@ export class ProxyWorkers {
   /** each worker by cluster id: its pid, whether it listens now, the hops it handed over (one that exited stays listed) */
   private readonly handedOver = new Map<number, { pid: number; hops: number; running: boolean }>()
   private stopping = false
+  /** what each worker's receiver counted, by pid (a worker that exited keeps its counts: they happened) */
+  private readonly received = new Map<number, ReceiverCounts>()
   /** each worker's event-loop lag p99 over its latest window (it reports every alerts.eval_s) */
   private readonly lag = new Map<number, number>()
   private first: { url: string; upstreamUrls: Map<string, string> } | undefined
@@ -45,6 +60,8 @@ export class ProxyWorkers {
       lost: (hops: number) => void
       metrics: () => Promise<{ contentType: string; text: string }>
       warn: (line: string) => void
+      /** spans a worker's OTLP receiver took: the owner's assembler joins them with every worker's hops */
+      spans?: (spans: OtlpSpan[]) => void
       /** a worker listens now, and when it has exited (to sample its process, and stop) */
       started?: (pid: number) => void
       exited?: (pid: number) => void
@@ -91,6 +108,16 @@ export class ProxyWorkers {
     return Math.max(0, ...this.lag.values())
   }
 
+  /** Every worker's receiver counts, summed; undefined when none reported. */
+  receiverCounts(): ReceiverCounts | undefined {
+    let sum: ReceiverCounts | undefined
+    for (const counts of this.received.values()) {
+      if (sum === undefined) sum = { ...counts }
+      else for (const key of Object.keys(counts) as Array<keyof ReceiverCounts>) sum[key] += counts[key]
+    }
+    return sum
+  }
+
   /** Tells every worker to stop (each lets its in-flight hops finish and hands them over); resolves when all exited. */
   async stop(): Promise<void> {
     this.stopping = true
@@ -129,6 +156,10 @@ export class ProxyWorkers {
           seen.hops += m.hops.length
           this.inFlight.set(worker.id, m.inFlight)
           if (m.dropped > 0) this.handlers.lost(m.dropped)
+        } else if (m.t === 'spans') {
+          this.handlers.spans?.(m.spans)
+        } else if (m.t === 'receiver') {
+          this.received.set(seen.pid, m.counts)
         } else if (m.t === 'lag') {
           this.lag.set(worker.id, m.p99Ms)
         } else if (m.t === 'metrics?') {
@@ -167,7 +198,7 @@ export async function runProxyWorker(config: HopwatchConfig): Promise<number> {
   const runId = process.env[RUN_ENV] as string
   const send = (m: ToOwner, done?: (err: Error | null) => void) => process.send?.(m, undefined, undefined, done)
   let proxy: RunningProxy | undefined
-  const handOver = new HopHandOver((m, done) => send(m, done), () => (proxy?.upstreams ?? []).flatMap((u) => u.inFlightByComponent().map((c) => ({ name: u.name, ...c }))), { maxHops: config.store.queue_rows, intervalMs: 100, batchHops: 512 })
+  const handOver = new HopHandOver((m, done) => send(m, done), () => (proxy?.upstreams ?? []).flatMap((u) => u.inFlightByComponent().map((c) => ({ name: u.name, ...c }))), { maxHops: config.store.queue_rows, intervalMs: HAND_OVER_MS, batchHops: 512 })
   const asked = new Map<number, (r: { contentType: string; text: string }) => void>()
   let nextId = 0
   const stopped = new Promise<void>((resolve) => {
@@ -184,9 +215,21 @@ export async function runProxyWorker(config: HopwatchConfig): Promise<number> {
   const lag = ownLoopLag()
   const lagTimer = setInterval(() => send({ t: 'lag', p99Ms: lag.takeP99Ms() }), config.alerts.eval_s * 1000)
   lagTimer.unref()
+  // an agent's spans: read and checked here, joined with the hops by the owner. While the owner is behind, a body is
+  // answered 500 and counted as failed rather than held without bound
+  let spansInPipe = 0
+  const receiving = workerReceiverFor(config, (spans) => {
+    if (spansInPipe + spans.length > MAX_SPANS_IN_PIPE) throw new Error(`the store owner is behind: ${spansInPipe} spans wait for it`)
+    spansInPipe += spans.length
+    send({ t: 'spans', spans }, () => (spansInPipe -= spans.length))
+  })
+  const reportReceived = () => receiving !== undefined && send({ t: 'receiver', counts: { ...receiving.receiver.stats, ...receiving.guard.stats } })
+  const receiverTimer = setInterval(reportReceived, 1000)
+  receiverTimer.unref()
   proxy = await startProxy({
     config,
     runId,
+    ...(receiving !== undefined ? { otlp: receiving.receiver } : {}),
     adminApi: false,
     admin: {
       metrics: () =>
@@ -208,6 +251,8 @@ export async function runProxyWorker(config: HopwatchConfig): Promise<number> {
   send({ t: 'ready', url: proxy.url, upstreamUrls: [...proxy.upstreamUrls] })
   await stopped
   await proxy.close()
+  clearInterval(receiverTimer)
+  reportReceived()
   clearInterval(lagTimer)
   lag.dispose?.()
   await handOver.stop()

@@ -1,6 +1,6 @@
 import type { HopwatchConfig } from '../config/index.js'
 import { coerceRow, type TableName } from '../store/index.js'
-import { AgentTraces } from '../telemetry/otlp/index.js'
+import { AgentTraces, OtlpReceiver, ReceiverGuard, type OtlpSpan } from '../telemetry/otlp/index.js'
 import { Tracing, type TraceCounts } from '../telemetry/tracing/index.js'
 import { CliError } from './errors.js'
 import { VERSION } from './version.js'
@@ -18,13 +18,8 @@ import type { Recording } from './recording.js'
 export function agentTracesFor(config: HopwatchConfig, recording: Recording, callers: boolean): AgentTraces | undefined {
   const r = config.telemetry.receiver
   if (!r.enabled) return undefined
-  const token = process.env[r.token_env]
-  // without a token only callers on this host may send: a receiver open beyond loopback is a write path for anyone
-  if ((token === undefined || token === '') && !isLoopbackHost(config.proxy.host)) {
-    throw new CliError('HW_CLI_USAGE', `the OTLP receiver would take spans from anyone on the network (proxy.host ${config.proxy.host}): set ${r.token_env} to a secret token (senders add OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer <token>"), or telemetry.receiver.enabled: false`)
-  }
   return new AgentTraces({
-    guard: { token: token === '' ? undefined : token, requestsPerS: r.max_requests_per_s, bytesPerS: r.max_bytes_per_s },
+    guard: receiverGuard(config),
     runId: recording.runId,
     maxBodyBytes: r.max_body_bytes,
     maxPendingBytes: r.max_pending_bytes,
@@ -38,6 +33,29 @@ export function agentTracesFor(config: HopwatchConfig, recording: Recording, cal
       recording.agentWriter.push(table, row)
     },
   })
+}
+
+/** Who may send spans, and how much: the token from `token_env`, and the per-source rates. */
+function receiverGuard(config: HopwatchConfig): { token: string | undefined; requestsPerS: number; bytesPerS: number } {
+  const r = config.telemetry.receiver
+  const token = process.env[r.token_env]
+  // without a token only callers on this host may send: a receiver open beyond loopback is a write path for anyone
+  if ((token === undefined || token === '') && !isLoopbackHost(config.proxy.host)) {
+    throw new CliError('HW_CLI_USAGE', `the OTLP receiver would take spans from anyone on the network (proxy.host ${config.proxy.host}): set ${r.token_env} to a secret token (senders add OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer <token>"), or telemetry.receiver.enabled: false`)
+  }
+  return { token: token === '' ? undefined : token, requestsPerS: r.max_requests_per_s, bytesPerS: r.max_bytes_per_s }
+}
+
+/**
+ * A `--workers` worker's receiver: it reads, checks and decodes what agents send to /v1/traces, and hands the spans
+ * to the store owner (`accept`), whose assembler joins them with every worker's hops. Each worker applies the
+ * per-source rates to what it receives itself.
+ */
+export function workerReceiverFor(config: HopwatchConfig, accept: (spans: OtlpSpan[]) => void): { receiver: OtlpReceiver; guard: ReceiverGuard } | undefined {
+  const r = config.telemetry.receiver
+  if (!r.enabled) return undefined
+  const guard = new ReceiverGuard({ ...receiverGuard(config), maxBodyBytes: r.max_body_bytes })
+  return { guard, receiver: new OtlpReceiver({ maxBodyBytes: r.max_body_bytes, maxPendingBytes: r.max_pending_bytes, accept, guard }) }
 }
 
 /** Turn traces out to the configured collector, or undefined when none is configured (config or OTEL_* variables). */

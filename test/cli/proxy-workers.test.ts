@@ -159,13 +159,62 @@ test('a worker whose event loop stalls raises proxy_overloaded under the proxy\'
   assert.match(proxy.output().stderr, /the proxy pool-a's event-loop lag p99 is \d+/)
 })
 
-test('--workers with the OTLP receiver on, or --workers 0, is refused before anything starts, naming the fix', async () => {
+test('with --workers 2, an agent\'s span sent to one worker joins the hop another worker timed, and the call is not written twice', async (t) => {
   const config = join(dir, 'receiver.yaml')
-  await writeFile(config, `upstreams:\n  - { name: llm, component: llm, adapter: openai, target: "${llm.url}/v1", prefix: /llm }\nstore: { dir: ./other }\n`)
-  const { code, stderr } = await hopwatch(['proxy', '--config', config, '--workers', '2'], dir)
+  await writeFile(config, `proxy: { port: 0 }\nupstreams:\n  - { name: llm, component: llm, adapter: openai, target: "${llm.url}/v1", prefix: /llm }\nstore: { dir: ./data, flush_ms: 50 }\n`)
+  const proxy = await startHopwatch(['proxy', '--config', config, '--workers', '2', '--run-id', 'joined'], /listening on (http:\/\/[\d.:]+).*OTLP\/HTTP traces at \/v1\/traces.*; 2 worker processes/, dir)
+  t.after(() => {
+    if (proxy.child.exitCode === null) proxy.child.kill('SIGKILL')
+  })
+  const url = proxy.match[1]!
+  const traceId = 'ab'.repeat(16)
+  const spanId = 'cd'.repeat(8)
+  const startNs = BigInt(Date.now() - 1000) * 1_000_000n
+  // four calls, each on a connection of its own (so both workers time some), one of them in the agent's span
+  const call = (traceparent?: string) =>
+    new Promise<number>((resolve, reject) => {
+      request(`${url}/llm/chat/completions`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...(traceparent !== undefined ? { traceparent } : {}) } }, (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      })
+        .on('error', reject)
+        .end(JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }))
+    })
+  assert.deepEqual(await Promise.all([call(), call(`00-${traceId}-${spanId}-01`), call(), call()]), [200, 200, 200, 200])
+  const endNs = BigInt(Date.now() + 1000) * 1_000_000n
+  const span = { traceId, spanId, name: 'llm_request', kind: 3, startTimeUnixNano: String(startNs), endTimeUnixNano: String(endNs), attributes: [{ key: 'lk.response.ttft', value: { doubleValue: 0.02 } }] }
+  const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'agent' } }] }, scopeSpans: [{ scope: { name: 'livekit-agents' }, spans: [span] }] }] })
+  for (let i = 0; i < 2; i++) {
+    // the same span twice, on two connections: whichever worker reads it, the owner joins it (and keeps it once per send)
+    const sent = await new Promise<number>((resolve, reject) => {
+      request(`${url}/v1/traces`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      })
+        .on('error', reject)
+        .end(i === 0 ? body : body.replace(spanId, 'ef'.repeat(8)))
+    })
+    assert.equal(sent, 200)
+  }
+  // the workers report what their receivers counted every second
+  let metrics = ''
+  for (const end = Date.now() + 5000; Date.now() < end && !/hopwatch_otlp_received_spans_total 2\b/.test(metrics); ) {
+    await new Promise((r) => setTimeout(r, 100))
+    metrics = await (await fetch(`${url}/metrics`)).text()
+  }
+  assert.match(metrics, /hopwatch_otlp_received_spans_total 2\b/)
+  proxy.child.kill('SIGTERM')
+  assert.equal(await proxy.exited, 0, proxy.output().stderr)
+  const joined = await hopwatch(['sql', "SELECT s.span_id AS span, h.trace_id AS hop_trace FROM hopwatch.spans AS s INNER JOIN hopwatch.hops AS h ON h.hop_id = s.joined_hop_id WHERE s.run_id = 'joined' ORDER BY span"], dir)
+  assert.equal(joined.code, 0, joined.stderr)
+  const rows = joined.stdout.trim().split('\n').map((l) => JSON.parse(l) as { span: string; hop_trace: string })
+  assert.deepEqual(rows, [{ span: spanId, hop_trace: traceId }, { span: 'ef'.repeat(8), hop_trace: traceId }])
+  const agentHops = await hopwatch(['sql', "SELECT count() AS n FROM hopwatch.hops WHERE run_id = 'joined' AND transport = 'agent'"], dir)
+  assert.deepEqual(JSON.parse(agentHops.stdout), { n: 0 }, 'a joined call is not written again as the agent\'s own hop')
+})
+
+test('--workers 0 is refused before anything starts, naming the range', async () => {
+  const { code, stderr } = await hopwatch(['proxy', '--workers', '0'], dir)
   assert.equal(code, 2)
-  assert.match(stderr, /HW_CLI_USAGE: --workers 2: .*telemetry\.receiver\.enabled: false/)
-  const none = await hopwatch(['proxy', '--config', config, '--workers', '0'], dir)
-  assert.equal(none.code, 2)
-  assert.match(none.stderr, /HW_CLI_USAGE: --workers takes 1 to 256 processes, got 0/)
+  assert.match(stderr, /HW_CLI_USAGE: --workers takes 1 to 256 processes, got 0/)
 })

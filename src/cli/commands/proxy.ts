@@ -10,7 +10,8 @@ import { Recording } from '../recording.js'
 import { Watching } from '../watching.js'
 import { agentTracesFor, describeTraced, tracingFor } from '../telemetry.js'
 import { table } from '../output.js'
-import { checkWorkers, isProxyWorker, ownerAdmin, ProxyWorkers, runProxyWorker } from '../proxy-workers.js'
+import { isProxyWorker, ownerAdmin, ProxyWorkers, runProxyWorker, SPANS_AFTER_HOPS_MS } from '../proxy-workers.js'
+import type { OtlpSpan } from '../../telemetry/otlp/index.js'
 import { CliError } from '../errors.js'
 import type { HopwatchConfig } from '../../config/index.js'
 import type { Recording as RecordingType } from '../recording.js'
@@ -27,7 +28,7 @@ Stops on SIGINT/SIGTERM after in-flight hops finish (10 s at most) and every row
   --run-name NAME   a label for that run
   --workers N       N processes serve the ports (one core each), and this one owns the store and the admin API:
                     for many concurrent streams or sockets, or (N = 1) to keep the store's work off the process that
-                    forwards. Without it one process does everything. Needs telemetry.receiver.enabled: false
+                    forwards. Without it one process does everything
 ${STORE_FLAGS_HELP}
 
 Examples:
@@ -60,7 +61,6 @@ export async function run(args: string[]): Promise<number> {
   // 0: no workers, this process forwards too
   const workers = intFlag(values.workers, 'workers') ?? 0
   if (values.workers !== undefined && (workers < 1 || workers > 256)) throw new CliError('HW_CLI_USAGE', `--workers takes 1 to 256 processes, got ${workers}`)
-  checkWorkers(config, workers)
   const runId = config.run.id ?? newRunId('proxy')
   // listen for the stop signal before anything starts: a signal that comes while the proxy starts, or right after it
   // says it is listening, still stops it cleanly (without a handler the default action would kill it, rows unwritten)
@@ -103,6 +103,13 @@ interface Serving {
   receiving: boolean
   /** stops taking requests, lets in-flight hops finish, stops what watched them; the turn traces' counts */
   stop(): Promise<ReturnType<NonNullable<ReturnType<typeof tracingFor>>['counts']> | undefined>
+}
+
+/** The workers' receiver counts over the owner's own (its count of spans that failed to join): each key summed. */
+function sumCounts<T extends object>(workers: T | undefined, own: Partial<T>): Partial<T> {
+  const sum: Record<string, number> = { ...(own as Record<string, number>) }
+  for (const [key, n] of Object.entries(workers ?? {})) sum[key] = (sum[key] ?? 0) + (n as number)
+  return sum as Partial<T>
 }
 
 /** One process forwards, records and serves the admin API. */
@@ -151,22 +158,43 @@ async function serveInProcess(config: HopwatchConfig, recording: RecordingType, 
 
 /**
  * Workers forward; this process owns the store, publishes the hops they hand over (its writer, metrics, alerts and
- * trace exporter take them as they would its own) and serves the admin API. proxy_overloaded watches the workers'
+ * trace exporter take them as they would its own) and serves the admin API; an agent's spans, read by the worker
+ * that takes the request, are joined here with every worker's hops. proxy_overloaded watches the workers'
  * loops: each reports its lag p99 every alerts.eval_s, and the busiest one counts. Each worker's process is sampled
  * into resource_samples as `hopwatch-worker-<pid>`.
  */
 async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType, runId: string, count: number): Promise<Serving> {
   let pool: ProxyWorkers | undefined
   const watching = Watching.start(config, recording, { generator: false, proxy: proxyNameOf(config.proxy), proxyLag: { takeP99Ms: () => pool?.lagP99Ms() ?? 0 } })
+  // the workers read what agents send; the spans are joined here, where every worker's hops are
+  const agentTraces = agentTracesFor(config, recording, false)
+  const receiverStats = () => (agentTraces === undefined ? undefined : { ...agentTraces.stats(), ...sumCounts(pool?.receiverCounts(), agentTraces.receiver.stats) })
   const tracing = tracingFor(config)
-  const metrics = new ProxyMetrics(() => pool?.inFlightHops() ?? [], () => recording.stats(), { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts() })
+  const metrics = new ProxyMetrics(() => pool?.inFlightHops() ?? [], () => recording.stats(), { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: receiverStats })
   const admin = await ownerAdmin(config, {
     sql: (statement, signal) => recording.sql(statement, signal),
     rows: (table, rows) => recording.acceptRows(table, rows),
     metrics: () => metrics.render(),
-    stats: () => ({ run_id: runId, store: recording.stats(), upstreams: pool?.inFlightHops().map((u) => ({ name: u.name, component: u.component, in_flight: u.inFlight })), workers: pool?.workers(), ...watching.stats() }),
+    stats: () => ({ run_id: runId, store: recording.stats(), upstreams: pool?.inFlightHops().map((u) => ({ name: u.name, component: u.component, in_flight: u.inFlight })), workers: pool?.workers(), ...watching.stats(), agent_spans: receiverStats() }),
   })
   const warn = (line: string) => process.stderr.write(line)
+  // spans wait a moment before they are joined, so that the hops they describe have come from whichever worker
+  const waitingSpans = new Map<NodeJS.Timeout, OtlpSpan[]>()
+  const ingest = (spans: OtlpSpan[]) => {
+    try {
+      agentTraces?.assembler.ingest(spans)
+    } catch {
+      // a fault of hopwatch's own: counted, never silent (as the receiver counts it in one process)
+      if (agentTraces !== undefined) agentTraces.receiver.stats.failed++
+    }
+  }
+  const ingestWaiting = () => {
+    for (const [timer, spans] of waitingSpans) {
+      clearTimeout(timer)
+      ingest(spans)
+    }
+    waitingSpans.clear()
+  }
   try {
     // each worker's process is sampled as a target of its own (its memory trend is the proxy's)
     const target = (pid: number) => `hopwatch-worker-${pid}`
@@ -174,11 +202,20 @@ async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType
       lost: (hops) => recording.writer.lost('hops', 'queue_full', hops),
       metrics: () => metrics.render(),
       warn,
+      spans: (spans) => {
+        const timer = setTimeout(() => {
+          waitingSpans.delete(timer)
+          ingest(spans)
+        }, SPANS_AFTER_HOPS_MS)
+        waitingSpans.set(timer, spans)
+      },
       started: (pid) => watching.sampler.add(pidProbe(target(pid), pid)),
       exited: (pid) => watching.sampler.remove(target(pid)),
     })
   } catch (err) {
     await admin.close()
+    ingestWaiting()
+    agentTraces?.close()
     await watching.stop()
     metrics.dispose()
     await recording.close()
@@ -186,15 +223,18 @@ async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType
   }
   await recording.own({ adminUrl: admin.url, adminToken: admin.token })
   const running = pool
+  agentTraces?.listening([running.urls.url, ...running.urls.upstreamUrls.values()])
   // the reachability check and the table need the upstreams' names and targets only: this process's own view of them
   const upstreams = config.upstreams.map((u) => new Upstream(u, config.proxy))
   return {
     ...running.urls,
     adminUrl: admin.url,
     upstreams,
-    receiving: false,
+    receiving: agentTraces !== undefined,
     async stop() {
       await running.stop()
+      ingestWaiting()
+      agentTraces?.close()
       await Promise.all(upstreams.map((u) => u.close()))
       await admin.close()
       const traced = await tracing?.stop()
