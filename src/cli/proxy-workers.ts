@@ -1,9 +1,8 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { HopwatchConfig } from '../config/index.js'
-import { HopHandOver, publishHops, startAdmin, startProxy, type HopBatch, type InFlightSnapshot, type RunningAdmin, type RunningProxy } from '../proxy/index.js'
+import { HopHandOver, ProxyError, publishHops, startAdmin, startProxy, type HopBatch, type InFlightSnapshot, type RunningAdmin, type RunningProxy } from '../proxy/index.js'
 import { ownLoopLag } from '../alerts/index.js'
 import type { OtlpSpan, ReceiverGuard, ReceiverStats } from '../telemetry/otlp/index.js'
-import { CliError } from './errors.js'
 import { workerReceiverFor } from './telemetry.js'
 
 /**
@@ -68,10 +67,18 @@ export class ProxyWorkers {
     },
   ) {}
 
-  /** Starts `count` workers running this same command line; resolves once every one listens. */
+  /**
+   * Starts `count` workers running this same command line; resolves once every one listens. If one cannot (its port
+   * is taken), the others are stopped too and the error is thrown: no worker is left serving.
+   */
   static async start(count: number, runId: string, handlers: ProxyWorkers['handlers']): Promise<ProxyWorkers> {
     const pool = new ProxyWorkers(handlers)
-    await Promise.all(Array.from({ length: count }, () => pool.fork(runId)))
+    const started = await Promise.allSettled(Array.from({ length: count }, () => pool.fork(runId)))
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+    if (failed !== undefined) {
+      await pool.stop()
+      throw failed.reason
+    }
     return pool
   }
 
@@ -177,7 +184,7 @@ export class ProxyWorkers {
         this.lag.delete(worker.id)
         if (seen.running) this.handlers.exited?.(seen.pid)
         seen.running = false
-        if (!ready) return reject(new CliError('HW_CLI_USAGE', `a proxy worker exited (${signal ?? `code ${code}`}) before it was listening; its error is above`))
+        if (!ready) return reject(new ProxyError('HW_PROXY_LISTEN', `a proxy worker exited (${signal ?? `code ${code}`}) before it was listening; its error is above`))
         if (this.stopping) return
         // the hops it held are lost with it (the pipe may still have delivered some): say so, and serve on
         this.handlers.warn(`hopwatch: warning: proxy worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); the hops it had in flight are lost; starting another\n`)
@@ -226,6 +233,14 @@ export async function runProxyWorker(config: HopwatchConfig): Promise<number> {
   const reportReceived = () => receiving !== undefined && send({ t: 'receiver', counts: { ...receiving.receiver.stats, ...receiving.guard.stats } })
   const receiverTimer = setInterval(reportReceived, 1000)
   receiverTimer.unref()
+  const quit = async () => {
+    clearInterval(receiverTimer)
+    clearInterval(lagTimer)
+    lag.dispose?.()
+    await handOver.stop()
+    // the channel to the owner is what keeps a worker alive: without it the process ends
+    process.disconnect?.()
+  }
   proxy = await startProxy({
     config,
     runId,
@@ -247,16 +262,16 @@ export async function runProxyWorker(config: HopwatchConfig): Promise<number> {
           send({ t: 'metrics?', id })
         }),
     },
+  }).catch(async (err: unknown) => {
+    // it cannot listen (a port taken): the error is printed by the CLI, the owner sees this worker exit
+    await quit()
+    throw err
   })
   send({ t: 'ready', url: proxy.url, upstreamUrls: [...proxy.upstreamUrls] })
   await stopped
   await proxy.close()
-  clearInterval(receiverTimer)
   reportReceived()
-  clearInterval(lagTimer)
-  lag.dispose?.()
-  await handOver.stop()
-  process.disconnect?.()
+  await quit()
   return 0
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { request } from 'node:http'
+import { createServer, request } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -211,6 +212,20 @@ test('with --workers 2, an agent\'s span sent to one worker joins the hop anothe
   assert.deepEqual(rows, [{ span: spanId, hop_trace: traceId }, { span: 'ef'.repeat(8), hop_trace: traceId }])
   const agentHops = await hopwatch(['sql', "SELECT count() AS n FROM hopwatch.hops WHERE run_id = 'joined' AND transport = 'agent'"], dir)
   assert.deepEqual(JSON.parse(agentHops.stdout), { n: 0 }, 'a joined call is not written again as the agent\'s own hop')
+})
+
+test('a port already taken stops --workers with the listen error, and leaves no worker running', async () => {
+  const taken = createServer()
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r))
+  try {
+    const port = (taken.address() as AddressInfo).port
+    const { code, stderr } = await hopwatch(['proxy', '--workers', '2', '--port', String(port)], dir)
+    assert.equal(code, 1, stderr)
+    assert.match(stderr, new RegExp(`HW_PROXY_LISTEN: cannot listen on 127\\.0\\.0\\.1:${port}`))
+    assert.match(stderr, /HW_PROXY_LISTEN: a proxy worker exited \(code \d+\) before it was listening/)
+  } finally {
+    taken.close()
+  }
 })
 
 test('--workers 0 is refused before anything starts, naming the range', async () => {
