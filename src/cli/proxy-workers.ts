@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster'
 import type { HopwatchConfig } from '../config/index.js'
 import { HopHandOver, ProxyError, publishHops, startAdmin, startProxy, type HopBatch, type InFlightSnapshot, type RunningAdmin, type RunningProxy } from '../proxy/index.js'
 import { ownLoopLag } from '../alerts/index.js'
-import type { OtlpSpan, ReceiverGuard, ReceiverStats } from '../telemetry/otlp/index.js'
+import { ReceiverBusyError, type OtlpSpan, type ReceiverGuard, type ReceiverStats } from '../telemetry/otlp/index.js'
 import { workerReceiverFor } from './telemetry.js'
 
 /**
@@ -24,7 +24,7 @@ const HAND_OVER_MS = 100
  * in batches, from any worker), and by then every hop that ended before the span was sent has come.
  */
 export const SPANS_AFTER_HOPS_MS = 3 * HAND_OVER_MS
-/** Spans a worker holds on their way to the owner; past it the body that brings more is refused (500, counted). */
+/** Spans a worker holds on their way to the owner; past it the body that brings more is refused (503, counted as busy). */
 const MAX_SPANS_IN_PIPE = 20_000
 /** A worker that dies is started again, but not more often than this. */
 const RESTART_DELAY_MS = 1000
@@ -223,10 +223,10 @@ export async function runProxyWorker(config: HopwatchConfig): Promise<number> {
   const lagTimer = setInterval(() => send({ t: 'lag', p99Ms: lag.takeP99Ms() }), config.alerts.eval_s * 1000)
   lagTimer.unref()
   // an agent's spans: read and checked here, joined with the hops by the owner. While the owner is behind, a body is
-  // answered 500 and counted as failed rather than held without bound
+  // answered 503 with Retry-After (the sender retries) rather than held without bound
   let spansInPipe = 0
   const receiving = workerReceiverFor(config, (spans) => {
-    if (spansInPipe + spans.length > MAX_SPANS_IN_PIPE) throw new Error(`the store owner is behind: ${spansInPipe} spans wait for it`)
+    if (spansInPipe + spans.length > MAX_SPANS_IN_PIPE) throw new ReceiverBusyError(`the store owner is behind: ${spansInPipe} spans wait for it`)
     spansInPipe += spans.length
     send({ t: 'spans', spans }, () => (spansInPipe -= spans.length))
   })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
 import { connect, type AddressInfo, type Socket } from 'node:net'
 import { after, before, test } from 'node:test'
-import { OtlpReceiver } from '../../src/telemetry/otlp/receiver.js'
+import { OtlpReceiver, ReceiverBusyError } from '../../src/telemetry/otlp/receiver.js'
 
 // Bodies are held whole until decoded; many senders at once must not add up past a bound of their own.
 const MAX_BODY = 64 * 1024
@@ -66,4 +66,24 @@ test('a sender that goes away mid-body gives its bytes back', async () => {
   await gone.answer
   await settle()
   assert.equal(receiver.pendingBytes, 0)
+})
+
+test('spans the receiver cannot pass on yet (a --workers owner behind) get 503 with Retry-After, which OTLP exporters retry, counted as busy', async () => {
+  const behind = new OtlpReceiver({
+    maxBodyBytes: MAX_BODY,
+    accept: () => {
+      throw new ReceiverBusyError('the store owner is behind')
+    },
+  })
+  const own = createServer((req, res) => behind.handle(req, res))
+  await new Promise<void>((r) => own.listen(0, '127.0.0.1', r))
+  try {
+    const res = await fetch(`http://127.0.0.1:${(own.address() as AddressInfo).port}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(1000) })
+    assert.equal(res.status, 503)
+    assert.equal(res.headers.get('retry-after'), '1')
+    assert.match(((await res.json()) as { message: string }).message, /the store owner is behind/)
+    assert.deepEqual([behind.stats.busy, behind.stats.failed], [1, 0])
+  } finally {
+    await new Promise<void>((r) => own.close(() => r()))
+  }
 })

@@ -18,7 +18,7 @@ export interface ReceiverStats {
   malformed: number
   /** bodies answered 413 */
   too_large: number
-  /** bodies answered 503: the bodies of other senders in progress held the receiver's whole bound */
+  /** bodies answered 503: the bodies of other senders in progress held the receiver's whole bound, or what takes the spans was behind */
   busy: number
   /** bodies decoded but not recorded (500): a fault of hopwatch's, counted, never silent */
   failed: number
@@ -29,13 +29,16 @@ export interface ReceiverOptions {
   maxBodyBytes: number
   /** bytes all bodies in progress may hold together (at least maxBodyBytes); default four bodies' worth */
   maxPendingBytes?: number
-  /** called with every decoded request's spans; throws nothing */
+  /** called with every decoded request's spans; throws a ReceiverBusyError when they cannot be taken now */
   accept: (spans: OtlpSpan[]) => void
   /** who may send, and how much (token, no web pages, per-source rates); absent: anyone */
   guard?: ReceiverGuard
 }
 
 type Encoding = 'protobuf' | 'json'
+
+/** Thrown by `accept` when the spans cannot be taken now (what takes them is behind): the sender is told to retry. */
+export class ReceiverBusyError extends Error {}
 
 /**
  * The OTLP/HTTP trace receiver (`POST /v1/traces`): protobuf (`application/x-protobuf`) and JSON
@@ -136,6 +139,12 @@ export class OtlpReceiver {
         try {
           this.options.accept(spans)
         } catch (err) {
+          if (err instanceof ReceiverBusyError) {
+            // a sender's exporter retries a 503 (OTLP/HTTP's retryable statuses), never a 500
+            this.stats.busy++
+            res.setHeader('retry-after', '1')
+            return this.fail(req, res, 503, encoding, RESOURCE_EXHAUSTED, `${err.message}: retry later`, false)
+          }
           this.stats.failed++
           return this.fail(req, res, 500, encoding, INTERNAL, `the spans were received but could not be recorded: ${(err as Error).message}`, false)
         }
