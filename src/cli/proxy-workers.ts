@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { HopwatchConfig } from '../config/index.js'
-import { HopHandOver, ProxyError, publishHops, startAdmin, startProxy, type HopBatch, type InFlightSnapshot, type RunningAdmin, type RunningProxy } from '../proxy/index.js'
+import { HopHandOver, inFlightOf, ProxyError, publishHops, startAdmin, startProxy, type HopBatch, type InFlightSnapshot, type RunningAdmin, type RunningProxy } from '../proxy/index.js'
 import { ownLoopLag } from '../alerts/index.js'
 import { ReceiverBusyError, type OtlpSpan, type ReceiverGuard, type ReceiverStats } from '../telemetry/otlp/index.js'
 import { workerReceiverFor } from './telemetry.js'
@@ -42,16 +42,27 @@ type ToWorker = { t: 'stop' } | { t: 'metrics'; id: number; contentType: string;
 
 export const isProxyWorker = (): boolean => cluster.isWorker && process.env[RUN_ENV] !== undefined
 
+interface SeenWorker {
+  pid: number
+  /** it listens now */
+  running: boolean
+  /** hops it handed over */
+  hops: number
+  inFlight: InFlightSnapshot
+  /** its event-loop lag p99 over its latest window (it reports every alerts.eval_s) */
+  lagP99Ms: number
+  /** what its OTLP receiver counted so far */
+  received: ReceiverCounts | undefined
+}
+
 /** The owner's side: the workers, the hops they hand over, and their in-flight hops summed. */
 export class ProxyWorkers {
-  private readonly inFlight = new Map<number, InFlightSnapshot>()
-  /** each worker by cluster id: its pid, whether it listens now, the hops it handed over (one that exited stays listed) */
-  private readonly handedOver = new Map<number, { pid: number; hops: number; running: boolean }>()
+  /**
+   * Each worker by cluster id, as it last reported; one that exited stays listed, not running: its hops and receiver
+   * counts happened, its in-flight hops and lag no longer count
+   */
+  private readonly seen = new Map<number, SeenWorker>()
   private stopping = false
-  /** what each worker's receiver counted, by pid (a worker that exited keeps its counts: they happened) */
-  private readonly received = new Map<number, ReceiverCounts>()
-  /** each worker's event-loop lag p99 over its latest window (it reports every alerts.eval_s) */
-  private readonly lag = new Map<number, number>()
   private first: { url: string; upstreamUrls: Map<string, string> } | undefined
 
   private constructor(
@@ -91,8 +102,9 @@ export class ProxyWorkers {
   /** Every worker's in-flight hops, summed per upstream and component. */
   inFlightHops(): InFlightSnapshot {
     const sum = new Map<string, InFlightSnapshot[number]>()
-    for (const snapshot of this.inFlight.values()) {
-      for (const s of snapshot) {
+    for (const w of this.seen.values()) {
+      if (!w.running) continue
+      for (const s of w.inFlight) {
         const key = `${s.name}\u0000${s.component}`
         const seen = sum.get(key)
         if (seen === undefined) sum.set(key, { ...s })
@@ -104,7 +116,7 @@ export class ProxyWorkers {
 
   /** Each worker's pid, whether it listens, and the hops it handed over. */
   workers(): Array<{ pid: number; hops: number; running: boolean }> {
-    return [...this.handedOver.values()].map((w) => ({ ...w }))
+    return [...this.seen.values()].map(({ pid, hops, running }) => ({ pid, hops, running }))
   }
 
   /**
@@ -112,17 +124,14 @@ export class ProxyWorkers {
    * next replaces it, so a report that lands just after an evaluation counts at the next one: at most one window late.
    */
   lagP99Ms(): number {
-    return Math.max(0, ...this.lag.values())
+    return Math.max(0, ...[...this.seen.values()].filter((w) => w.running).map((w) => w.lagP99Ms))
   }
 
-  /** Every worker's receiver counts, summed; undefined when none reported. */
-  receiverCounts(): ReceiverCounts | undefined {
-    let sum: ReceiverCounts | undefined
-    for (const counts of this.received.values()) {
-      if (sum === undefined) sum = { ...counts }
-      else for (const key of Object.keys(counts) as Array<keyof ReceiverCounts>) sum[key] += counts[key]
-    }
-    return sum
+  /** Every worker's receiver counts added to `own` (the owner's: the spans it failed to join), key by key. */
+  receiverCounts<T extends Record<string, number>>(own: T): T {
+    const sum: Record<string, number> = { ...own }
+    for (const w of this.seen.values()) for (const [key, n] of Object.entries(w.received ?? {})) sum[key] = (sum[key] ?? 0) + n
+    return sum as T
   }
 
   /** Tells every worker to stop (each lets its in-flight hops finish and hands them over); resolves when all exited. */
@@ -135,7 +144,7 @@ export class ProxyWorkers {
           new Promise<void>((resolve) => {
             if (w.isDead()) return resolve()
             // one still starting may not listen for messages yet; it holds no hops: SIGTERM stops it either way
-            const starting = this.handedOver.get(w.id)?.running !== true
+            const starting = this.seen.get(w.id)?.running !== true
             const timer = setTimeout(() => {
               this.handlers.warn(`hopwatch: proxy worker ${w.process.pid} did not stop within ${WORKER_STOP_MS / 1000} s; killed (the hops it still held are lost)\n`)
               w.process.kill('SIGKILL')
@@ -153,22 +162,22 @@ export class ProxyWorkers {
 
   private fork(runId: string): Promise<void> {
     const worker = cluster.fork({ [RUN_ENV]: runId })
-    const seen = { pid: worker.process.pid ?? 0, hops: 0, running: false }
-    this.handedOver.set(worker.id, seen)
+    const seen: SeenWorker = { pid: worker.process.pid ?? 0, running: false, hops: 0, inFlight: [], lagP99Ms: 0, received: undefined }
+    this.seen.set(worker.id, seen)
     return new Promise<void>((resolve, reject) => {
       let ready = false
       worker.on('message', (m: ToOwner) => {
         if (m.t === 'hops') {
           publishHops(m)
           seen.hops += m.hops.length
-          this.inFlight.set(worker.id, m.inFlight)
+          seen.inFlight = m.inFlight
           if (m.dropped > 0) this.handlers.lost(m.dropped)
         } else if (m.t === 'spans') {
           this.handlers.spans?.(m.spans)
         } else if (m.t === 'receiver') {
-          this.received.set(seen.pid, m.counts)
+          seen.received = m.counts
         } else if (m.t === 'lag') {
-          this.lag.set(worker.id, m.p99Ms)
+          seen.lagP99Ms = m.p99Ms
         } else if (m.t === 'metrics?') {
           void this.handlers.metrics().then((r) => worker.isConnected() && worker.send({ t: 'metrics', id: m.id, ...r } satisfies ToWorker))
         } else if (m.t === 'ready') {
@@ -180,8 +189,6 @@ export class ProxyWorkers {
         }
       })
       worker.once('exit', (code, signal) => {
-        this.inFlight.delete(worker.id)
-        this.lag.delete(worker.id)
         if (seen.running) this.handlers.exited?.(seen.pid)
         seen.running = false
         if (!ready) return reject(new ProxyError('HW_PROXY_LISTEN', `a proxy worker exited (${signal ?? `code ${code}`}) before it was listening; its error is above`))
@@ -205,7 +212,7 @@ export async function runProxyWorker(config: HopwatchConfig): Promise<number> {
   const runId = process.env[RUN_ENV] as string
   const send = (m: ToOwner, done?: (err: Error | null) => void) => process.send?.(m, undefined, undefined, done)
   let proxy: RunningProxy | undefined
-  const handOver = new HopHandOver((m, done) => send(m, done), () => (proxy?.upstreams ?? []).flatMap((u) => u.inFlightByComponent().map((c) => ({ name: u.name, ...c }))), { maxHops: config.store.queue_rows, intervalMs: HAND_OVER_MS, batchHops: 512 })
+  const handOver = new HopHandOver((m, done) => send(m, done), () => inFlightOf(proxy?.upstreams ?? []), { maxHops: config.store.queue_rows, intervalMs: HAND_OVER_MS, batchHops: 512 })
   const asked = new Map<number, (r: { contentType: string; text: string }) => void>()
   let nextId = 0
   const stopped = new Promise<void>((resolve) => {

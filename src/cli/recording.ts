@@ -3,6 +3,7 @@ import type { HopwatchConfig } from '../config/index.js'
 import { join } from 'node:path'
 import { BatchWriter, ClickHouseSink, liveOwner, openStore, queryJsonLines, recordHops, recordLoad, removeOwner, runRow, Spill, storableRow, writeOwner, type DropReason, type RowSink, type Store, type StoreOwner, type TableName, type WriterStats } from '../store/index.js'
 import { AdminSink } from './admin-client.js'
+import type { AdminHooks } from '../proxy/index.js'
 import type { RunRecord } from '../types.js'
 import { nowUs } from '../clock.js'
 import { VERSION } from './version.js'
@@ -130,6 +131,14 @@ export class Recording {
       accepted++
     }
     return { accepted }
+  }
+
+  /**
+   * The admin API's store hooks: queries on this process's store, and the rows a hopwatch load beside it sends (one
+   * store holds the whole run).
+   */
+  storeHooks(): Required<Pick<AdminHooks, 'sql' | 'rows'>> {
+    return { sql: (statement, signal) => this.sql(statement, signal), rows: (table, rows) => this.acceptRows(table, rows) }
   }
 
   /** Marks an embedded store as owned by this process, so `hopwatch sql` reaches it through its admin API and token. */

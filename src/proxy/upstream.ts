@@ -13,6 +13,14 @@ export function proxyNameOf(proxy: HopwatchConfig['proxy']): string {
 }
 
 /** A configured upstream at run time: where it is, its connection pool, its adapter and its in-flight count. */
+/** Hops in flight per upstream and component. */
+export type InFlightSnapshot = Array<{ name: string; component: Component; inFlight: number }>
+
+/** The hops in flight through these upstreams, per upstream and component (the in-flight gauge, a worker's report). */
+export function inFlightOf(upstreams: readonly Upstream[]): InFlightSnapshot {
+  return upstreams.flatMap((u) => u.inFlightByComponent().map((c) => ({ name: u.name, ...c })))
+}
+
 export class Upstream {
   readonly adapter: Adapter
   readonly pool: Pool

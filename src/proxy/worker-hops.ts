@@ -1,8 +1,6 @@
 import { hopEnded } from '../events.js'
-import type { Component, HopRecord } from '../types.js'
-
-/** Hops in flight per upstream and component, as one worker sees them. */
-export type InFlightSnapshot = Array<{ name: string; component: Component; inFlight: number }>
+import type { HopRecord } from '../types.js'
+import type { InFlightSnapshot } from './upstream.js'
 
 /** What a proxy worker sends its store owner: the hops that ended, its in-flight hops, and what it could not keep. */
 export interface HopBatch {

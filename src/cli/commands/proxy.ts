@@ -1,4 +1,4 @@
-import { ADAPTER_NAMES, proxyNameOf, startProxy, unreachableUpstreams, Upstream, type RunningProxy } from '../../proxy/index.js'
+import { ADAPTER_NAMES, inFlightOf, proxyNameOf, startProxy, unreachableUpstreams, Upstream, type RunningProxy } from '../../proxy/index.js'
 import { loadConfigFile } from '../../config/index.js'
 import { newRunId } from '../../store/index.js'
 import { ProxyMetrics } from '../../telemetry/index.js'
@@ -105,13 +105,6 @@ interface Serving {
   stop(): Promise<ReturnType<NonNullable<ReturnType<typeof tracingFor>>['counts']> | undefined>
 }
 
-/** The workers' receiver counts over the owner's own (its count of spans that failed to join): each key summed. */
-function sumCounts<T extends object>(workers: T | undefined, own: Partial<T>): Partial<T> {
-  const sum: Record<string, number> = { ...(own as Record<string, number>) }
-  for (const [key, n] of Object.entries(workers ?? {})) sum[key] = (sum[key] ?? 0) + (n as number)
-  return sum as Partial<T>
-}
-
 /** One process forwards, records and serves the admin API. */
 async function serveInProcess(config: HopwatchConfig, recording: RecordingType, runId: string): Promise<Serving> {
   let proxy: RunningProxy | undefined
@@ -119,7 +112,7 @@ async function serveInProcess(config: HopwatchConfig, recording: RecordingType, 
   const agentTraces = agentTracesFor(config, recording, false)
   const tracing = tracingFor(config)
   const metrics = new ProxyMetrics(
-    () => (proxy?.upstreams ?? []).flatMap((u) => u.inFlightByComponent().map((c) => ({ name: u.name, ...c }))),
+    () => inFlightOf(proxy?.upstreams ?? []),
     () => recording.stats(),
     { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: () => agentTraces?.stats() },
   )
@@ -128,9 +121,7 @@ async function serveInProcess(config: HopwatchConfig, recording: RecordingType, 
     ...(agentTraces !== undefined ? { otlp: agentTraces } : {}),
     runId,
     admin: {
-      sql: (statement, signal) => recording.sql(statement, signal),
-      // a hopwatch load beside this proxy writes its turns and steps here: one store holds the whole run
-      rows: (table, rows) => recording.acceptRows(table, rows),
+      ...recording.storeHooks(),
       metrics: () => metrics.render(),
       stats: () => ({ run_id: runId, store: recording.stats(), upstreams: proxy?.upstreams.map((u) => ({ name: u.name, in_flight: u.inFlight })), ...watching.stats(), agent_spans: agentTraces?.stats() }),
     },
@@ -168,12 +159,11 @@ async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType
   const watching = Watching.start(config, recording, { generator: false, proxy: proxyNameOf(config.proxy), proxyLag: { takeP99Ms: () => pool?.lagP99Ms() ?? 0 } })
   // the workers read what agents send; the spans are joined here, where every worker's hops are
   const agentTraces = agentTracesFor(config, recording, false)
-  const receiverStats = () => (agentTraces === undefined ? undefined : { ...agentTraces.stats(), ...sumCounts(pool?.receiverCounts(), agentTraces.receiver.stats) })
+  const receiverStats = () => (agentTraces === undefined ? undefined : { ...agentTraces.stats(), ...(pool?.receiverCounts({ ...agentTraces.receiver.stats }) ?? {}) })
   const tracing = tracingFor(config)
   const metrics = new ProxyMetrics(() => pool?.inFlightHops() ?? [], () => recording.stats(), { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: receiverStats })
   const admin = await ownerAdmin(config, {
-    sql: (statement, signal) => recording.sql(statement, signal),
-    rows: (table, rows) => recording.acceptRows(table, rows),
+    ...recording.storeHooks(),
     metrics: () => metrics.render(),
     stats: () => ({ run_id: runId, store: recording.stats(), upstreams: pool?.inFlightHops().map((u) => ({ name: u.name, component: u.component, in_flight: u.inFlight })), workers: pool?.workers(), ...watching.stats(), agent_spans: receiverStats() }),
   })
