@@ -27,21 +27,26 @@ resources: { interval_s: 1 }
 })
 after(() => llm.close())
 
-/** One chat completion on a connection of its own (the cluster hands each new connection to the next worker). */
-function chat(url: string, stream: boolean): Promise<{ status: number; body: string }> {
+/**
+ * One request on a connection of its own (the cluster hands each new connection to the next worker); JSON bodies. An
+ * answer that never comes fails the test rather than stalling it.
+ */
+function onNewConnection(url: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/llm/chat/completions`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', connection: 'close' } }, (res) => {
-      let body = ''
+    const req = request(url, { method: body === undefined ? 'GET' : 'POST', agent: false, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers } }, (res) => {
+      let text = ''
       res.setEncoding('utf8')
-      res.on('data', (d: string) => (body += d))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      res.on('data', (d: string) => (text += d))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
     })
     req.on('error', reject)
-    // an answer that never comes fails the test rather than stalling it
     req.setTimeout(10_000, () => req.destroy(new Error('no answer within 10 s')))
-    req.end(JSON.stringify({ model: 'gpt-test', stream, messages: [{ role: 'user', content: 'hi' }] }))
+    req.end(body)
   })
 }
+
+/** One chat completion on a connection of its own. */
+const chat = (url: string, stream: boolean, headers: Record<string, string> = {}) => onNewConnection(`${url}/llm/chat/completions`, JSON.stringify({ model: 'gpt-test', stream, messages: [{ role: 'user', content: 'hi' }] }), headers)
 
 /** `n` chat completions, 20 at a time; every tenth streams (the provider paces its deltas GAP_MS apart). */
 async function chats(url: string, n: number): Promise<void> {
@@ -85,15 +90,7 @@ test('with --workers 2, two processes serve the port and the owner stores every 
   assert.equal(stats.workers.reduce((a, w) => a + w.hops, 0), 100)
   // a worker's /metrics is the owner's: every worker's hops, whichever worker answers the scrape
   for (let i = 0; i < 4; i++) {
-    const metrics = await new Promise<string>((resolve, reject) => {
-      request(`${url}/metrics`, { agent: false }, (res) => {
-        let body = ''
-        res.on('data', (d) => (body += d))
-        res.on('end', () => resolve(body))
-      })
-        .on('error', reject)
-        .end()
-    })
+    const metrics = (await onNewConnection(`${url}/metrics`)).body
     assert.match(metrics, /hopwatch_hops_total\{upstream="llm",component="llm",status_class="2xx"\} 100\b/)
   }
 
@@ -172,30 +169,15 @@ test('with --workers 2, an agent\'s span sent to one worker joins the hop anothe
   const spanId = 'cd'.repeat(8)
   const startNs = BigInt(Date.now() - 1000) * 1_000_000n
   // four calls, each on a connection of its own (so both workers time some), one of them in the agent's span
-  const call = (traceparent?: string) =>
-    new Promise<number>((resolve, reject) => {
-      request(`${url}/llm/chat/completions`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...(traceparent !== undefined ? { traceparent } : {}) } }, (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-      })
-        .on('error', reject)
-        .end(JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }))
-    })
+  const call = async (traceparent?: string) => (await chat(url, false, traceparent !== undefined ? { traceparent } : {})).status
   assert.deepEqual(await Promise.all([call(), call(`00-${traceId}-${spanId}-01`), call(), call()]), [200, 200, 200, 200])
   const endNs = BigInt(Date.now() + 1000) * 1_000_000n
   const span = { traceId, spanId, name: 'llm_request', kind: 3, startTimeUnixNano: String(startNs), endTimeUnixNano: String(endNs), attributes: [{ key: 'lk.response.ttft', value: { doubleValue: 0.02 } }] }
   const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'agent' } }] }, scopeSpans: [{ scope: { name: 'livekit-agents' }, spans: [span] }] }] })
   for (let i = 0; i < 2; i++) {
     // the same span twice, on two connections: whichever worker reads it, the owner joins it (and keeps it once per send)
-    const sent = await new Promise<number>((resolve, reject) => {
-      request(`${url}/v1/traces`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-      })
-        .on('error', reject)
-        .end(i === 0 ? body : body.replace(spanId, 'ef'.repeat(8)))
-    })
-    assert.equal(sent, 200)
+    const sent = await onNewConnection(`${url}/v1/traces`, i === 0 ? body : body.replace(spanId, 'ef'.repeat(8)))
+    assert.equal(sent.status, 200)
   }
   // the workers report what their receivers counted every second
   let metrics = ''
