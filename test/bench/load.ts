@@ -1,7 +1,9 @@
 /** What the benchmarks share: child processes, samples, and the three load shapes (closed loop, fixed rate, SSE). */
-import { fork, type ChildProcess } from 'node:child_process'
+import { execFileSync, fork, type ChildProcess } from 'node:child_process'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
+import { family } from './proc.js'
 
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url))
@@ -42,6 +44,17 @@ export class Samples {
   }
 }
 
+/** Samples of several runs as one sorted set. */
+export function pooled(runs: Float64Array[]): Float64Array {
+  const all = new Float64Array(runs.reduce((n, r) => n + r.length, 0))
+  let at = 0
+  for (const r of runs) {
+    all.set(r, at)
+    at += r.length
+  }
+  return all.sort()
+}
+
 export const msSince = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6
 /** The base URL's path without its trailing slash, so direct ('/') and proxied ('/u') paths join the same way. */
 const basePath = (url: URL) => url.pathname.replace(/\/$/, '')
@@ -75,7 +88,7 @@ export async function closedLoop(base: string, path: string, concurrency: number
 }
 
 /** Open loop at a fixed rate: requests start on schedule whatever the answers do. */
-export async function fixedRate(base: string, path: string, rate: number): Promise<{ lat: Float64Array; errors: number; sent: number }> {
+export async function fixedRate(base: string, path: string, rate: number, seconds = SECONDS): Promise<{ lat: Float64Array; errors: number; sent: number }> {
   const url = new URL(base)
   const pool = new Pool(url.origin, { connections: 256, pipelining: 1 })
   const samples = new Samples()
@@ -83,7 +96,7 @@ export async function fixedRate(base: string, path: string, rate: number): Promi
   let sent = 0
   const inflight = new Set<Promise<void>>()
   const started = Date.now()
-  while (Date.now() - started < SECONDS * 1000) {
+  while (Date.now() - started < seconds * 1000) {
     const due = Math.floor(((Date.now() - started) / 1000) * rate)
     for (; sent < due; sent++) {
       const t0 = process.hrtime.bigint()
@@ -104,14 +117,14 @@ export async function fixedRate(base: string, path: string, rate: number): Promi
   return { lat: samples.sorted(), errors, sent }
 }
 
-/** `streams` SSE streams open at once, in rounds; time to the first event of each. */
-export async function sseFirstEvent(base: string, streams: number): Promise<{ lat: Float64Array; errors: number }> {
+/** `streams` SSE streams open at once, in rounds for `seconds` (one round at least); time to the first event of each. */
+export async function sseFirstEvent(base: string, streams: number, seconds = SECONDS): Promise<{ lat: Float64Array; errors: number }> {
   const url = new URL(base)
   const pool = new Pool(url.origin, { connections: streams, pipelining: 1 })
   const samples = new Samples()
   let errors = 0
-  const end = Date.now() + SECONDS * 1000
-  while (Date.now() < end) {
+  const end = Date.now() + seconds * 1000
+  do {
     await Promise.all(
       Array.from({ length: streams }, async () => {
         const t0 = process.hrtime.bigint()
@@ -127,8 +140,30 @@ export async function sseFirstEvent(base: string, streams: number): Promise<{ la
         }
       }),
     )
-  }
+  } while (Date.now() < end)
   await pool.close()
   return { lat: samples.sorted(), errors }
 }
 
+
+/**
+ * Core pinning, so the generator does not decide the latencies it reads: on a machine of n cores, the upstream and
+ * the proxy under test (every thread of their processes and children) share the last core, as a sidecar shares the
+ * agent's machine, and the generator (this process) has the others to itself. Without it, on 2 cores the generator's
+ * own event loop and the proxy take turns on the same cores and the p99s read the generator's delays as much as the
+ * proxy's. The direct baseline then runs the upstream alone on its core; a proxy's added latency is the time its work
+ * takes from the upstream's. Off with BENCH_PIN=0, and on one core.
+ */
+export const PIN = process.env.BENCH_PIN !== '0' && availableParallelism() >= 2
+const LAST_CPU = availableParallelism() - 1
+const GENERATOR_CPUS = LAST_CPU === 1 ? '0' : `0-${LAST_CPU - 1}`
+
+async function pin(pid: number, cpus: string): Promise<void> {
+  // -a: every thread the process has now; threads it starts later inherit the mask from the thread that starts them
+  for (const p of await family(pid)) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(p)], { stdio: 'ignore' })
+}
+/** Pins a proxy under test, or the upstream, (and its children) to the last core, when pinning is on. */
+export const pinProxy = (pid: number) => (PIN ? pin(pid, String(LAST_CPU)) : Promise.resolve())
+/** Pins the generator to the other cores, when pinning is on. */
+export const pinGenerator = (pid: number) => (PIN ? pin(pid, GENERATOR_CPUS) : Promise.resolve())
+export const pinning = () => (PIN ? `pinned: the upstream and each proxy on cpu ${LAST_CPU}, the generator on cpu ${GENERATOR_CPUS}` : 'not pinned (BENCH_PIN=0 or one core): generator, upstream and proxy share every core')

@@ -32,6 +32,8 @@ async function freePort(): Promise<number> {
 
 export interface RunningNginx {
   url: string
+  /** the master's pid (its workers are its children) */
+  pid: number
   /** CPU seconds of the master and its workers so far */
   cpuSeconds(): Promise<number>
   /** resident memory of the master and its workers, bytes */
@@ -87,6 +89,7 @@ http {
   const master = proc.pid as number
   return {
     url,
+    pid: master,
     cpuSeconds: () => familyCpuSeconds(master),
     rssBytes: () => familyRssBytes(master),
     async logLines() {

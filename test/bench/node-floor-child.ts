@@ -4,9 +4,11 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Pool, type Dispatcher } from 'undici'
+import { DEFAULTS } from '../../src/config/defaults.js'
 
 const target = new URL(process.argv[2] as string)
-const pool = new Pool(target.origin, { connections: 256, pipelining: 1 })
+// as many connections to the upstream as hopwatch opens, so neither queues streams behind the other's cap
+const pool = new Pool(target.origin, { connections: DEFAULTS.proxy.connections_per_upstream, pipelining: 1 })
 
 const server = createServer((req, res) => {
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined

@@ -8,12 +8,13 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { table } from '../../src/cli/output.js'
-import { ask, child, closedLoop, fixedRate, percentile, SECONDS, sseFirstEvent } from './load.js'
+import { ask, child, closedLoop, fixedRate, percentile, pinGenerator, pinning, pinProxy, pooled, SECONDS, sseFirstEvent } from './load.js'
 import { startNginx } from './nginx.js'
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3)
 const RATE = Number(process.env.BENCH_RATE ?? 1000)
 const SETTLE_MS = 3000
+const SSE_ROUNDS = Number(process.env.BENCH_SSE_ROUNDS ?? 3)
 
 type Cpu = { cpuSeconds: number; hops: number; rssBytes: number; anonBytes?: number }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
@@ -30,68 +31,95 @@ async function main(): Promise<void> {
   const bare = await child<{ url: string }>('proxy-child.js', [direct, 'none'])
   const floor = await child<{ url: string }>('node-floor-child.js', [direct])
   const cpuOf = (proc: typeof recording.proc) => ask<Cpu>(proc, 'cpu')
+  await pinGenerator(process.pid)
+  for (const pid of [upstream.proc.pid as number, nginx.pid, recording.proc.pid as number, bare.proc.pid as number, floor.proc.pid as number]) await pinProxy(pid)
   const idleEmbedded = await cpuOf(recording.proc)
   const idle = { embedded: idleEmbedded.rssBytes, embeddedAnon: idleEmbedded.anonBytes ?? Number.NaN, none: (await cpuOf(bare.proc)).rssBytes, nginx: await nginx.rssBytes() }
-  console.log(`recording cost vs nginx ${process.env.BENCH_NGINX_WORKERS ?? 1} worker(s) with an access log: ${REPEATS} repeats of ${SECONDS} s; upstream, nginx and each proxy in their own processes\n`)
+  console.log(`recording cost vs nginx ${process.env.BENCH_NGINX_WORKERS ?? 1} worker(s) with an access log: ${REPEATS} repeats of ${SECONDS} s; upstream, nginx and each proxy in their own processes; ${pinning()}\n`)
   for (const base of [direct, nginx.url, recording.ready.url, bare.ready.url, floor.ready.url]) await closedLoop(base, '/plain', 50)
 
-  const m = { direct: [] as number[], nginxP99: [] as number[], recP99: [] as number[], bareP99: [] as number[], floorP99: [] as number[], nginxCpu: [] as number[], recCpu: [] as number[], bareCpu: [] as number[], floorCpu: [] as number[] }
-  const sat = { nginx: [] as number[], rec: [] as number[] }
-  const sse = { direct: [] as number[], nginx: [] as number[], rec: [] as number[] }
-  for (let r = 0; r < REPEATS; r++) {
-    const d = await fixedRate(direct, '/plain', RATE)
-    m.direct.push(percentile(d.lat, 99))
-    const n0 = await nginx.cpuSeconds()
-    const n = await fixedRate(nginx.url, '/plain', RATE)
-    await settle()
-    m.nginxCpu.push(((await nginx.cpuSeconds()) - n0) / (n.sent / 1000))
-    m.nginxP99.push(percentile(n.lat, 99) - percentile(d.lat, 99))
-    for (const [proc, url, p99, cpu] of [[recording.proc, recording.ready.url, m.recP99, m.recCpu], [bare.proc, bare.ready.url, m.bareP99, m.bareCpu], [floor.proc, floor.ready.url, m.floorP99, m.floorCpu]] as const) {
-      const c0 = await cpuOf(proc)
-      const p = await fixedRate(url, '/plain', RATE)
-      await settle() // the recording proxy's inserts of these rows count too
-      const c1 = await cpuOf(proc)
-      cpu.push((c1.cpuSeconds - c0.cpuSeconds) / (p.sent / 1000))
-      p99.push(percentile(p.lat, 99) - percentile(d.lat, 99))
+  // Each measurement runs the paths in turn, one second (or one round of streams) at a time, in an order that rotates,
+  // and pools each path's samples: a hiccup of the shared machine (or the generator's own pause) then falls on every
+  // path alike instead of on whichever one ran at that moment
+  type Path = { key: 'direct' | 'nginx' | 'floor' | 'bare' | 'rec'; url: string; cpu?: () => Promise<number> }
+  const procCpu = (proc: typeof recording.proc) => async () => (await cpuOf(proc)).cpuSeconds
+  const paths: Path[] = [
+    { key: 'direct', url: direct },
+    { key: 'nginx', url: nginx.url, cpu: () => nginx.cpuSeconds() },
+    { key: 'floor', url: floor.ready.url, cpu: procCpu(floor.proc) },
+    { key: 'bare', url: bare.ready.url, cpu: procCpu(bare.proc) },
+    { key: 'rec', url: recording.ready.url, cpu: procCpu(recording.proc) },
+  ]
+  const perPath = () => ({ direct: [] as number[], nginx: [] as number[], floor: [] as number[], bare: [] as number[], rec: [] as number[] })
+  /** One repeat: `slices` turns of every path; each path's p99 over its pooled samples and its CPU seconds per 1,000 of what it served (every thread, until SETTLE_MS after the last turn: the recording proxy's inserts count too; the seconds a proxy idled while the others ran count as well). */
+  async function interleaved(slices: number, run: (url: string) => Promise<{ lat: Float64Array; count: number }>, p99: ReturnType<typeof perPath>, cpu: ReturnType<typeof perPath>): Promise<void> {
+    const c0 = await Promise.all(paths.map((p) => p.cpu?.() ?? 0))
+    const runs = paths.map(() => [] as Float64Array[])
+    const counts = paths.map(() => 0)
+    for (let slice = 0; slice < slices; slice++) {
+      for (let k = 0; k < paths.length; k++) {
+        const i = (slice + k) % paths.length
+        const out = await run((paths[i] as Path).url)
+        runs[i]?.push(out.lat)
+        counts[i] = (counts[i] as number) + out.count
+      }
     }
-    sat.nginx.push((await closedLoop(nginx.url, '/plain', 50)).rps)
-    sat.rec.push((await closedLoop(recording.ready.url, '/plain', 50)).rps)
     await settle()
-    sse.direct.push(percentile((await sseFirstEvent(direct, 1000)).lat, 99))
-    sse.nginx.push(percentile((await sseFirstEvent(nginx.url, 1000)).lat, 99))
-    sse.rec.push(percentile((await sseFirstEvent(recording.ready.url, 1000)).lat, 99))
-    await settle()
+    const c1 = await Promise.all(paths.map((p) => p.cpu?.() ?? 0))
+    paths.forEach((p, i) => {
+      p99[p.key].push(percentile(pooled(runs[i] as Float64Array[]), 99))
+      cpu[p.key].push(((c1[i] as number) - (c0[i] as number)) / ((counts[i] as number) / 1000))
+    })
   }
 
-  const added = (xs: number[]) => xs
-  const sseAdded = (xs: number[]) => xs.map((x, i) => x - (sse.direct[i] as number))
+  const rate = { p99: perPath(), cpu: perPath() }
+  const sat = { nginx: [] as number[], rec: [] as number[], floor: [] as number[] }
+  // CPU seconds per 1,000 streams: the figure the p99 follows when 1,000 streams start at once on a shared core
+  const sse = { p99: perPath(), cpu: perPath() }
+  for (let r = 0; r < REPEATS; r++) {
+    await interleaved(SECONDS, async (url) => {
+      const out = await fixedRate(url, '/plain', RATE, 1)
+      return { lat: out.lat, count: out.sent }
+    }, rate.p99, rate.cpu)
+    sat.nginx.push((await closedLoop(nginx.url, '/plain', 50)).rps)
+    sat.rec.push((await closedLoop(recording.ready.url, '/plain', 50)).rps)
+    sat.floor.push((await closedLoop(floor.ready.url, '/plain', 50)).rps)
+    await settle()
+    await interleaved(SSE_ROUNDS, async (url) => {
+      const out = await sseFirstEvent(url, 1000, 0)
+      return { lat: out.lat, count: out.lat.length + out.errors }
+    }, sse.p99, sse.cpu)
+  }
+
+  const added = (m: ReturnType<typeof perPath>, key: Path['key']) => m[key].map((x, i) => x - (m.direct[i] as number))
   const ratio = (a: number[], b: number[]) => median(a.map((x, i) => x / (b[i] as number)))
   const goal = (ok: boolean) => (ok ? '✓' : '✗')
-  const nginxCpu = median(m.nginxCpu)
-  const nginxP99 = median(m.nginxP99)
-  console.log(`At a fixed ${RATE} requests/s: CPU per 1,000 requests (every thread of the process, ${SETTLE_MS / 1000} s after each run included) and p99 latency added over a direct call`)
-  console.log(
-    table(
-      ['path', 'cpu-s/1k req', 'p99 added ms', '× nginx cpu'],
-      [
-        ['nginx + access log', spread(m.nginxCpu, 3), spread(added(m.nginxP99)), '1.00'],
-        ['Node.js floor: node:http + undici, nothing else', spread(m.floorCpu, 3), spread(added(m.floorP99)), f(ratio(m.floorCpu, m.nginxCpu))],
-        ['hopwatch, no recording', spread(m.bareCpu, 3), spread(added(m.bareP99)), f(ratio(m.bareCpu, m.nginxCpu))],
-        ['hopwatch, recording (embedded)', spread(m.recCpu, 3), spread(added(m.recP99)), f(ratio(m.recCpu, m.nginxCpu))],
-      ],
-    ),
-  )
-  const sseNginx = median(sseAdded(sse.nginx))
-  const rows = [
-    ['cpu-s per 1k requests, recording', `≤ 2 × nginx (${f(2 * nginxCpu, 3)})`, f(median(m.recCpu), 3), goal(median(m.recCpu) <= 2 * nginxCpu)],
-    ['p99 added at 1k req/s, recording', `≤ max(1 ms, 1.5 × nginx) (${f(Math.max(1, 1.5 * nginxP99))} ms)`, f(median(m.recP99)), goal(median(m.recP99) <= Math.max(1, 1.5 * nginxP99))],
-    ['SSE first event, p99 added at 1,000 streams', `≤ 1.5 × nginx (${f(1.5 * Math.max(sseNginx, 0))} ms)`, f(median(sseAdded(sse.rec))), goal(median(sseAdded(sse.rec)) <= 1.5 * Math.max(sseNginx, 0))],
+  const rows = (m: { p99: ReturnType<typeof perPath>; cpu: ReturnType<typeof perPath> }) =>
+    ([
+      ['nginx + access log, proxy_buffering off', 'nginx'],
+      ['Node.js floor: node:http + undici, nothing else', 'floor'],
+      ['hopwatch, no recording', 'bare'],
+      ['hopwatch, recording (embedded)', 'rec'],
+    ] as const).map(([name, key]) => [name, spread(m.cpu[key], 3), f(ratio(m.cpu[key], m.cpu.nginx)), spread(added(m.p99, key))])
+  console.log(`At a fixed ${RATE} requests/s, the paths in turn 1 s at a time (${SECONDS} s each a repeat): CPU per 1,000 requests (every thread of the process, ${SETTLE_MS / 1000} s after included) and p99 latency added over a direct call (${spread(rate.p99.direct)} ms)`)
+  console.log(table(['path', 'cpu-s/1k req', '× nginx cpu', 'p99 added ms'], rows(rate)))
+  console.log(`\nSSE, 1,000 streams at once, the paths in turn (${SSE_ROUNDS} rounds each a repeat): CPU per 1,000 streams and p99 time to first event added over a direct call (${spread(sse.p99.direct)} ms)`)
+  console.log(table(['path', 'cpu-s/1k streams', '× nginx cpu', 'p99 added ms'], rows(sse)))
+  const nginxCpu = median(rate.cpu.nginx)
+  const nginxP99 = median(added(rate.p99, 'nginx'))
+  const sseNginx = median(added(sse.p99, 'nginx'))
+  const recP99 = median(added(rate.p99, 'rec'))
+  const recSse = median(added(sse.p99, 'rec'))
+  const goals = [
+    ['cpu-s per 1k requests, recording', `≤ 2 × nginx (${f(2 * nginxCpu, 3)})`, f(median(rate.cpu.rec), 3), goal(median(rate.cpu.rec) <= 2 * nginxCpu)],
+    ['p99 added at 1k req/s, recording', `≤ max(1 ms, 1.5 × nginx) (${f(Math.max(1, 1.5 * nginxP99))} ms)`, f(recP99), goal(recP99 <= Math.max(1, 1.5 * nginxP99))],
+    ['SSE first event, p99 added at 1,000 streams', `≤ 1.5 × nginx (${f(1.5 * Math.max(sseNginx, 0))} ms)`, f(recSse), goal(recSse <= 1.5 * Math.max(sseNginx, 0))],
     ['saturation at 50 connections, recording', `≥ 0.5 × nginx (${f(0.5 * median(sat.nginx), 0)} rps)`, `${spread(sat.rec, 0)} rps`, goal(median(sat.rec) >= 0.5 * median(sat.nginx))],
     ['idle RSS, no store loaded (as on a server store)', '≤ 150 MB', `${f(idle.none / 1e6, 0)} MB`, goal(idle.none / 1e6 <= 150)],
     ['idle RSS, embedded store', '≤ 250 MB', `${f(idle.embedded / 1e6, 0)} MB (${f(idle.embeddedAnon / 1e6, 0)} MB anonymous, the rest mapped code)`, goal(idle.embedded / 1e6 <= 250)],
   ]
-  console.log(`\nGoals (nginx: saturation ${spread(sat.nginx, 0)} rps, SSE p99 added ${spread(sseAdded(sse.nginx))} ms, idle RSS ${f(idle.nginx / 1e6, 0)} MB)`)
-  console.log(table(['goal', 'target', 'measured (median)', ''], rows))
+  console.log(`\nGoals (nginx: saturation ${spread(sat.nginx, 0)} rps, the Node.js floor's ${spread(sat.floor, 0)} rps; idle RSS ${f(idle.nginx / 1e6, 0)} MB)`)
+  console.log(table(['goal', 'target', 'measured (median)', ''], goals))
 
   const final = await cpuOf(recording.proc)
   const stopped = await ask<{ written: number; dropped: number }>(recording.proc, 'stop')
