@@ -28,7 +28,7 @@ resources: { interval_s: 1 }
 after(() => llm.close())
 
 /**
- * One request on a connection of its own (the cluster hands each new connection to the next worker); JSON bodies. An
+ * One request on a connection of its own (each new connection goes to whichever worker accepts it); JSON bodies. An
  * answer that never comes fails the test rather than stalling it.
  */
 function onNewConnection(url: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
@@ -117,8 +117,8 @@ test('a worker that dies is replaced, said on stderr, and the others serve on; h
   const before = await statsWhen((s) => s.workers.reduce((a, w) => a + w.hops, 0) === 40)
   const victim = before.workers[0]!
   process.kill(victim.pid, 'SIGKILL')
-  // node:cluster hands each new connection to a worker in turn; one handed to a worker at the moment it dies is never
-  // answered (docs/cli.md says so): the next connections come once the owner has seen the death
+  // the next connections come once the owner has seen the death: none of them can be one the dying worker held (and
+  // was reset with it; the test after this one is about those)
   await statsWhen((s) => s.workers.some((w) => w.pid === victim.pid && !w.running))
   await chats(url, 40)
   const after = await statsWhen((s) => s.workers.filter((w) => w.running).length === 2 && s.workers.reduce((a, w) => a + w.hops, 0) === 80)
@@ -130,6 +130,43 @@ test('a worker that dies is replaced, said on stderr, and the others serve on; h
   assert.equal(await proxy.exited, 0, proxy.output().stderr)
   const stored = await hopwatch(['sql', "SELECT count() AS n FROM hopwatch.hops WHERE run_id = 'worker-dies'"], dir)
   assert.deepEqual(JSON.parse(stored.stdout), { n: 80 })
+})
+
+/** One chat on a connection of its own, told as what became of it: answered (200), failed (reset, or any other answer), or still waiting after 5 s. */
+function outcomeOfChat(url: string): Promise<'answered' | 'failed' | 'waited'> {
+  return new Promise((resolve) => {
+    const req = request(`${url}/llm/chat/completions`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode === 200 ? 'answered' : 'failed'))
+      res.on('error', () => resolve('failed'))
+    })
+    req.on('error', (err) => resolve(err.message === 'waited' ? 'waited' : 'failed'))
+    req.setTimeout(5_000, () => req.destroy(new Error('waited')))
+    req.end(JSON.stringify({ model: 'gpt-test', stream: false, messages: [{ role: 'user', content: 'hi' }] }))
+  })
+}
+
+test('a connection that arrives as a worker dies is answered, or reset with it, never left waiting', async (t) => {
+  const proxy = await startHopwatch(['proxy', '--workers', '2', '--run-id', 'dies-under-load'], /listening on (http:\/\/[\d.:]+).*; 2 worker processes/, dir)
+  t.after(() => {
+    if (proxy.child.exitCode === null) proxy.child.kill('SIGKILL')
+  })
+  const url = proxy.match[1]!
+  const victim = (await statsOf()).workers[0]!
+  // 20 callers, each opening connection after connection, for 3 s; one worker is killed 1 s in
+  const outcomes = { answered: 0, failed: 0, waited: 0 }
+  const end = Date.now() + 3_000
+  const kill = setTimeout(() => process.kill(victim.pid, 'SIGKILL'), 1_000)
+  await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      while (Date.now() < end) outcomes[await outcomeOfChat(url)]++
+    }),
+  )
+  clearTimeout(kill)
+  // the calls the dead worker was serving are reset with it (the caller learns at once); none is left without an answer
+  assert.equal(outcomes.waited, 0, `callers left waiting: ${JSON.stringify(outcomes)}`)
+  assert.ok(outcomes.answered > 100, JSON.stringify(outcomes))
+  assert.ok(outcomes.failed <= 20, `at most one call per caller was on the dead worker: ${JSON.stringify(outcomes)}`)
 })
 
 test('a worker whose event loop stalls raises proxy_overloaded under the proxy\'s name, from the owner', async (t) => {
