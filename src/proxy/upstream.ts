@@ -21,6 +21,13 @@ export function inFlightOf(upstreams: readonly Upstream[]): InFlightSnapshot {
   return upstreams.flatMap((u) => u.inFlightByComponent().map((c) => ({ name: u.name, ...c })))
 }
 
+/** Where an upstream's target is: host (without IPv6 brackets) and port, the scheme's default when none is given. */
+export function addressOf(targetUrl: string): { target: URL; secure: boolean; hostname: string; port: number } {
+  const target = new URL(targetUrl)
+  const secure = target.protocol === 'https:' || target.protocol === 'wss:'
+  return { target, secure, hostname: target.hostname.replace(/^\[|\]$/g, ''), port: Number(target.port || (secure ? 443 : 80)) }
+}
+
 export class Upstream {
   readonly adapter: Adapter
   readonly pool: Pool
@@ -45,12 +52,11 @@ export class Upstream {
     readonly config: UpstreamConfig,
     defaults: HopwatchConfig['proxy'],
   ) {
-    const target = new URL(config.target)
-    const secure = target.protocol === 'https:' || target.protocol === 'wss:'
+    const { target, secure, hostname, port } = addressOf(config.target)
     this.instance = target.host
     this.proxyName = proxyNameOf(defaults)
-    this.hostname = target.hostname.replace(/^\[|\]$/g, '')
-    this.port = Number(target.port || (secure ? 443 : 80))
+    this.hostname = hostname
+    this.port = port
     this.httpOrigin = `${secure ? 'https' : 'http'}://${target.host}`
     this.wsOrigin = `${secure ? 'wss' : 'ws'}://${target.host}`
     this.basePath = target.pathname === '/' ? '' : target.pathname.replace(/\/$/, '')

@@ -1,4 +1,4 @@
-import { ADAPTER_NAMES, inFlightOf, proxyNameOf, startProxy, unreachableUpstreams, Upstream, type RunningProxy } from '../../proxy/index.js'
+import { ADAPTER_NAMES, inFlightOf, proxyNameOf, startProxy, unreachableUpstreams, type RunningProxy } from '../../proxy/index.js'
 import { loadConfigFile } from '../../config/index.js'
 import { newRunId } from '../../store/index.js'
 import { ProxyMetrics } from '../../telemetry/index.js'
@@ -80,7 +80,7 @@ export async function run(args: string[]): Promise<number> {
   )
   process.stdout.write(`store: ${recording.describe()}\nrun:   ${runId}\n`)
   // a warning, not a failure: the services may come up after the proxy
-  void unreachableUpstreams(serving.upstreams).then((warnings) => {
+  void unreachableUpstreams(config.upstreams).then((warnings) => {
     for (const w of warnings) process.stderr.write(`hopwatch: warning: ${w}\n`)
   })
 
@@ -98,8 +98,6 @@ interface Serving {
   url: string
   upstreamUrls: ReadonlyMap<string, string>
   adminUrl: string
-  /** the upstreams as this process knows them, for the reachability check */
-  upstreams: RunningProxy['upstreams']
   receiving: boolean
   /** stops taking requests, lets in-flight hops finish, stops what watched them; the turn traces' counts */
   stop(): Promise<ReturnType<NonNullable<ReturnType<typeof tracingFor>>['counts']> | undefined>
@@ -134,7 +132,6 @@ async function serveInProcess(config: HopwatchConfig, recording: RecordingType, 
     url: running.url,
     upstreamUrls: running.upstreamUrls,
     adminUrl: running.adminUrl,
-    upstreams: running.upstreams,
     receiving: agentTraces !== undefined,
     async stop() {
       await running.close()
@@ -214,18 +211,14 @@ async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType
   await recording.own({ adminUrl: admin.url, adminToken: admin.token })
   const running = pool
   agentTraces?.listening([running.urls.url, ...running.urls.upstreamUrls.values()])
-  // the reachability check and the table need the upstreams' names and targets only: this process's own view of them
-  const upstreams = config.upstreams.map((u) => new Upstream(u, config.proxy))
   return {
     ...running.urls,
     adminUrl: admin.url,
-    upstreams,
     receiving: agentTraces !== undefined,
     async stop() {
       await running.stop()
       ingestWaiting()
       agentTraces?.close()
-      await Promise.all(upstreams.map((u) => u.close()))
       await admin.close()
       const traced = await tracing?.stop()
       await watching.stop()
