@@ -19,11 +19,8 @@ const RUN_ENV = 'HOPWATCH_WORKER_RUN_ID'
 const WORKER_STOP_MS = 20_000
 /** How often a worker hands its ended hops over. */
 const HAND_OVER_MS = 100
-/**
- * How long the owner waits before it joins spans a worker read: a span can overtake the hop it describes (hops come
- * in batches, from any worker), and by then every hop that ended before the span was sent has come.
- */
-export const SPANS_AFTER_HOPS_MS = 3 * HAND_OVER_MS
+/** How long a fence waits for a worker that does not answer (stalled): what it still holds comes later. */
+const FENCE_MS = 2000
 /** Spans a worker holds on their way to the owner; past it the body that brings more is refused (503, counted as busy). */
 const MAX_SPANS_IN_PIPE = 20_000
 /** A worker that dies is started again, but not more often than this. */
@@ -52,7 +49,8 @@ type ToOwner =
   | { t: 'lag'; p99Ms: number }
   | { t: 'spans'; spans: OtlpSpan[] }
   | { t: 'receiver'; counts: ReceiverCounts }
-type ToWorker = { t: 'stop' } | { t: 'metrics'; id: number; contentType: string; text: string }
+  | { t: 'fenced'; id: number }
+type ToWorker = { t: 'stop' } | { t: 'metrics'; id: number; contentType: string; text: string } | { t: 'fence'; id: number }
 
 export const isProxyWorker = (): boolean => cluster.isWorker && process.env[RUN_ENV] !== undefined
 
@@ -76,6 +74,9 @@ export class ProxyWorkers {
    * counts happened, its in-flight hops and lag no longer count
    */
   private readonly seen = new Map<number, SeenWorker>()
+  /** fences in flight: the workers each still waits for, and what ends it */
+  private readonly fences = new Map<number, { waiting: Set<number>; end: () => void }>()
+  private nextFence = 0
   private stopping = false
   private first: { url: string; upstreamUrls: Map<string, string> } | undefined
 
@@ -149,6 +150,37 @@ export class ProxyWorkers {
     return sum as T
   }
 
+  /**
+   * Resolves once every running worker has handed over each hop that ended in it before now: each is asked to send
+   * what it holds and to answer after it, on the same ordered channel. A span read by one worker can describe a hop
+   * another timed; behind a fence, that hop has come. A worker that exits counts as answered; one that does not
+   * answer within FENCE_MS (stalled) is not waited for any longer.
+   */
+  fence(): Promise<void> {
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && this.seen.get(w.id)?.running === true)
+    if (workers.length === 0) return Promise.resolve()
+    const id = this.nextFence++
+    return new Promise<void>((resolve) => {
+      const end = () => {
+        clearTimeout(timer)
+        this.fences.delete(id)
+        resolve()
+      }
+      const timer = setTimeout(end, FENCE_MS)
+      this.fences.set(id, { waiting: new Set(workers.map((w) => w.id)), end })
+      for (const w of workers) if (w.isConnected()) w.send({ t: 'fence', id } satisfies ToWorker)
+    })
+  }
+
+  /** A worker answered a fence, or exited: the fences it held up may end. */
+  private passed(workerId: number, fenceId?: number): void {
+    for (const [id, fence] of this.fences) {
+      if (fenceId !== undefined && id !== fenceId) continue
+      fence.waiting.delete(workerId)
+      if (fence.waiting.size === 0) fence.end()
+    }
+  }
+
   /** Tells every worker to stop (each lets its in-flight hops finish and hands them over); resolves when all exited. */
   async stop(): Promise<void> {
     this.stopping = true
@@ -189,6 +221,8 @@ export class ProxyWorkers {
           if (m.dropped > 0) this.handlers.lost(m.dropped)
         } else if (m.t === 'spans') {
           this.handlers.spans?.(m.spans)
+        } else if (m.t === 'fenced') {
+          this.passed(worker.id, m.id)
         } else if (m.t === 'receiver') {
           seen.received = m.counts
         } else if (m.t === 'lag') {
@@ -206,6 +240,7 @@ export class ProxyWorkers {
       worker.once('exit', (code, signal) => {
         if (seen.running) this.handlers.exited?.(seen.pid)
         seen.running = false
+        this.passed(worker.id)
         if (!ready) return reject(new ProxyError('HW_PROXY_LISTEN', `a proxy worker exited (${signal ?? `code ${code}`}) before it was listening; its error is above`))
         if (this.stopping) return
         // the hops it held are lost with it (the pipe may still have delivered some): say so, and serve on
@@ -237,6 +272,11 @@ export async function runProxyWorker(config: HopwatchConfig): Promise<number> {
     process.on('message', (m: ToWorker) => {
       if (m.t === 'stop') resolve()
       else if (m.t === 'metrics') asked.get(m.id)?.({ contentType: m.contentType, text: m.text })
+      else if (m.t === 'fence') {
+        // what is queued goes first, then the answer, on the same ordered channel
+        void handOver.flush()
+        send({ t: 'fenced', id: m.id })
+      }
     })
   })
   handOver.start()

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createServer, request } from 'node:http'
+import { Agent, createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -231,6 +231,67 @@ test('with --workers 2, an agent\'s span sent to one worker joins the hop anothe
   assert.deepEqual(rows, [{ span: spanId, hop_trace: traceId }, { span: 'ef'.repeat(8), hop_trace: traceId }])
   const agentHops = await hopwatch(['sql', "SELECT count() AS n FROM hopwatch.hops WHERE run_id = 'joined' AND transport = 'agent'"], dir)
   assert.deepEqual(JSON.parse(agentHops.stdout), { n: 0 }, 'a joined call is not written again as the agent\'s own hop')
+})
+
+test('with --workers 2, a span is joined to a hop its worker still held when the span came: the owner waits until every worker has handed over', async (t) => {
+  const config = join(dir, 'fence.yaml')
+  await writeFile(config, `proxy: { port: 0 }\nupstreams:\n  - { name: llm, component: llm, adapter: openai, target: "${llm.url}/v1", prefix: /llm }\nstore: { dir: ./data, flush_ms: 50 }\n`)
+  const proxy = await startHopwatch(['proxy', '--config', config, '--workers', '2', '--run-id', 'fenced'], /listening on (http:\/\/[\d.:]+).*OTLP\/HTTP traces at \/v1\/traces.*; 2 worker processes/, dir)
+  let stopped: number | undefined
+  t.after(() => {
+    if (stopped !== undefined) process.kill(stopped, 'SIGCONT')
+    if (proxy.child.exitCode === null) proxy.child.kill('SIGKILL')
+  })
+  const url = proxy.match[1]!
+  // every call on one kept-alive connection: one worker (the holder) times them all
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  t.after(() => agent.destroy())
+  const handed = (s: Stats) => s.workers.reduce((a, w) => a + w.hops, 0)
+  const call = (traceparent?: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(`${url}/llm/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json', ...(traceparent !== undefined ? { traceparent } : {}) } }, (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      })
+      req.on('error', reject)
+      req.end(JSON.stringify({ model: 'gpt-test', stream: false, messages: [{ role: 'user', content: 'hi' }] }))
+    })
+  assert.equal(await call(), 200)
+  const holder = (await statsWhen((s) => handed(s) === 1)).workers.find((w) => w.hops === 1)!
+  const traceOf = (k: number) => k.toString(16).padStart(32, 'a')
+  const spanId = 'cd'.repeat(8)
+  // the holder is stopped as soon as the answer is in, before its next hand-over (every 100 ms): the hop is still in
+  // it. That holds unless the hand-over came first; then the call is made again (the assertions below are made once)
+  let k = 1
+  for (; k <= 5; k++) {
+    assert.equal(await call(`00-${traceOf(k)}-${spanId}-01`), 200)
+    process.kill(holder.pid, 'SIGSTOP')
+    stopped = holder.pid
+    await new Promise((r) => setTimeout(r, 200))
+    if (handed(await statsOf()) === k) break // the owner has k hops: the last one is still in the stopped worker
+    process.kill(holder.pid, 'SIGCONT')
+    stopped = undefined
+    await statsWhen((s) => handed(s) === k + 1)
+  }
+  assert.ok(stopped !== undefined, 'a call whose hop the stopped worker still held')
+  // the span comes while the holder is stopped: the other worker takes it and the owner holds it until the holder answers
+  const startNs = BigInt(Date.now() - 5000) * 1_000_000n
+  const endNs = BigInt(Date.now() + 1000) * 1_000_000n
+  const span = { traceId: traceOf(k), spanId, name: 'llm_request', kind: 3, startTimeUnixNano: String(startNs), endTimeUnixNano: String(endNs), attributes: [{ key: 'lk.response.ttft', value: { doubleValue: 0.02 } }] }
+  const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'agent' } }] }, scopeSpans: [{ scope: { name: 'livekit-agents' }, spans: [span] }] }] })
+  assert.equal((await onNewConnection(`${url}/v1/traces`, body)).status, 200)
+  await new Promise((r) => setTimeout(r, 800))
+  process.kill(holder.pid, 'SIGCONT')
+  stopped = undefined
+  await statsWhen((s) => handed(s) === k + 1)
+
+  proxy.child.kill('SIGTERM')
+  assert.equal(await proxy.exited, 0, proxy.output().stderr)
+  const joined = await hopwatch(['sql', "SELECT s.span_id AS span, h.trace_id AS hop_trace FROM hopwatch.spans AS s INNER JOIN hopwatch.hops AS h ON h.hop_id = s.joined_hop_id WHERE s.run_id = 'fenced'"], dir)
+  assert.equal(joined.code, 0, joined.stderr)
+  assert.deepEqual(joined.stdout.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as object), [{ span: spanId, hop_trace: traceOf(k) }])
+  const agentHops = await hopwatch(['sql', "SELECT count() AS n FROM hopwatch.hops WHERE run_id = 'fenced' AND transport = 'agent'"], dir)
+  assert.deepEqual(JSON.parse(agentHops.stdout), { n: 0 }, 'the joined call is not written again as the agent\'s own hop')
 })
 
 test('a port already taken stops --workers with the listen error, and leaves no worker running', async () => {

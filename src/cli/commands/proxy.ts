@@ -10,7 +10,7 @@ import { Recording } from '../recording.js'
 import { Watching } from '../watching.js'
 import { agentTracesFor, describeTraced, tracingFor } from '../telemetry.js'
 import { table } from '../output.js'
-import { isProxyWorker, ownerAdmin, ProxyWorkers, runProxyWorker, SPANS_AFTER_HOPS_MS } from '../proxy-workers.js'
+import { isProxyWorker, ownerAdmin, ProxyWorkers, runProxyWorker } from '../proxy-workers.js'
 import type { OtlpSpan } from '../../telemetry/otlp/index.js'
 import { CliError } from '../errors.js'
 import type { HopwatchConfig } from '../../config/index.js'
@@ -165,8 +165,11 @@ async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType
     stats: () => ({ run_id: runId, store: recording.stats(), upstreams: pool?.inFlightHops().map((u) => ({ name: u.name, component: u.component, in_flight: u.inFlight })), workers: pool?.workers(), ...watching.stats(), agent_spans: receiverStats() }),
   })
   const warn = (line: string) => process.stderr.write(line)
-  // spans wait a moment before they are joined, so that the hops they describe have come from whichever worker
-  const waitingSpans = new Map<NodeJS.Timeout, OtlpSpan[]>()
+  // spans are joined behind a fence: once every worker has handed over the hops that ended in it before they came
+  // (a span read by one worker can describe a hop another timed). Spans that come while a fence is out wait for the next
+  const waiting: OtlpSpan[][] = []
+  let fenced: OtlpSpan[][] = []
+  let fencing = false
   const ingest = (spans: OtlpSpan[]) => {
     try {
       agentTraces?.assembler.ingest(spans)
@@ -175,12 +178,19 @@ async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType
       if (agentTraces !== undefined) agentTraces.receiver.stats.failed++
     }
   }
-  const ingestWaiting = () => {
-    for (const [timer, spans] of waitingSpans) {
-      clearTimeout(timer)
-      ingest(spans)
+  const joinBehindFences = async () => {
+    if (fencing) return
+    fencing = true
+    while (waiting.length > 0) {
+      fenced = waiting.splice(0)
+      await pool?.fence()
+      for (const spans of fenced.splice(0)) ingest(spans)
     }
-    waitingSpans.clear()
+    fencing = false
+  }
+  // at stop: what still waits is joined with the hops there are
+  const ingestWaiting = () => {
+    for (const spans of [...fenced.splice(0), ...waiting.splice(0)]) ingest(spans)
   }
   try {
     // each worker's process is sampled as a target of its own (its memory trend is the proxy's)
@@ -190,11 +200,8 @@ async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType
       metrics: () => metrics.render(),
       warn,
       spans: (spans) => {
-        const timer = setTimeout(() => {
-          waitingSpans.delete(timer)
-          ingest(spans)
-        }, SPANS_AFTER_HOPS_MS)
-        waitingSpans.set(timer, spans)
+        waiting.push(spans)
+        void joinBehindFences()
       },
       started: (pid) => watching.sampler.add(pidProbe(target(pid), pid)),
       exited: (pid) => watching.sampler.remove(target(pid)),
