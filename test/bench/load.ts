@@ -145,7 +145,6 @@ export async function sseFirstEvent(base: string, streams: number, seconds = SEC
   return { lat: samples.sorted(), errors }
 }
 
-
 /**
  * Core pinning, so the generator does not decide the latencies it reads: on a machine of n cores, the upstream and
  * the proxy under test (every thread of their processes and children) share the last core, as a sidecar shares the
