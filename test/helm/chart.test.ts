@@ -36,6 +36,7 @@ const START_AT = '2026-12-01T02:00:00Z'
 const CASES: Record<string, Record<string, unknown>> = {
   'an external ClickHouse (the default blocks)': { clickhouse: { url: 'http://clickhouse:8123' }, proxy: { upstreams: UPSTREAMS } },
   'the proxy as a Deployment, with a ServiceMonitor': { clickhouse: { url: 'http://clickhouse:8123' }, proxy: { upstreams: UPSTREAMS, deployment: { enabled: true, replicas: 2 } }, serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' } } },
+  'the proxy as a Deployment of two worker processes each': { clickhouse: { url: 'http://clickhouse:8123' }, proxy: { upstreams: UPSTREAMS, workers: 2, deployment: { enabled: true } } },
   'the load generators as an Indexed Job': { clickhouse: { url: 'http://clickhouse:8123' }, proxy: { upstreams: UPSTREAMS }, loadgen: { enabled: true, shards: 3, runId: 'scale', startAt: START_AT, proxyUrl: 'http://proxy:8787', args: [...SCALE_OUT_PROFILE] } },
   'a trial ClickHouse StatefulSet with a password Secret': { clickhouse: { statefulSet: { enabled: true }, passwordSecret: { name: 'clickhouse', key: 'password' } }, proxy: { upstreams: UPSTREAMS } },
   'a ClickHouse cluster': { clickhouse: { url: 'http://ch-0:8123', cluster: 'hw', nodes: ['http://ch-0:8123', 'http://ch-1:8123'] }, proxy: { upstreams: UPSTREAMS } },
@@ -76,6 +77,7 @@ test('bad values fail at install with the field named (values.schema.json)', () 
     [{ loadgen: { shards: 0 } }, '/loadgen/shards'],
     [{ proxy: { upstreams: [{ name: 'x', component: 'ttx', target: 'http://x' }] } }, '/proxy/upstreams/0/component'],
     [{ serviceMonitr: {} }, 'serviceMonitr'],
+    [{ proxy: { workers: -1 } }, '/proxy/workers'],
   ] as const
   for (const [over, field] of bad) {
     assert.equal(validateValues(merged(over as Record<string, unknown>)), false, JSON.stringify(over))
@@ -177,6 +179,14 @@ test('the sidecar and the proxy Deployment run the scale-out test\'s proxy comma
   assert.deepEqual(config.upstreams, UPSTREAMS)
   assert.deepEqual(config.store.clickhouse, { url: 'http://clickhouse:8123', user: 'default' }, 'no password in the ConfigMap')
   assert.ok(r.objects.some((o) => o.object.kind === 'NetworkPolicy'), 'the shared proxy is closed to all but its callers and Prometheus')
+})
+
+test('proxy.workers runs the proxy with --workers N, in the Deployment and in the sidecar alike', () => {
+  for (const [name, workers] of [['the proxy as a Deployment of two worker processes each', 2], ['the proxy as a Deployment, with a ServiceMonitor', 0]] as const) {
+    const r = rendered.get(name) as Rendered
+    const deployment = r.objects.find((o) => o.object.kind === 'Deployment')?.object as { spec: { template: { spec: { containers: Array<{ args: string[] }> } } } }
+    assert.deepEqual(deployment.spec.template.spec.containers[0]?.args, proxyCommand('/etc/hopwatch/hopwatch.yaml', workers), name)
+  }
 })
 
 test('the dashboards in the chart are the ones in dashboards/, one ConfigMap each, labelled for Grafana\'s sidecar', async () => {

@@ -12,8 +12,8 @@
 export const SCALE_OUT_PROFILE = ['--start', '10', '--factor', '1.3', '--max', '22', '--step-s', '200', '--time-scale', '12'] as const
 
 /** A proxy, from its config file. */
-export function proxyCommand(config: string): string[] {
-  return ['proxy', '--config', config]
+export function proxyCommand(config: string, workers = 0): string[] {
+  return ['proxy', '--config', config, ...(workers > 0 ? ['--workers', String(workers)] : [])]
 }
 
 /** One load shard: its config, the proxy it drives, the run, the common start, the profile, and its shard `i/N`. */

@@ -71,7 +71,7 @@ Give the container the pod's name as the proxy's name (the hops' `proxy` column)
 - name: hopwatch-proxy
   image: {{ include "hopwatch.image" . }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
-  args: [proxy, --config, /etc/hopwatch/hopwatch.yaml]
+  args: [proxy, --config, /etc/hopwatch/hopwatch.yaml{{ if gt (int .Values.proxy.workers) 0 }}, --workers, {{ .Values.proxy.workers | quote }}{{ end }}]
   ports:
     - { name: hopwatch, containerPort: {{ .Values.proxy.port }} }
   env:
