@@ -41,7 +41,7 @@ function acceptInEachWorker(): void {
 }
 
 /** What a worker's OTLP receiver counted so far (its own requests, spans, refusals). */
-export type ReceiverCounts = ReceiverStats & ReceiverGuard['stats']
+type ReceiverCounts = ReceiverStats & ReceiverGuard['stats']
 type ToOwner =
   | HopBatch
   | { t: 'ready'; url: string; upstreamUrls: Array<[string, string]> }
@@ -77,6 +77,10 @@ export class ProxyWorkers {
   /** fences in flight: the workers each still waits for, and what ends it */
   private readonly fences = new Map<number, { waiting: Set<number>; end: () => void }>()
   private nextFence = 0
+  /** the workers' spans that wait for the next fence, and those behind the fence that is out */
+  private spansWaiting: OtlpSpan[][] = []
+  private spansFenced: OtlpSpan[][] = []
+  private fencing = false
   private stopping = false
   private first: { url: string; upstreamUrls: Map<string, string> } | undefined
 
@@ -85,7 +89,10 @@ export class ProxyWorkers {
       lost: (hops: number) => void
       metrics: () => Promise<{ contentType: string; text: string }>
       warn: (line: string) => void
-      /** spans a worker's OTLP receiver took: the owner's assembler joins them with every worker's hops */
+      /**
+       * spans a worker's OTLP receiver took, once every worker has handed over the hops that ended before they came (a
+       * span read by one worker can describe a hop another timed): the owner's assembler joins them with those hops
+       */
       spans?: (spans: OtlpSpan[]) => void
       /** a worker listens now, and when it has exited (to sample its process, and stop) */
       started?: (pid: number) => void
@@ -150,13 +157,32 @@ export class ProxyWorkers {
     return sum as T
   }
 
+  /** Spans from a worker go to `handlers.spans` behind a fence: one fence for all that came while the last was out. */
+  private takeSpans(spans: OtlpSpan[]): void {
+    this.spansWaiting.push(spans)
+    if (this.fencing) return
+    this.fencing = true
+    void (async () => {
+      while (this.spansWaiting.length > 0) {
+        this.spansFenced = this.spansWaiting.splice(0)
+        await this.fence()
+        this.deliverSpans(this.spansFenced.splice(0))
+      }
+      this.fencing = false
+    })()
+  }
+
+  private deliverSpans(batches: OtlpSpan[][]): void {
+    for (const spans of batches) this.handlers.spans?.(spans)
+  }
+
   /**
    * Resolves once every running worker has handed over each hop that ended in it before now: each is asked to send
    * what it holds and to answer after it, on the same ordered channel. A span read by one worker can describe a hop
    * another timed; behind a fence, that hop has come. A worker that exits counts as answered; one that does not
    * answer within FENCE_MS (stalled) is not waited for any longer.
    */
-  fence(): Promise<void> {
+  private fence(): Promise<void> {
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && this.seen.get(w.id)?.running === true)
     if (workers.length === 0) return Promise.resolve()
     const id = this.nextFence++
@@ -181,7 +207,10 @@ export class ProxyWorkers {
     }
   }
 
-  /** Tells every worker to stop (each lets its in-flight hops finish and hands them over); resolves when all exited. */
+  /**
+   * Tells every worker to stop (each lets its in-flight hops finish and hands them over); resolves when all exited,
+   * after the spans that still waited for a fence went on, to be joined with the hops there are.
+   */
   async stop(): Promise<void> {
     this.stopping = true
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined)
@@ -205,6 +234,7 @@ export class ProxyWorkers {
           }),
       ),
     )
+    this.deliverSpans([...this.spansFenced.splice(0), ...this.spansWaiting.splice(0)])
   }
 
   private fork(runId: string): Promise<void> {
@@ -220,7 +250,7 @@ export class ProxyWorkers {
           seen.inFlight = m.inFlight
           if (m.dropped > 0) this.handlers.lost(m.dropped)
         } else if (m.t === 'spans') {
-          this.handlers.spans?.(m.spans)
+          this.takeSpans(m.spans)
         } else if (m.t === 'fenced') {
           this.passed(worker.id, m.id)
         } else if (m.t === 'receiver') {

@@ -1,6 +1,6 @@
 import type { HopwatchConfig } from '../config/index.js'
 import { coerceRow, type TableName } from '../store/index.js'
-import { AgentTraces, OtlpReceiver, ReceiverGuard, type OtlpSpan } from '../telemetry/otlp/index.js'
+import { AgentTraces, OtlpReceiver, ReceiverGuard, type GuardOptions, type OtlpSpan } from '../telemetry/otlp/index.js'
 import { Tracing, type TraceCounts } from '../telemetry/tracing/index.js'
 import { CliError } from './errors.js'
 import { VERSION } from './version.js'
@@ -36,7 +36,7 @@ export function agentTracesFor(config: HopwatchConfig, recording: Recording, cal
 }
 
 /** Who may send spans, and how much: the token from `token_env`, and the per-source rates. */
-function receiverGuard(config: HopwatchConfig): { token: string | undefined; requestsPerS: number; bytesPerS: number } {
+function receiverGuard(config: HopwatchConfig): Omit<GuardOptions, 'maxBodyBytes'> {
   const r = config.telemetry.receiver
   const token = process.env[r.token_env]
   // without a token only callers on this host may send: a receiver open beyond loopback is a write path for anyone

@@ -12,7 +12,6 @@ export function proxyNameOf(proxy: HopwatchConfig['proxy']): string {
   return proxy.name ?? `${process.env.HOSTNAME ?? hostname()}/${process.pid}`
 }
 
-/** A configured upstream at run time: where it is, its connection pool, its adapter and its in-flight count. */
 /** Hops in flight per upstream and component. */
 export type InFlightSnapshot = Array<{ name: string; component: Component; inFlight: number }>
 
@@ -28,6 +27,7 @@ export function addressOf(targetUrl: string): { target: URL; secure: boolean; ho
   return { target, secure, hostname: target.hostname.replace(/^\[|\]$/g, ''), port: Number(target.port || (secure ? 443 : 80)) }
 }
 
+/** A configured upstream at run time: where it is, its connection pool, its adapter and its in-flight count. */
 export class Upstream {
   readonly adapter: Adapter
   readonly pool: Pool

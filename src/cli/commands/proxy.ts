@@ -165,11 +165,7 @@ async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType
     stats: () => ({ run_id: runId, store: recording.stats(), upstreams: pool?.inFlightHops().map((u) => ({ name: u.name, component: u.component, in_flight: u.inFlight })), workers: pool?.workers(), ...watching.stats(), agent_spans: receiverStats() }),
   })
   const warn = (line: string) => process.stderr.write(line)
-  // spans are joined behind a fence: once every worker has handed over the hops that ended in it before they came
-  // (a span read by one worker can describe a hop another timed). Spans that come while a fence is out wait for the next
-  const waiting: OtlpSpan[][] = []
-  let fenced: OtlpSpan[][] = []
-  let fencing = false
+  // the workers' spans come behind a fence (every worker's hops that ended before them have come), to be joined here
   const ingest = (spans: OtlpSpan[]) => {
     try {
       agentTraces?.assembler.ingest(spans)
@@ -178,20 +174,6 @@ async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType
       if (agentTraces !== undefined) agentTraces.receiver.stats.failed++
     }
   }
-  const joinBehindFences = async () => {
-    if (fencing) return
-    fencing = true
-    while (waiting.length > 0) {
-      fenced = waiting.splice(0)
-      await pool?.fence()
-      for (const spans of fenced.splice(0)) ingest(spans)
-    }
-    fencing = false
-  }
-  // at stop: what still waits is joined with the hops there are
-  const ingestWaiting = () => {
-    for (const spans of [...fenced.splice(0), ...waiting.splice(0)]) ingest(spans)
-  }
   try {
     // each worker's process is sampled as a target of its own (its memory trend is the proxy's)
     const target = (pid: number) => `hopwatch-worker-${pid}`
@@ -199,16 +181,12 @@ async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType
       lost: (hops) => recording.writer.lost('hops', 'queue_full', hops),
       metrics: () => metrics.render(),
       warn,
-      spans: (spans) => {
-        waiting.push(spans)
-        void joinBehindFences()
-      },
+      spans: ingest,
       started: (pid) => watching.sampler.add(pidProbe(target(pid), pid)),
       exited: (pid) => watching.sampler.remove(target(pid)),
     })
   } catch (err) {
     await admin.close()
-    ingestWaiting()
     agentTraces?.close()
     await watching.stop()
     metrics.dispose()
@@ -224,7 +202,6 @@ async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType
     receiving: agentTraces !== undefined,
     async stop() {
       await running.stop()
-      ingestWaiting()
       agentTraces?.close()
       await admin.close()
       const traced = await tracing?.stop()
