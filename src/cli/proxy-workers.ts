@@ -41,7 +41,7 @@ function acceptInEachWorker(): void {
 }
 
 /** What a worker's OTLP receiver counted so far (its own requests, spans, refusals). */
-type ReceiverCounts = ReceiverStats & ReceiverGuard['stats']
+type ReceiverCounts = ReceiverStats & Partial<ReceiverGuard['stats']>
 type ToOwner =
   | HopBatch
   | { t: 'ready'; url: string; upstreamUrls: Array<[string, string]> }
@@ -322,7 +322,7 @@ export async function runProxyWorker(config: HopwatchConfig): Promise<number> {
     spansInPipe += spans.length
     send({ t: 'spans', spans }, () => (spansInPipe -= spans.length))
   })
-  const reportReceived = () => receiving !== undefined && send({ t: 'receiver', counts: { ...receiving.receiver.stats, ...receiving.guard.stats } })
+  const reportReceived = () => receiving !== undefined && send({ t: 'receiver', counts: { ...receiving.receiver.stats, ...receiving.guard?.stats } })
   const receiverTimer = setInterval(reportReceived, 1000)
   receiverTimer.unref()
   const quit = async () => {

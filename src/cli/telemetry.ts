@@ -1,6 +1,6 @@
 import type { HopwatchConfig } from '../config/index.js'
 import { coerceRow, type TableName } from '../store/index.js'
-import { AgentTraces, OtlpReceiver, ReceiverGuard, type GuardOptions, type OtlpSpan } from '../telemetry/otlp/index.js'
+import { AgentTraces, guardedReceiver, type GuardOptions, type OtlpSpan } from '../telemetry/otlp/index.js'
 import { Tracing, type TraceCounts } from '../telemetry/tracing/index.js'
 import { CliError } from './errors.js'
 import { VERSION } from './version.js'
@@ -51,11 +51,10 @@ function receiverGuard(config: HopwatchConfig): Omit<GuardOptions, 'maxBodyBytes
  * to the store owner (`accept`), whose assembler joins them with every worker's hops. Each worker applies the
  * per-source rates to what it receives itself.
  */
-export function workerReceiverFor(config: HopwatchConfig, accept: (spans: OtlpSpan[]) => void): { receiver: OtlpReceiver; guard: ReceiverGuard } | undefined {
+export function workerReceiverFor(config: HopwatchConfig, accept: (spans: OtlpSpan[]) => void): ReturnType<typeof guardedReceiver> | undefined {
   const r = config.telemetry.receiver
   if (!r.enabled) return undefined
-  const guard = new ReceiverGuard({ ...receiverGuard(config), maxBodyBytes: r.max_body_bytes })
-  return { guard, receiver: new OtlpReceiver({ maxBodyBytes: r.max_body_bytes, maxPendingBytes: r.max_pending_bytes, accept, guard }) }
+  return guardedReceiver({ maxBodyBytes: r.max_body_bytes, maxPendingBytes: r.max_pending_bytes, guard: receiverGuard(config) }, accept)
 }
 
 /** Turn traces out to the configured collector, or undefined when none is configured (config or OTEL_* variables). */

@@ -2,8 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { hopEnded } from '../../events.js'
 import type { HopRecord } from '../../types.js'
 import { AgentSpanAssembler, RecentHops, type AssemblerOptions } from './assembler.js'
-import { ReceiverGuard, type GuardOptions } from './guard.js'
-import { OtlpReceiver, type ReceiverStats } from './receiver.js'
+import type { GuardOptions, ReceiverGuard } from './guard.js'
+import { guardedReceiver, type OtlpReceiver, type ReceiverStats } from './receiver.js'
 
 export interface AgentTracesOptions {
   runId: string
@@ -32,8 +32,9 @@ export class AgentTraces {
 
   constructor(options: AgentTracesOptions) {
     this.assembler = new AgentSpanAssembler({ runId: options.runId, keepContent: options.keepContent, holdMs: options.holdS * 1000, maxHeld: 10_000, recordTurns: options.recordTurns, row: options.row }, this.recent)
-    this.guard = options.guard !== undefined ? new ReceiverGuard({ ...options.guard, maxBodyBytes: options.maxBodyBytes }) : undefined
-    this.receiver = new OtlpReceiver({ maxBodyBytes: options.maxBodyBytes, ...(options.maxPendingBytes !== undefined ? { maxPendingBytes: options.maxPendingBytes } : {}), accept: (spans) => this.assembler.ingest(spans), ...(this.guard !== undefined ? { guard: this.guard } : {}) })
+    const { receiver, guard } = guardedReceiver(options, (spans) => this.assembler.ingest(spans))
+    this.receiver = receiver
+    this.guard = guard
     hopEnded.subscribe(this.listener)
     this.timer = setInterval(() => this.assembler.expire(), Math.max(250, Math.min(5000, options.holdS * 250)))
     this.timer.unref()

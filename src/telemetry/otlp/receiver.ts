@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createGunzip } from 'node:zlib'
 import { decodeJson, decodeProtobuf, OtlpDecodeError, type OtlpSpan } from './decode.js'
 import { WireWriter } from './wire.js'
-import type { ReceiverGuard } from './guard.js'
+import { ReceiverGuard, type GuardOptions } from './guard.js'
 
 /** google.rpc.Code values the OTLP/HTTP spec uses in its error bodies. */
 const INVALID_ARGUMENT = 3
@@ -36,6 +36,16 @@ export interface ReceiverOptions {
 }
 
 type Encoding = 'protobuf' | 'json'
+
+/**
+ * A receiver and the guard it checks senders with (their body bound is the receiver's), or none when no guard is
+ * asked for: what one process's agent traces and a `--workers` worker each serve at /v1/traces.
+ */
+export function guardedReceiver(options: { maxBodyBytes: number; maxPendingBytes?: number; guard?: Omit<GuardOptions, 'maxBodyBytes'> }, accept: (spans: OtlpSpan[]) => void): { receiver: OtlpReceiver; guard: ReceiverGuard | undefined } {
+  const guard = options.guard !== undefined ? new ReceiverGuard({ ...options.guard, maxBodyBytes: options.maxBodyBytes }) : undefined
+  const receiver = new OtlpReceiver({ maxBodyBytes: options.maxBodyBytes, ...(options.maxPendingBytes !== undefined ? { maxPendingBytes: options.maxPendingBytes } : {}), accept, ...(guard !== undefined ? { guard } : {}) })
+  return { receiver, guard }
+}
 
 /** Thrown by `accept` when the spans cannot be taken now (what takes them is behind): the sender is told to retry. */
 export class ReceiverBusyError extends Error {}
