@@ -46,7 +46,8 @@ function onNewConnection(url: string, body?: string, headers: Record<string, str
 }
 
 /** One chat completion on a connection of its own. */
-const chat = (url: string, stream: boolean, headers: Record<string, string> = {}) => onNewConnection(`${url}/llm/chat/completions`, JSON.stringify({ model: 'gpt-test', stream, messages: [{ role: 'user', content: 'hi' }] }), headers)
+const chatBody = (stream: boolean) => JSON.stringify({ model: 'gpt-test', stream, messages: [{ role: 'user', content: 'hi' }] })
+const chat = (url: string, stream: boolean, headers: Record<string, string> = {}) => onNewConnection(`${url}/llm/chat/completions`, chatBody(stream), headers)
 
 /** `n` chat completions, 20 at a time; every tenth streams (the provider paces its deltas GAP_MS apart). */
 async function chats(url: string, n: number): Promise<void> {
@@ -57,6 +58,9 @@ async function chats(url: string, n: number): Promise<void> {
 }
 
 type Stats = { workers: Array<{ pid: number; hops: number; running: boolean }>; store: { tables: { hops: { written: number } } } }
+
+/** The hops every worker handed over, together. */
+const handedOver = (s: Stats) => s.workers.reduce((a, w) => a + w.hops, 0)
 
 async function statsOf(): Promise<Stats> {
   const owner = JSON.parse(await readFile(join(dir, 'data', 'hopwatch-owner.json'), 'utf8')) as { admin_url: string; admin_token: string }
@@ -81,13 +85,13 @@ test('with --workers 2, two processes serve the port and the owner stores every 
   const url = proxy.match[1]!
   await chats(url, 100)
 
-  const stats = await statsWhen((s) => s.workers.reduce((a, w) => a + w.hops, 0) === 100)
+  const stats = await statsWhen((s) => handedOver(s) === 100)
   assert.equal(stats.workers.length, 2)
   for (const w of stats.workers) {
     assert.notEqual(w.pid, proxy.child.pid, 'the workers are processes of their own')
     assert.ok(w.hops > 0, `worker ${w.pid} served some of the 100 connections (${JSON.stringify(stats.workers)})`)
   }
-  assert.equal(stats.workers.reduce((a, w) => a + w.hops, 0), 100)
+  assert.equal(handedOver(stats), 100)
   // a worker's /metrics is the owner's: every worker's hops, whichever worker answers the scrape
   for (let i = 0; i < 4; i++) {
     const metrics = (await onNewConnection(`${url}/metrics`)).body
@@ -114,14 +118,14 @@ test('a worker that dies is replaced, said on stderr, and the others serve on; h
   })
   const url = proxy.match[1]!
   await chats(url, 40)
-  const before = await statsWhen((s) => s.workers.reduce((a, w) => a + w.hops, 0) === 40)
+  const before = await statsWhen((s) => handedOver(s) === 40)
   const victim = before.workers[0]!
   process.kill(victim.pid, 'SIGKILL')
   // the next connections come once the owner has seen the death: none of them can be one the dying worker held (and
   // was reset with it; the test after this one is about those)
   await statsWhen((s) => s.workers.some((w) => w.pid === victim.pid && !w.running))
   await chats(url, 40)
-  const after = await statsWhen((s) => s.workers.filter((w) => w.running).length === 2 && s.workers.reduce((a, w) => a + w.hops, 0) === 80)
+  const after = await statsWhen((s) => s.workers.filter((w) => w.running).length === 2 && handedOver(s) === 80)
   assert.equal(after.workers.filter((w) => w.running).length, 2, JSON.stringify(after.workers))
   assert.ok(after.workers.some((w) => w.pid === victim.pid && !w.running), 'the dead worker is listed as not running')
   assert.match(proxy.output().stderr, new RegExp(`proxy worker ${victim.pid} exited \\(SIGKILL\\).*starting another`))
@@ -142,7 +146,7 @@ function outcomeOfChat(url: string): Promise<'answered' | 'failed' | 'waited'> {
     })
     req.on('error', (err) => resolve(err.message === 'waited' ? 'waited' : 'failed'))
     req.setTimeout(5_000, () => req.destroy(new Error('waited')))
-    req.end(JSON.stringify({ model: 'gpt-test', stream: false, messages: [{ role: 'user', content: 'hi' }] }))
+    req.end(chatBody(false))
   })
 }
 
@@ -246,7 +250,6 @@ test('with --workers 2, a span is joined to a hop its worker still held when the
   // every call on one kept-alive connection: one worker (the holder) times them all
   const agent = new Agent({ keepAlive: true, maxSockets: 1 })
   t.after(() => agent.destroy())
-  const handed = (s: Stats) => s.workers.reduce((a, w) => a + w.hops, 0)
   const call = (traceparent?: string) =>
     new Promise<number>((resolve, reject) => {
       const req = request(`${url}/llm/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json', ...(traceparent !== undefined ? { traceparent } : {}) } }, (res) => {
@@ -254,10 +257,10 @@ test('with --workers 2, a span is joined to a hop its worker still held when the
         res.on('end', () => resolve(res.statusCode ?? 0))
       })
       req.on('error', reject)
-      req.end(JSON.stringify({ model: 'gpt-test', stream: false, messages: [{ role: 'user', content: 'hi' }] }))
+      req.end(chatBody(false))
     })
   assert.equal(await call(), 200)
-  const holder = (await statsWhen((s) => handed(s) === 1)).workers.find((w) => w.hops === 1)!
+  const holder = (await statsWhen((s) => handedOver(s) === 1)).workers.find((w) => w.hops === 1)!
   const traceOf = (k: number) => k.toString(16).padStart(32, 'a')
   const spanId = 'cd'.repeat(8)
   // the holder is stopped as soon as the answer is in, before its next hand-over (every 100 ms): the hop is still in
@@ -268,10 +271,10 @@ test('with --workers 2, a span is joined to a hop its worker still held when the
     process.kill(holder.pid, 'SIGSTOP')
     stopped = holder.pid
     await new Promise((r) => setTimeout(r, 200))
-    if (handed(await statsOf()) === k) break // the owner has k hops: the last one is still in the stopped worker
+    if (handedOver(await statsOf()) === k) break // the owner has k hops: the last one is still in the stopped worker
     process.kill(holder.pid, 'SIGCONT')
     stopped = undefined
-    await statsWhen((s) => handed(s) === k + 1)
+    await statsWhen((s) => handedOver(s) === k + 1)
   }
   assert.ok(stopped !== undefined, 'a call whose hop the stopped worker still held')
   // the span comes while the holder is stopped: the other worker takes it and the owner holds it until the holder answers
@@ -283,7 +286,7 @@ test('with --workers 2, a span is joined to a hop its worker still held when the
   await new Promise((r) => setTimeout(r, 800))
   process.kill(holder.pid, 'SIGCONT')
   stopped = undefined
-  await statsWhen((s) => handed(s) === k + 1)
+  await statsWhen((s) => handedOver(s) === k + 1)
 
   proxy.child.kill('SIGTERM')
   assert.equal(await proxy.exited, 0, proxy.output().stderr)
