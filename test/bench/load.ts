@@ -161,8 +161,8 @@ async function pin(pid: number, cpus: string): Promise<void> {
   // -a: every thread the process has now; threads it starts later inherit the mask from the thread that starts them
   for (const p of await family(pid)) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(p)], { stdio: 'ignore' })
 }
-/** Pins a proxy under test, or the upstream, (and its children) to the last core, when pinning is on. */
-export const pinProxy = (pid: number) => (PIN ? pin(pid, String(LAST_CPU)) : Promise.resolve())
+/** Pins the server side, the upstream or a proxy under test (and its children), to the last core, when pinning is on. */
+export const pinServerSide = (pid: number) => (PIN ? pin(pid, String(LAST_CPU)) : Promise.resolve())
 /** Pins the generator to the other cores, when pinning is on. */
 export const pinGenerator = (pid: number) => (PIN ? pin(pid, GENERATOR_CPUS) : Promise.resolve())
 export const pinning = () => (PIN ? `pinned: the upstream and each proxy on cpu ${LAST_CPU}, the generator on cpu ${GENERATOR_CPUS}` : 'not pinned (BENCH_PIN=0 or one core): generator, upstream and proxy share every core')

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { table } from '../../src/cli/output.js'
-import { ask, child, closedLoop, fixedRate, percentile, pinGenerator, pinning, pinProxy, pooled, SECONDS, sseFirstEvent } from './load.js'
+import { ask, child, closedLoop, fixedRate, percentile, pinGenerator, pinning, pinServerSide, pooled, SECONDS, sseFirstEvent } from './load.js'
 import { startNginx } from './nginx.js'
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3)
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const floor = await child<{ url: string }>('node-floor-child.js', [direct])
   const cpuOf = (proc: typeof recording.proc) => ask<Cpu>(proc, 'cpu')
   await pinGenerator(process.pid)
-  for (const pid of [upstream.proc.pid as number, nginx.pid, recording.proc.pid as number, bare.proc.pid as number, floor.proc.pid as number]) await pinProxy(pid)
+  for (const pid of [upstream.proc.pid as number, nginx.pid, recording.proc.pid as number, bare.proc.pid as number, floor.proc.pid as number]) await pinServerSide(pid)
   const idleEmbedded = await cpuOf(recording.proc)
   const idle = { embedded: idleEmbedded.rssBytes, embeddedAnon: idleEmbedded.anonBytes ?? Number.NaN, none: (await cpuOf(bare.proc)).rssBytes, nginx: await nginx.rssBytes() }
   console.log(`recording cost vs nginx ${process.env.BENCH_NGINX_WORKERS ?? 1} worker(s) with an access log: ${REPEATS} repeats of ${SECONDS} s; upstream, nginx and each proxy in their own processes; ${pinning()}\n`)
