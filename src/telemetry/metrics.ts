@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import { BoundCounter, BoundHistogram } from './bound-series.js'
 import { hopEnded, turnEnded } from '../events.js'
 import { componentLatencyUs } from '../latency.js'
 import type { HopRecord, TurnRecord } from '../types.js'
@@ -102,10 +103,11 @@ function followTotals<K extends string>(registers: Registry[], name: string, hel
  */
 export class ProxyMetrics {
   readonly registry = new Registry()
-  private readonly stage: Histogram<'upstream' | 'component' | 'stage'>
-  private readonly component: Histogram<'upstream' | 'component'>
-  private readonly hops: Counter<'upstream' | 'component' | 'status_class'>
-  private readonly errors: Counter<'upstream' | 'component' | 'kind'>
+  // the per-hop series are bound ones (bound-series.ts): recording a hop hashes no labels
+  private readonly stage: BoundHistogram
+  private readonly component: BoundHistogram
+  private readonly hops: BoundCounter
+  private readonly errors: BoundCounter
   private readonly listener = (message: unknown) => this.observe(message as HopRecord)
   private readonly turns: Counter<'outcome'>
   private readonly turnListener = (message: unknown) => this.turns.inc({ outcome: turnOutcome(message as TurnRecord) })
@@ -115,10 +117,11 @@ export class ProxyMetrics {
   constructor(upstreams: () => readonly UpstreamGauge[], store?: () => StoreCounts, more: { alerts?: () => AlertCounts | undefined; tracing?: () => TracingCounts | undefined; receiver?: () => ReceiverCounts | undefined } = {}) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry, prefix: 'hopwatch_' })
-    this.stage = new Histogram({ name: 'hopwatch_hop_stage_seconds', help: 'Time from hop start to each stage: response_start (headers), first_payload (first token/audio/transcript), final, end', labelNames: ['upstream', 'component', 'stage'], buckets: BUCKETS, registers })
-    this.component = new Histogram({ name: 'hopwatch_component_latency_seconds', help: 'The latency each component is judged on: stt final transcript after user audio end, llm TTFT, tts TTFB, s2s first audio after user audio end, backend total', labelNames: ['upstream', 'component'], buckets: BUCKETS, registers })
-    this.hops = new Counter({ name: 'hopwatch_hops_total', help: 'Hops ended, by upstream and status class', labelNames: ['upstream', 'component', 'status_class'], registers })
-    this.errors = new Counter({ name: 'hopwatch_hop_errors_total', help: 'Hops that ended in error, by kind (upstream_status, rate_limited, connect, timeout, reset, client_abort, too_large, protocol)', labelNames: ['upstream', 'component', 'kind'], registers })
+    const registry = this.registry
+    this.stage = new BoundHistogram({ name: 'hopwatch_hop_stage_seconds', help: 'Time from hop start to each stage: response_start (headers), first_payload (first token/audio/transcript), final, end', labelNames: ['upstream', 'component', 'stage'], buckets: BUCKETS, registry })
+    this.component = new BoundHistogram({ name: 'hopwatch_component_latency_seconds', help: 'The latency each component is judged on: stt final transcript after user audio end, llm TTFT, tts TTFB, s2s first audio after user audio end, backend total', labelNames: ['upstream', 'component'], buckets: BUCKETS, registry })
+    this.hops = new BoundCounter({ name: 'hopwatch_hops_total', help: 'Hops ended, by upstream and status class', labelNames: ['upstream', 'component', 'status_class'], registry })
+    this.errors = new BoundCounter({ name: 'hopwatch_hop_errors_total', help: 'Hops that ended in error, by kind (upstream_status, rate_limited, connect, timeout, reset, client_abort, too_large, protocol)', labelNames: ['upstream', 'component', 'kind'], registry })
     new Gauge({
       name: 'hopwatch_upstream_in_flight',
       help: 'Hops in flight per upstream and component (one upstream may serve several: OpenAI chat, speech, transcriptions)',
