@@ -36,6 +36,29 @@ for (const makeEngine of ENGINES) {
       for (const row of sent) assert.deepEqual(back.get(row.hop_id), { ...row })
     })
 
+    test('strings holding tabs, line breaks, NUL and backslashes read back as sent; columns a row leaves out, and a non-finite number, read back as their defaults', async () => {
+      const store = await engine.open()
+      const spill = new Spill(await mkdtemp(join(tmpdir(), 'hopwatch-spill-')), 1e9)
+      await spill.init()
+      const writer = new BatchWriter(new ClickHouseSink(store), spill, { queueRows: 1000, batchRows: 100, flushMs: 50, retryMs: 100 })
+      const awkward = 'tab\there\nnew line\r\n\\n not a newline \\ back\u0000nul \\t é 日本語 \'"'
+      const sent = [hopRow(0, { run_id: 'run-awkward', route: awkward, model: '\t\n', conversation_id: '\\' }), hopRow(1, { run_id: 'run-awkward', route: '' })]
+      for (const row of sent) writer.push('hops', row)
+      writer.push('alerts', { run_id: 'run-awkward', at_us: 5, rule: 'r', value: Number.NaN, threshold: Number.POSITIVE_INFINITY })
+      await writer.close()
+      assert.equal(writer.stats().tables.hops?.written, 2)
+      assert.equal(writer.stats().tables.alerts?.written, 1)
+      const back = new Map<string, Record<string, unknown>>()
+      for await (const line of queryJsonLines(store, "SELECT * FROM hopwatch.hops WHERE run_id = 'run-awkward'")) {
+        const row = JSON.parse(line) as Record<string, unknown>
+        back.set(row.hop_id as string, row)
+      }
+      for (const row of sent) assert.deepEqual(back.get(row.hop_id), { ...row })
+      const alerts: unknown[] = []
+      for await (const line of queryJsonLines(store, "SELECT * FROM hopwatch.alerts WHERE run_id = 'run-awkward'")) alerts.push(JSON.parse(line))
+      assert.deepEqual(alerts, [{ run_id: 'run-awkward', at_us: 5, rule: 'r', state: '', severity: '', component: '', value: 0, threshold: 0, message: '' }])
+    })
+
     test('agent span rows (attributes as JSON, quotes and non-ASCII included) read back field for field', async () => {
       const store = await engine.open()
       const spill = new Spill(await mkdtemp(join(tmpdir(), 'hopwatch-spill-')), 1e9)

@@ -1,0 +1,54 @@
+import { tableOf } from './schema.js'
+
+/** A table's rows as ClickHouse TabSeparated text, in the order of `columns`. */
+export interface TsvEncoder {
+  readonly columns: readonly string[]
+  encode(rows: readonly object[]): string
+}
+
+const SPECIAL = /[\0\t\n\r\\]/
+const SPECIAL_ALL = /[\0\t\n\r\\]/g
+const ESCAPES: Record<string, string> = { '\0': '\\0', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\' }
+
+/** A string field as TabSeparated writes it: the delimiters, NUL and the backslash escaped, everything else as is. */
+export function tsvString(value: string): string {
+  return SPECIAL.test(value) ? value.replace(SPECIAL_ALL, (c) => ESCAPES[c] as string) : value
+}
+
+/**
+ * A numeric field: a finite number as JavaScript prints it (ClickHouse reads exponents too); a non-finite one 0, the
+ * column's default, as JSONEachRow's `null` was stored; anything else as text, for the store to refuse if it is no number.
+ */
+function tsvNumber(value: unknown): string {
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '0'
+  return value === undefined || value === null ? '0' : tsvString(String(value))
+}
+
+/**
+ * The encoder for one table of the schema. TabSeparated, not JSONEachRow: the rows carry no keys, so the text is about
+ * half as long, and it is cheaper to build and to parse. Inserting 2,000-row batches of hops into the embedded engine
+ * cost 33-47 ms of CPU per 1,000 rows (every thread) against 53-55 as JSONEachRow, and building the text 4.5-5.6 µs a
+ * row against 6.9-7.6 (stop 28). Every engine the store supports reads it, 18.x included. A column a row leaves out
+ * is sent as its type's default, as JSONEachRow left it to the engine.
+ */
+export function tsvEncoder(table: string): TsvEncoder {
+  const spec = tableOf(table)
+  const columns = spec.columns.map(([name]) => name)
+  const text = spec.columns.map(([, type]) => type === 'String' || type === 'Label')
+  return {
+    columns,
+    encode(rows) {
+      let out = ''
+      for (const row of rows) {
+        const r = row as Record<string, unknown>
+        for (let i = 0; i < columns.length; i++) {
+          const value = r[columns[i] as string]
+          if (i > 0) out += '\t'
+          out += text[i] ? (typeof value === 'string' ? tsvString(value) : value === undefined || value === null ? '' : tsvString(String(value))) : tsvNumber(value)
+        }
+        out += '\n'
+      }
+      return out
+    },
+  }
+}
