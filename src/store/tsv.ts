@@ -26,10 +26,10 @@ function tsvNumber(value: unknown): string {
 
 /**
  * The encoder for one table of the schema. TabSeparated, not JSONEachRow: the rows carry no keys, so the text is about
- * half as long, and it is cheaper to build and to parse. Inserting 2,000-row batches of hops into the embedded engine
- * cost 33-47 ms of CPU per 1,000 rows (every thread) against 53-55 as JSONEachRow, and building the text 4.5-5.6 µs a
- * row against 6.9-7.6 (stop 28). Every engine the store supports reads it, 18.x included. A column a row leaves out
- * is sent as its type's default, as JSONEachRow left it to the engine.
+ * half as long, and it is cheaper to build and to parse: inserting 2,000-row batches of hops into the embedded engine
+ * cost 28.7 ms of CPU per 1,000 rows (every thread) against 38.2 as JSONEachRow, and building the text 3.1 µs a row
+ * against 6.1 (test/bench/recording-path.bench.ts, stop 28). Every engine the store supports reads it, 18.x included.
+ * A column a row leaves out is sent as its type's default, as JSONEachRow left it to the engine.
  */
 export function tsvEncoder(table: string): TsvEncoder {
   const spec = tableOf(table)
