@@ -15,6 +15,7 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 3)
 const RATE = Number(process.env.BENCH_RATE ?? 1000)
 const SETTLE_MS = 3000
 const SSE_ROUNDS = Number(process.env.BENCH_SSE_ROUNDS ?? 3)
+const IDLE_MS = 5000
 
 type Cpu = { cpuSeconds: number; hops: number; rssBytes: number; anonBytes?: number }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
@@ -52,27 +53,43 @@ async function main(): Promise<void> {
   ]
   const perPath = () => ({ direct: [] as number[], nginx: [] as number[], floor: [] as number[], bare: [] as number[], rec: [] as number[] })
   /** One repeat: `slices` turns of every path; each path's p99 over its pooled samples and its CPU seconds per 1,000 of what it served (every thread, until SETTLE_MS after the last turn: the recording proxy's inserts count too; the seconds a proxy idled while the others ran count as well). */
-  async function interleaved(slices: number, run: (url: string) => Promise<{ lat: Float64Array; count: number }>, p99: ReturnType<typeof perPath>, cpu: ReturnType<typeof perPath>): Promise<void> {
+  async function interleaved(slices: number, run: (url: string) => Promise<{ lat: Float64Array; count: number }>, p99: ReturnType<typeof perPath>, cpu: ReturnType<typeof perPath>, cpuBusy?: ReturnType<typeof perPath>): Promise<void> {
     const c0 = await Promise.all(paths.map((p) => p.cpu?.() ?? 0))
+    const t0 = performance.now()
     const runs = paths.map(() => [] as Float64Array[])
     const counts = paths.map(() => 0)
+    const activeMs = paths.map(() => 0)
     for (let slice = 0; slice < slices; slice++) {
       for (let k = 0; k < paths.length; k++) {
         const i = (slice + k) % paths.length
+        const started = performance.now()
         const out = await run((paths[i] as Path).url)
+        activeMs[i] = (activeMs[i] as number) + performance.now() - started
         runs[i]?.push(out.lat)
         counts[i] = (counts[i] as number) + out.count
       }
     }
     await settle()
     const c1 = await Promise.all(paths.map((p) => p.cpu?.() ?? 0))
+    const windowMs = performance.now() - t0
     paths.forEach((p, i) => {
+      const used = (c1[i] as number) - (c0[i] as number)
       p99[p.key].push(percentile(pooled(runs[i] as Float64Array[]), 99))
-      cpu[p.key].push(((c1[i] as number) - (c0[i] as number)) / ((counts[i] as number) / 1000))
+      cpu[p.key].push(used / ((counts[i] as number) / 1000))
+      // as if the path had served without a pause: less what it burns idle, for the time the other paths ran
+      cpuBusy?.[p.key].push((used - (idleRate[p.key] * (windowMs - (activeMs[i] as number))) / 1000) / ((counts[i] as number) / 1000))
     })
   }
 
-  const rate = { p99: perPath(), cpu: perPath() }
+  // what each process burns doing nothing (timers, the embedded engine's background threads), in CPU seconds a second:
+  // in the turns above a path idles about four fifths of the time, so this is counted four times over against its requests
+  await settle()
+  const idleC0 = await Promise.all(paths.map((p) => p.cpu?.() ?? 0))
+  await new Promise((r) => setTimeout(r, IDLE_MS))
+  const idleC1 = await Promise.all(paths.map((p) => p.cpu?.() ?? 0))
+  const idleRate = Object.fromEntries(paths.map((p, i) => [p.key, ((idleC1[i] as number) - (idleC0[i] as number)) / (IDLE_MS / 1000)])) as Record<Path['key'], number>
+
+  const rate = { p99: perPath(), cpu: perPath(), busy: perPath() }
   const sat = { nginx: [] as number[], rec: [] as number[], floor: [] as number[] }
   // CPU seconds per 1,000 streams: the figure the p99 follows when 1,000 streams start at once on a shared core
   const sse = { p99: perPath(), cpu: perPath() }
@@ -80,7 +97,7 @@ async function main(): Promise<void> {
     await interleaved(SECONDS, async (url) => {
       const out = await fixedRate(url, '/plain', RATE, 1)
       return { lat: out.lat, count: out.sent }
-    }, rate.p99, rate.cpu)
+    }, rate.p99, rate.cpu, rate.busy)
     sat.nginx.push((await closedLoop(nginx.url, '/plain', 50)).rps)
     sat.rec.push((await closedLoop(recording.ready.url, '/plain', 50)).rps)
     sat.floor.push((await closedLoop(floor.ready.url, '/plain', 50)).rps)
@@ -94,15 +111,17 @@ async function main(): Promise<void> {
   const added = (m: ReturnType<typeof perPath>, key: Path['key']) => m[key].map((x, i) => x - (m.direct[i] as number))
   const ratio = (a: number[], b: number[]) => median(a.map((x, i) => x / (b[i] as number)))
   const goal = (ok: boolean) => (ok ? '✓' : '✗')
-  const rows = (m: { p99: ReturnType<typeof perPath>; cpu: ReturnType<typeof perPath> }) =>
-    ([
-      ['nginx + access log, proxy_buffering off', 'nginx'],
-      ['Node.js floor: node:http + undici, nothing else', 'floor'],
-      ['hopwatch, no recording', 'bare'],
-      ['hopwatch, recording (embedded)', 'rec'],
-    ] as const).map(([name, key]) => [name, spread(m.cpu[key], 3), f(ratio(m.cpu[key], m.cpu.nginx)), spread(added(m.p99, key))])
+  const PATHS = [
+    ['nginx + access log, proxy_buffering off', 'nginx'],
+    ['Node.js floor: node:http + undici, nothing else', 'floor'],
+    ['hopwatch, no recording', 'bare'],
+    ['hopwatch, recording (embedded)', 'rec'],
+  ] as const
+  const rows = (m: { p99: ReturnType<typeof perPath>; cpu: ReturnType<typeof perPath> }) => PATHS.map(([name, key]) => [name, spread(m.cpu[key], 3), f(ratio(m.cpu[key], m.cpu.nginx)), spread(added(m.p99, key))])
   console.log(`At a fixed ${RATE} requests/s, the paths in turn 1 s at a time (${SECONDS} s each a repeat): CPU per 1,000 requests (every thread of the process, ${SETTLE_MS / 1000} s after included) and p99 latency added over a direct call (${spread(rate.p99.direct)} ms)`)
   console.log(table(['path', 'cpu-s/1k req', '× nginx cpu', 'p99 added ms'], rows(rate)))
+  console.log(`\nIdle, and CPU per 1,000 requests less the idle burn for the time the other paths ran (as a path serving ${RATE} requests/s without a pause would count it)`)
+  console.log(table(['path', 'idle, % of a core', 'cpu-s/1k req, idle taken out', '× nginx cpu'], PATHS.map(([name, key]) => [name, f(idleRate[key] * 100, 2), spread(rate.busy[key], 3), f(ratio(rate.busy[key], rate.busy.nginx))])))
   console.log(`\nSSE, 1,000 streams at once, the paths in turn (${SSE_ROUNDS} rounds each a repeat): CPU per 1,000 streams and p99 time to first event added over a direct call (${spread(sse.p99.direct)} ms)`)
   console.log(table(['path', 'cpu-s/1k streams', '× nginx cpu', 'p99 added ms'], rows(sse)))
   const nginxCpu = median(rate.cpu.nginx)
