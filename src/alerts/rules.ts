@@ -3,6 +3,7 @@ import { PROXY_OVERLOADED } from '../analyze/proxy-saturation.js'
 import type { AlertsConfig } from '../config/index.js'
 import { quantile } from '../analyze/stats.js'
 import { trendOf } from '../analyze/trend.js'
+import { LOOP_SAMPLE_MS } from '../clock.js'
 import { componentLatencyUs } from '../latency.js'
 import { isMemoryMetric } from '../resources/metrics.js'
 import type { HopRecord, TurnRecord } from '../types.js'
@@ -164,9 +165,9 @@ export class MemorySlopeRule implements Rule {
 /** An event loop's lag p99 (ms) since the last call; 0 when nothing was measured. */
 export type LagSource = { takeP99Ms(): number; dispose?(): void }
 
-/** This process's own event loop, sampled every 10 ms. */
+/** This process's own event loop, sampled every LOOP_SAMPLE_MS. */
 export function ownLoopLag(): LagSource {
-  const delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 })
+  const delay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS })
   delay.enable()
   return {
     takeP99Ms() {

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import { BoundCounter, BoundHistogram } from './bound-series.js'
+import { LOOP_SAMPLE_MS } from '../clock.js'
 import { hopEnded, turnEnded } from '../events.js'
 import { componentLatencyUs } from '../latency.js'
 import type { HopRecord, TurnRecord } from '../types.js'
@@ -116,7 +117,7 @@ export class ProxyMetrics {
 
   constructor(upstreams: () => readonly UpstreamGauge[], store?: () => StoreCounts, more: { alerts?: () => AlertCounts | undefined; tracing?: () => TracingCounts | undefined; receiver?: () => ReceiverCounts | undefined } = {}) {
     const registers = [this.registry]
-    collectDefaultMetrics({ register: this.registry, prefix: 'hopwatch_' })
+    collectDefaultMetrics({ register: this.registry, prefix: 'hopwatch_', eventLoopMonitoringPrecision: LOOP_SAMPLE_MS })
     const registry = this.registry
     this.stage = new BoundHistogram({ name: 'hopwatch_hop_stage_seconds', help: 'Time from hop start to each stage: response_start (headers), first_payload (first token/audio/transcript), final, end', labelNames: ['upstream', 'component', 'stage'], buckets: BUCKETS, registry })
     this.component = new BoundHistogram({ name: 'hopwatch_component_latency_seconds', help: 'The latency each component is judged on: stt final transcript after user audio end, llm TTFT, tts TTFB, s2s first audio after user audio end, backend total', labelNames: ['upstream', 'component'], buckets: BUCKETS, registry })
