@@ -29,7 +29,7 @@ export async function startAlertmanager(webhookUrl: string): Promise<RunningAler
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 20_000
   for (;;) {
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false)
+    const ready = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false)
     if (ready) break
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL')

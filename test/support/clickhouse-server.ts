@@ -100,7 +100,8 @@ export class ClickHouseServer {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`clickhouse-server exited with ${child.exitCode}; see ${join(this.dir, 'err.log')}`)
       try {
-        const res = await fetch(`${this.url}/ping`)
+        // bounded: a port answered by something else (or a server that hangs) must fail the start, not hang it
+        const res = await fetch(`${this.url}/ping`, { signal: AbortSignal.timeout(2000) })
         if (res.ok) return
       } catch {
         // not listening yet

@@ -53,6 +53,7 @@ export class ZooKeeperServer {
 function ruok(port: number): Promise<string> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1', () => socket.end('ruok'))
+    socket.setTimeout(5000, () => socket.destroy())
     let answer = ''
     socket.on('data', (d: Buffer) => (answer += d.toString()))
     socket.on('close', () => resolve(answer))
