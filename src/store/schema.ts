@@ -162,7 +162,8 @@ function columnOf(table: Table, name: string): Column {
   return column
 }
 
-function isNumeric(type: ColumnType): boolean {
+/** Whether a column holds a number (every type but String and Label). */
+export function isNumeric(type: ColumnType): boolean {
   return type !== 'String' && type !== 'Label'
 }
 

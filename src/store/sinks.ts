@@ -4,7 +4,7 @@ import type { Store } from './open.js'
 import { queryJsonLines } from './query.js'
 import { keyOf } from './schema.js'
 import { identifier, quoteString } from './sql.js'
-import { tsvEncoder, type TsvEncoder } from './tsv.js'
+import { tsvEncoder } from './tsv.js'
 import type { RowSink } from './writer.js'
 
 /** Keys per lookup: a query stays far below the server's 256 KiB `max_query_size`. */
@@ -53,7 +53,6 @@ async function insertsEnded(query: QueryLines, database: string, table: string, 
  */
 export class ClickHouseSink implements RowSink {
   private opening: Promise<Store> | undefined
-  private readonly encoders = new Map<string, TsvEncoder>()
 
   /** `timeoutMs`: an insert (or a lookup) that takes longer is abandoned, so a hung store holds up nothing. */
   constructor(
@@ -63,8 +62,7 @@ export class ClickHouseSink implements RowSink {
 
   async insert(table: string, rows: readonly object[]): Promise<void> {
     const store = await this.open()
-    let encoder = this.encoders.get(table)
-    if (encoder === undefined) this.encoders.set(table, (encoder = tsvEncoder(table)))
+    const encoder = tsvEncoder(table)
     // one chunk: the client sends a stream as it is, and the embedded engine reads it whole anyway
     const values = Readable.from([encoder.encode(rows)], { objectMode: false })
     await store.client.insert({ table: `${identifier(store.database)}.${identifier(table)}`, values, columns: encoder.columns as [string, ...string[]], format: 'TabSeparated', ...this.deadline() })

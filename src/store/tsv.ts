@@ -1,4 +1,4 @@
-import { tableOf } from './schema.js'
+import { isNumeric, tableOf } from './schema.js'
 
 /** A table's rows as ClickHouse TabSeparated text, in the order of `columns`. */
 export interface TsvEncoder {
@@ -6,13 +6,22 @@ export interface TsvEncoder {
   encode(rows: readonly object[]): string
 }
 
+/** one per table, built on first use: the schema does not change while the process runs */
+const ENCODERS = new Map<string, TsvEncoder>()
+
 const SPECIAL = /[\0\t\n\r\\]/
 const SPECIAL_ALL = /[\0\t\n\r\\]/g
 const ESCAPES: Record<string, string> = { '\0': '\\0', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\' }
 
 /** A string field as TabSeparated writes it: the delimiters, NUL and the backslash escaped, everything else as is. */
-export function tsvString(value: string): string {
+function tsvString(value: string): string {
   return SPECIAL.test(value) ? value.replace(SPECIAL_ALL, (c) => ESCAPES[c] as string) : value
+}
+
+/** A text field: a string escaped, anything else as its text, an absent value empty. */
+function tsvText(value: unknown): string {
+  if (typeof value === 'string') return tsvString(value)
+  return value === undefined || value === null ? '' : tsvString(String(value))
 }
 
 /**
@@ -32,9 +41,15 @@ function tsvNumber(value: unknown): string {
  * A column a row leaves out is sent as its type's default, as JSONEachRow left it to the engine.
  */
 export function tsvEncoder(table: string): TsvEncoder {
+  let encoder = ENCODERS.get(table)
+  if (encoder === undefined) ENCODERS.set(table, (encoder = encoderOf(table)))
+  return encoder
+}
+
+function encoderOf(table: string): TsvEncoder {
   const spec = tableOf(table)
   const columns = spec.columns.map(([name]) => name)
-  const text = spec.columns.map(([, type]) => type === 'String' || type === 'Label')
+  const numeric = spec.columns.map(([, type]) => isNumeric(type))
   return {
     columns,
     encode(rows) {
@@ -44,7 +59,7 @@ export function tsvEncoder(table: string): TsvEncoder {
         for (let i = 0; i < columns.length; i++) {
           const value = r[columns[i] as string]
           if (i > 0) out += '\t'
-          out += text[i] ? (typeof value === 'string' ? tsvString(value) : value === undefined || value === null ? '' : tsvString(String(value))) : tsvNumber(value)
+          out += numeric[i] ? tsvNumber(value) : tsvText(value)
         }
         out += '\n'
       }
