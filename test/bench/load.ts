@@ -28,6 +28,13 @@ export function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number
 }
 
+/** The middle of a few repeats (the upper one of an even count), as every bench reports them. */
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+/** A figure for a table: fixed digits, or n/a when there is none. */
+export const f = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
+/** Repeats as "median (min–max)". */
+export const spread = (xs: number[], digits = 2) => `${f(median(xs), digits)} (${f(Math.min(...xs), digits)}–${f(Math.max(...xs), digits)})`
+
 export class Samples {
   private values = new Float64Array(1 << 16)
   n = 0

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { table } from '../../src/cli/output.js'
-import { child, fixedRate, percentile, SECONDS } from './load.js'
+import { child, fixedRate, median, percentile, SECONDS } from './load.js'
 
 const RATE = Number(process.env.BENCH_RATE ?? 200)
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3)
@@ -19,7 +19,6 @@ const BIN = fileURLToPath(new URL('../../../bin/hopwatch.js', import.meta.url))
 
 const upstream = await child<{ port: number }>('upstream-child.js', [])
 const rssMb = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 
 const rows: string[][] = []
 const floods: string[] = []

@@ -9,9 +9,8 @@ import type { AddressInfo } from 'node:net'
 import { table } from '../../src/cli/output.js'
 import { OtlpReceiver } from '../../src/telemetry/otlp/index.js'
 import type { SpanCounts } from '../../src/telemetry/tracing/index.js'
-import { ask, child, closedLoop, fixedRate, percentile, SECONDS, sseFirstEvent } from './load.js'
+import { ask, child, closedLoop, f, fixedRate, percentile, SECONDS, sseFirstEvent } from './load.js'
 
-const f = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
 
 async function main(): Promise<void> {
   const upstream = await child<{ port: number }>('upstream-child.js', [])

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { table } from '../../src/cli/output.js'
-import { ask, child, closedLoop, fixedRate, percentile, pinGenerator, pinning, pinServerSide, pooled, SECONDS, sseFirstEvent } from './load.js'
+import { ask, child, closedLoop, f, fixedRate, median, percentile, pinGenerator, pinning, pinServerSide, pooled, SECONDS, spread, sseFirstEvent } from './load.js'
 import { startNginx } from './nginx.js'
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3)
@@ -18,9 +18,6 @@ const SSE_ROUNDS = Number(process.env.BENCH_SSE_ROUNDS ?? 3)
 const IDLE_MS = 5000
 
 type Cpu = { cpuSeconds: number; hops: number; rssBytes: number; anonBytes?: number }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
-const f = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
-const spread = (xs: number[], digits = 2) => `${f(median(xs), digits)} (${f(Math.min(...xs), digits)}–${f(Math.max(...xs), digits)})`
 const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS))
 
 async function main(): Promise<void> {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { table } from '../../src/cli/output.js'
 import { BIN } from '../support/cli.js'
-import { child, closedLoop, fixedRate, percentile, SECONDS, sseFirstEvent } from './load.js'
+import { child, closedLoop, f, fixedRate, median, percentile, SECONDS, spread, sseFirstEvent } from './load.js'
 import { startNginx } from './nginx.js'
 import { familyCpuSeconds, familyRssBytes } from './proc.js'
 
@@ -19,9 +19,6 @@ const WORKERS = Number(process.env.BENCH_WORKERS ?? 2)
 const RATE = Number(process.env.BENCH_RATE ?? 1000)
 const SETTLE_MS = 3000
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
-const f = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
-const spread = (xs: number[], digits = 2) => `${f(median(xs), digits)} (${f(Math.min(...xs), digits)}–${f(Math.max(...xs), digits)})`
 const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS))
 
 interface Cli {
