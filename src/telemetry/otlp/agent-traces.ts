@@ -16,6 +16,8 @@ export interface AgentTracesOptions {
   row: AssemblerOptions['row']
   /** token and per-source rates (the body limit is maxBodyBytes) */
   guard?: Omit<GuardOptions, 'maxBodyBytes'>
+  /** the guard's clock in ms (default performance.now): a test freezes it so a bucket refills only when told */
+  clock?: () => number
 }
 
 /**

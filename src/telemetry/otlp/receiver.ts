@@ -41,8 +41,8 @@ type Encoding = 'protobuf' | 'json'
  * A receiver and the guard it checks senders with (their body bound is the receiver's), or none when no guard is
  * asked for: what one process's agent traces and a `--workers` worker each serve at /v1/traces.
  */
-export function guardedReceiver(options: { maxBodyBytes: number; maxPendingBytes?: number; guard?: Omit<GuardOptions, 'maxBodyBytes'> }, accept: (spans: OtlpSpan[]) => void): { receiver: OtlpReceiver; guard: ReceiverGuard | undefined } {
-  const guard = options.guard !== undefined ? new ReceiverGuard({ ...options.guard, maxBodyBytes: options.maxBodyBytes }) : undefined
+export function guardedReceiver(options: { maxBodyBytes: number; maxPendingBytes?: number; guard?: Omit<GuardOptions, 'maxBodyBytes'>; clock?: () => number }, accept: (spans: OtlpSpan[]) => void): { receiver: OtlpReceiver; guard: ReceiverGuard | undefined } {
+  const guard = options.guard !== undefined ? new ReceiverGuard({ ...options.guard, maxBodyBytes: options.maxBodyBytes }, options.clock) : undefined
   const receiver = new OtlpReceiver({ maxBodyBytes: options.maxBodyBytes, ...(options.maxPendingBytes !== undefined ? { maxPendingBytes: options.maxPendingBytes } : {}), accept, ...(guard !== undefined ? { guard } : {}) })
   return { receiver, guard }
 }
