@@ -118,11 +118,10 @@ export class ProxyMetrics {
   constructor(upstreams: () => readonly UpstreamGauge[], store?: () => StoreCounts, more: { alerts?: () => AlertCounts | undefined; tracing?: () => TracingCounts | undefined; receiver?: () => ReceiverCounts | undefined } = {}) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry, prefix: 'hopwatch_', eventLoopMonitoringPrecision: LOOP_SAMPLE_MS })
-    const registry = this.registry
-    this.stage = new BoundHistogram({ name: 'hopwatch_hop_stage_seconds', help: 'Time from hop start to each stage: response_start (headers), first_payload (first token/audio/transcript), final, end', labelNames: ['upstream', 'component', 'stage'], buckets: BUCKETS, registry })
-    this.component = new BoundHistogram({ name: 'hopwatch_component_latency_seconds', help: 'The latency each component is judged on: stt final transcript after user audio end, llm TTFT, tts TTFB, s2s first audio after user audio end, backend total', labelNames: ['upstream', 'component'], buckets: BUCKETS, registry })
-    this.hops = new BoundCounter({ name: 'hopwatch_hops_total', help: 'Hops ended, by upstream and status class', labelNames: ['upstream', 'component', 'status_class'], registry })
-    this.errors = new BoundCounter({ name: 'hopwatch_hop_errors_total', help: 'Hops that ended in error, by kind (upstream_status, rate_limited, connect, timeout, reset, client_abort, too_large, protocol)', labelNames: ['upstream', 'component', 'kind'], registry })
+    this.stage = new BoundHistogram({ name: 'hopwatch_hop_stage_seconds', help: 'Time from hop start to each stage: response_start (headers), first_payload (first token/audio/transcript), final, end', labelNames: ['upstream', 'component', 'stage'], buckets: BUCKETS, registry: this.registry })
+    this.component = new BoundHistogram({ name: 'hopwatch_component_latency_seconds', help: 'The latency each component is judged on: stt final transcript after user audio end, llm TTFT, tts TTFB, s2s first audio after user audio end, backend total', labelNames: ['upstream', 'component'], buckets: BUCKETS, registry: this.registry })
+    this.hops = new BoundCounter({ name: 'hopwatch_hops_total', help: 'Hops ended, by upstream and status class', labelNames: ['upstream', 'component', 'status_class'], registry: this.registry })
+    this.errors = new BoundCounter({ name: 'hopwatch_hop_errors_total', help: 'Hops that ended in error, by kind (upstream_status, rate_limited, connect, timeout, reset, client_abort, too_large, protocol)', labelNames: ['upstream', 'component', 'kind'], registry: this.registry })
     new Gauge({
       name: 'hopwatch_upstream_in_flight',
       help: 'Hops in flight per upstream and component (one upstream may serve several: OpenAI chat, speech, transcriptions)',

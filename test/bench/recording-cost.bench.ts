@@ -48,6 +48,14 @@ async function main(): Promise<void> {
     { key: 'bare', url: bare.ready.url, cpu: procCpu(bare.proc) },
     { key: 'rec', url: recording.ready.url, cpu: procCpu(recording.proc) },
   ]
+  // what each process burns doing nothing (timers, the embedded engine's background threads), in CPU seconds a second:
+  // in the turns below a path idles about four fifths of the time, so this is counted four times over against its requests
+  await settle()
+  const idleC0 = await Promise.all(paths.map((p) => p.cpu?.() ?? 0))
+  await new Promise((r) => setTimeout(r, IDLE_MS))
+  const idleC1 = await Promise.all(paths.map((p) => p.cpu?.() ?? 0))
+  const idleRate = Object.fromEntries(paths.map((p, i) => [p.key, ((idleC1[i] as number) - (idleC0[i] as number)) / (IDLE_MS / 1000)])) as Record<Path['key'], number>
+
   const perPath = () => ({ direct: [] as number[], nginx: [] as number[], floor: [] as number[], bare: [] as number[], rec: [] as number[] })
   /** One repeat: `slices` turns of every path; each path's p99 over its pooled samples and its CPU seconds per 1,000 of what it served (every thread, until SETTLE_MS after the last turn: the recording proxy's inserts count too; the seconds a proxy idled while the others ran count as well). */
   async function interleaved(slices: number, run: (url: string) => Promise<{ lat: Float64Array; count: number }>, p99: ReturnType<typeof perPath>, cpu: ReturnType<typeof perPath>, cpuBusy?: ReturnType<typeof perPath>): Promise<void> {
@@ -77,14 +85,6 @@ async function main(): Promise<void> {
       cpuBusy?.[p.key].push((used - (idleRate[p.key] * (windowMs - (activeMs[i] as number))) / 1000) / ((counts[i] as number) / 1000))
     })
   }
-
-  // what each process burns doing nothing (timers, the embedded engine's background threads), in CPU seconds a second:
-  // in the turns above a path idles about four fifths of the time, so this is counted four times over against its requests
-  await settle()
-  const idleC0 = await Promise.all(paths.map((p) => p.cpu?.() ?? 0))
-  await new Promise((r) => setTimeout(r, IDLE_MS))
-  const idleC1 = await Promise.all(paths.map((p) => p.cpu?.() ?? 0))
-  const idleRate = Object.fromEntries(paths.map((p, i) => [p.key, ((idleC1[i] as number) - (idleC0[i] as number)) / (IDLE_MS / 1000)])) as Record<Path['key'], number>
 
   const rate = { p99: perPath(), cpu: perPath(), busy: perPath() }
   const sat = { nginx: [] as number[], rec: [] as number[], floor: [] as number[] }

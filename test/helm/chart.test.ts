@@ -181,7 +181,7 @@ test('the sidecar and the proxy Deployment run the scale-out test\'s proxy comma
   assert.ok(r.objects.some((o) => o.object.kind === 'NetworkPolicy'), 'the shared proxy is closed to all but its callers and Prometheus')
 })
 
-test('proxy.workers runs the proxy with --workers N, in the Deployment and in the sidecar alike', () => {
+test('proxy.workers runs the proxy with --workers N in the sidecar container, which is the proxy Deployment\'s container too', () => {
   for (const [name, workers] of [['the proxy as a Deployment of two worker processes each', 2], ['the proxy as a Deployment, with a ServiceMonitor', 0]] as const) {
     const r = rendered.get(name) as Rendered
     const deployment = r.objects.find((o) => o.object.kind === 'Deployment')?.object as { spec: { template: { spec: { containers: Array<{ args: string[] }> } } } }
