@@ -81,6 +81,103 @@ export interface ForwardLimits {
   bodyIdleMs: number
 }
 
+/** The forwarding a response belongs to, so its 'close' and 'drain' listeners are shared functions, not closures. */
+const FORWARD = Symbol('hopwatch.forward')
+type ForwardedResponse = ServerResponse & { [FORWARD]?: HttpForward }
+
+function onCallerClose(this: ForwardedResponse): void {
+  this[FORWARD]?.callerClosed()
+}
+
+function onCallerDrain(this: ForwardedResponse): void {
+  this[FORWARD]?.controller?.resume()
+}
+
+/**
+ * One request's forwarding, as undici's handler: an object per request with its state in fields, in place of a
+ * closure per callback (the handler-class style undici itself uses).
+ */
+class HttpForward implements Dispatcher.DispatchHandler {
+  controller: Dispatcher.DispatchController | undefined
+  private completed = false
+
+  constructor(
+    private readonly upstream: Upstream,
+    private readonly res: ForwardedResponse,
+    private readonly hop: Hop,
+    private readonly observer: HttpObserver | undefined,
+  ) {}
+
+  callerClosed(): void {
+    if (this.completed) return
+    this.completed = true
+    this.controller?.abort(new ClientGoneError('the caller closed the connection'))
+    this.hop.finish('client_abort')
+  }
+
+  fail(err: Error & { code?: string }): void {
+    if (this.completed) return
+    this.completed = true
+    const res = this.res
+    const { kind, status, code } = classify(err)
+    if (!res.headersSent) this.hop.responseStart(status)
+    this.hop.finish(kind)
+    if (status === 499) return
+    // a body left unread ends the connection: what follows on it is not a request
+    if (status === 408 || status === 413) res.shouldKeepAlive = false
+    if (!res.headersSent) sendProxyError(res, status, code, `${this.upstream.name}: ${err.message}`)
+    else res.destroy() // the caller sees a truncated stream, as it would from the upstream itself
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, status: number, responseHeaders: IncomingHttpHeaders): void {
+    if (status < 200) return // 1xx informational: the final status follows
+    this.hop.responseStart(status)
+    try {
+      this.observer?.onResponseStart?.(status, responseHeaders)
+    } catch {
+      // an adapter's bug must never break forwarding
+    }
+    if (this.res.destroyed) return
+    this.res.writeHead(status, responseHeadersToForward(responseHeaders))
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.hop.responseBytes(chunk.length)
+    const observer = this.observer
+    if (observer?.onResponseData !== undefined) {
+      try {
+        observer.onResponseData(chunk)
+      } catch {
+        // as above: recording is second, traffic first
+      }
+    }
+    if (!this.res.write(chunk)) {
+      c.pause()
+      this.res.once('drain', onCallerDrain)
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.completed) return
+    this.completed = true
+    try {
+      this.observer?.onResponseEnd?.()
+    } catch {
+      // as above
+    }
+    this.hop.finish()
+    this.res.end()
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.fail(err)
+  }
+}
+
 /**
  * Forwards one HTTP request to its upstream and streams the response back, byte for byte: no body is buffered,
  * a slow caller pauses the upstream (backpressure), a caller that leaves aborts the upstream request, and every
@@ -100,73 +197,9 @@ export function forwardHttp(upstream: Upstream, req: IncomingMessage, res: Serve
   const hasBody = length !== undefined ? length !== '0' : headers['transfer-encoding'] !== undefined
   if (!hasBody) hop.requestEnd()
 
-  let controller: Dispatcher.DispatchController | undefined
-  let completed = false
-  res.once('close', () => {
-    if (completed) return
-    completed = true
-    controller?.abort(new ClientGoneError('the caller closed the connection'))
-    hop.finish('client_abort')
-  })
-
-  const fail = (err: Error & { code?: string }) => {
-    if (completed) return
-    completed = true
-    const { kind, status, code } = classify(err)
-    if (!res.headersSent) hop.responseStart(status)
-    hop.finish(kind)
-    if (status === 499) return
-    // a body left unread ends the connection: what follows on it is not a request
-    if (status === 408 || status === 413) res.shouldKeepAlive = false
-    if (!res.headersSent) sendProxyError(res, status, code, `${upstream.name}: ${err.message}`)
-    else res.destroy() // the caller sees a truncated stream, as it would from the upstream itself
-  }
-
-  const handler: Dispatcher.DispatchHandler = {
-    onRequestStart(c) {
-      controller = c
-    },
-    onResponseStart(_c, status, responseHeaders: IncomingHttpHeaders) {
-      if (status < 200) return // 1xx informational: the final status follows
-      hop.responseStart(status)
-      try {
-        observer?.onResponseStart?.(status, responseHeaders)
-      } catch {
-        // an adapter's bug must never break forwarding
-      }
-      if (res.destroyed) return
-      res.writeHead(status, responseHeadersToForward(responseHeaders))
-    },
-    onResponseData(c, chunk) {
-      hop.responseBytes(chunk.length)
-      if (observer?.onResponseData !== undefined) {
-        try {
-          observer.onResponseData(chunk)
-        } catch {
-          // as above: recording is second, traffic first
-        }
-      }
-      if (!res.write(chunk)) {
-        c.pause()
-        res.once('drain', () => c.resume())
-      }
-    },
-    onResponseEnd() {
-      if (completed) return
-      completed = true
-      try {
-        observer?.onResponseEnd?.()
-      } catch {
-        // as above
-      }
-      hop.finish()
-      res.end()
-    },
-    onResponseError(_c, err) {
-      fail(err)
-    },
-  }
-
+  const forward = new HttpForward(upstream, res, hop, observer)
+  ;(res as ForwardedResponse)[FORWARD] = forward
+  res.once('close', onCallerClose)
   try {
     upstream.pool.dispatch(
       {
@@ -178,9 +211,9 @@ export function forwardHttp(upstream: Upstream, req: IncomingMessage, res: Serve
         headersTimeout: upstream.timeouts.headers_ms,
         bodyTimeout: upstream.timeouts.idle_ms,
       },
-      handler,
+      forward,
     )
   } catch (err) {
-    fail(err as Error)
+    forward.fail(err as Error)
   }
 }
