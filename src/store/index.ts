@@ -1,5 +1,6 @@
 export { STORE_ERRORS, StoreError, type StoreErrorCode } from './errors.js'
 export { openStore, QUERY_SETTINGS, type Store, type StoreTarget } from './open.js'
+export { lowerEngineThreads } from './engine-threads.js'
 export { queryJsonLines } from './query.js'
 export * as analysisQueries from './analysis.js'
 export * as reportQueries from './report-series.js'

@@ -6,7 +6,6 @@ import { liveOwner, readOwner } from './owner.js'
 import { CLUSTER_INSERT_SETTINGS, distributedSql, onClusterNode, onReplicatedCluster, type ClusterLayout } from './cluster.js'
 import { capabilitiesOf, MIGRATIONS, type Capabilities } from './schema.js'
 import { identifier, quoteString } from './sql.js'
-import { lowerEngineThreads } from './engine-threads.js'
 
 export type StoreTarget =
   | { kind: 'embedded'; dir: string }
@@ -95,8 +94,6 @@ async function connect(target: StoreTarget): Promise<ClickHouseClient> {
     // are the same contract
     const { createChdbConnection } = await import('chdb/connection')
     const connection = createChdbConnection({ path: dir }) as never
-    // the engine's threads record at the lowest priority: forwarding, and the system under test, come first
-    lowerEngineThreads()
     return createClient({ connection, clickhouse_settings: QUERY_SETTINGS, log: { level: ClickHouseLogLevel.OFF } })
   } catch (err) {
     throw await openError(target, err)

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { validateConfig } from '../../src/config/index.js'
 import { ADAPTER_NAMES, startProxy } from '../../src/proxy/index.js'
 import { hopEnded } from '../../src/events.js'
-import { BatchWriter, ClickHouseSink, MemorySink, openStore, recordHops, Spill } from '../../src/store/index.js'
+import { BatchWriter, ClickHouseSink, lowerEngineThreads, MemorySink, openStore, recordHops, Spill } from '../../src/store/index.js'
 import { ProxyMetrics } from '../../src/telemetry/index.js'
 import { Tracing } from '../../src/telemetry/tracing/index.js'
 
@@ -20,6 +20,8 @@ const tracesTo = mode.startsWith('traces:') ? mode.slice('traces:'.length) : und
 const dir = await mkdtemp(join(tmpdir(), 'hopwatch-bench-'))
 const serverUrl = mode.startsWith('server:') ? mode.slice('server:'.length) : undefined
 const store = !recording ? undefined : serverUrl !== undefined ? await openStore({ kind: 'server', url: serverUrl, user: 'default', password: '' }, 'hopwatch') : await openStore({ kind: 'embedded', dir }, 'hopwatch')
+// as `hopwatch proxy` does with an embedded store
+if (store !== undefined && serverUrl === undefined) lowerEngineThreads()
 const spill = new Spill(join(dir, 'spill'), 1e9)
 await spill.init()
 const writer = new BatchWriter(store !== undefined ? new ClickHouseSink(store) : new MemorySink(), spill, { queueRows: 100_000, batchRows: Number(process.env.BENCH_BATCH_ROWS ?? 5_000), flushMs: Number(process.env.BENCH_FLUSH_MS ?? 1_000), retryMs: 1_000 })

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
+import { getPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { WebSocket } from 'ws'
+import { ENGINE_NICE, NODE_THREADS } from '../../src/store/engine-threads.js'
 import { hopwatch, startHopwatch } from '../support/cli.js'
 import { deepgramProvider, openaiProvider } from '../support/providers.js'
 
@@ -176,7 +178,7 @@ test('the proxy warns at start about an upstream it cannot reach, naming it and 
   assert.equal(await proxy.exited, 0)
 })
 
-test('a proxy on a ClickHouse server never loads the embedded engine (chDB, some 500 MB): it is loaded only when used', async (t) => {
+test('a proxy on a ClickHouse server never loads the embedded engine (chDB, some 500 MB): it is loaded only when used, and then its threads run at nice 19', async (t) => {
   const config = join(dir, 'server-store.yaml')
   await writeFile(config, `proxy: { port: 0 }\nstore: { clickhouse: { url: "http://127.0.0.1:9" }, spill_dir: ./spill-server }\nupstreams:\n  - { name: llm, component: llm, adapter: openai, target: "${llm.url}/v1", prefix: /llm }\n`)
   const proxy = await startHopwatch(['proxy', '--config', config], /listening on (http:\/\/[\d.:]+)/, dir)
@@ -190,6 +192,15 @@ test('a proxy on a ClickHouse server never loads the embedded engine (chDB, some
     if (embedded.child.exitCode === null) embedded.child.kill('SIGKILL')
   })
   assert.match(await readFile(`/proc/${embedded.child.pid}/maps`, 'utf8'), /libchdb/, 'the check can see the engine when it is loaded')
+  // and the engine's threads record at the lowest priority (a sidecar forwards first)
+  const lowered = (await readdir(`/proc/${embedded.child.pid}/task`)).filter((tid) => {
+    try {
+      return !NODE_THREADS.has(readFileSync(`/proc/${embedded.child.pid}/task/${tid}/comm`, 'utf8').trimEnd()) && getPriority(Number(tid)) === ENGINE_NICE
+    } catch {
+      return false // ended meanwhile
+    }
+  })
+  assert.ok(lowered.length >= 4, `${lowered.length} of the embedded proxy's engine threads at nice ${ENGINE_NICE}`)
   for (const p of [proxy, embedded]) p.child.kill('SIGTERM')
   const codes = await Promise.all([proxy.exited, embedded.exited])
   assert.deepEqual(codes, [0, 0], `${proxy.output().stderr}\n${embedded.output().stderr}`)

@@ -1,11 +1,11 @@
 import { ADAPTER_NAMES, inFlightOf, proxyNameOf, startProxy, unreachableUpstreams, type RunningProxy } from '../../proxy/index.js'
 import { loadConfigFile } from '../../config/index.js'
-import { newRunId } from '../../store/index.js'
+import { lowerEngineThreads, newRunId } from '../../store/index.js'
 import { ProxyMetrics } from '../../telemetry/index.js'
 import { pidProbe } from '../../resources/index.js'
 import { VERSION } from '../version.js'
 import { intFlag, parseFlags, stringFlag } from '../args.js'
-import { STORE_FLAGS, STORE_FLAGS_HELP, storeOverrides } from '../store-access.js'
+import { STORE_FLAGS, STORE_FLAGS_HELP, storeOverrides, storeTarget } from '../store-access.js'
 import { Recording } from '../recording.js'
 import { Watching } from '../watching.js'
 import { agentTracesFor, describeTraced, tracingFor } from '../telemetry.js'
@@ -69,6 +69,8 @@ export async function run(args: string[]): Promise<number> {
     process.once('SIGTERM', resolve)
   })
   const recording = await Recording.start(config, { runId, source: 'proxy', load: false })
+  // a sidecar records second: the embedded engine's threads take only the CPU that forwarding and the agent leave
+  if (storeTarget(config.store).kind === 'embedded') lowerEngineThreads()
   const serving = workers > 0 ? await serveWithWorkers(config, recording, runId, workers) : await serveInProcess(config, recording, runId)
 
   process.stdout.write(`hopwatch proxy ${VERSION} listening on ${serving.url}  (/healthz, /metrics${serving.receiving ? ', OTLP/HTTP traces at /v1/traces' : ''}); admin API on ${serving.adminUrl} (its token is in an embedded store's hopwatch-owner.json)${workers > 0 ? `; ${workers} worker process${workers === 1 ? '' : 'es'}` : ''}\n`)
