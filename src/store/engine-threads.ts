@@ -14,8 +14,8 @@ export const ENGINE_NICE = 19
 const SWEEP_MS = 5000
 
 export interface EngineThreads {
-  /** Lowers every engine thread not lowered yet; the number lowered. */
-  sweep(): number
+  /** Lowers every engine thread not lowered yet. */
+  sweep(): void
 }
 
 /** One per process: the engine is one native library however many stores the process opens. */
@@ -31,14 +31,13 @@ let running: EngineThreads | undefined
 export function lowerEngineThreads(): EngineThreads {
   if (running !== undefined) return running
   let seen = new Set<number>()
-  const sweep = (): number => {
+  const sweep = (): void => {
     let tids: string[]
     try {
       tids = readdirSync('/proc/self/task')
     } catch {
-      return 0
+      return
     }
-    let lowered = 0
     // only threads alive now are remembered: a thread id the kernel hands out again is looked at afresh
     const alive = new Set<number>()
     for (const name of tids) {
@@ -58,13 +57,11 @@ export function lowerEngineThreads(): EngineThreads {
       alive.add(tid)
       try {
         setPriority(tid, ENGINE_NICE)
-        lowered++
       } catch {
         // ended meanwhile
       }
     }
     seen = alive
-    return lowered
   }
   sweep()
   setInterval(sweep, SWEEP_MS).unref()

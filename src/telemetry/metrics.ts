@@ -5,8 +5,8 @@ import { hopEnded, turnEnded } from '../events.js'
 import { componentLatencyUs } from '../latency.js'
 import type { HopRecord, TurnRecord } from '../types.js'
 
-/** Seconds; spans a fast backend call to a queued LLM. */
-const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60]
+/** The per-hop histograms' buckets, seconds; spans a fast backend call to a queued LLM. */
+export const HOP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60]
 
 export interface UpstreamGauge {
   name: string
@@ -118,8 +118,8 @@ export class ProxyMetrics {
   constructor(upstreams: () => readonly UpstreamGauge[], store?: () => StoreCounts, more: { alerts?: () => AlertCounts | undefined; tracing?: () => TracingCounts | undefined; receiver?: () => ReceiverCounts | undefined } = {}) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry, prefix: 'hopwatch_', eventLoopMonitoringPrecision: LOOP_SAMPLE_MS })
-    this.stage = new BoundHistogram({ name: 'hopwatch_hop_stage_seconds', help: 'Time from hop start to each stage: response_start (headers), first_payload (first token/audio/transcript), final, end', labelNames: ['upstream', 'component', 'stage'], buckets: BUCKETS, registry: this.registry })
-    this.component = new BoundHistogram({ name: 'hopwatch_component_latency_seconds', help: 'The latency each component is judged on: stt final transcript after user audio end, llm TTFT, tts TTFB, s2s first audio after user audio end, backend total', labelNames: ['upstream', 'component'], buckets: BUCKETS, registry: this.registry })
+    this.stage = new BoundHistogram({ name: 'hopwatch_hop_stage_seconds', help: 'Time from hop start to each stage: response_start (headers), first_payload (first token/audio/transcript), final, end', labelNames: ['upstream', 'component', 'stage'], buckets: HOP_BUCKETS, registry: this.registry })
+    this.component = new BoundHistogram({ name: 'hopwatch_component_latency_seconds', help: 'The latency each component is judged on: stt final transcript after user audio end, llm TTFT, tts TTFB, s2s first audio after user audio end, backend total', labelNames: ['upstream', 'component'], buckets: HOP_BUCKETS, registry: this.registry })
     this.hops = new BoundCounter({ name: 'hopwatch_hops_total', help: 'Hops ended, by upstream and status class', labelNames: ['upstream', 'component', 'status_class'], registry: this.registry })
     this.errors = new BoundCounter({ name: 'hopwatch_hop_errors_total', help: 'Hops that ended in error, by kind (upstream_status, rate_limited, connect, timeout, reset, client_abort, too_large, protocol)', labelNames: ['upstream', 'component', 'kind'], registry: this.registry })
     new Gauge({

@@ -14,7 +14,7 @@ import { table } from '../../src/cli/output.js'
 import { hopEnded } from '../../src/events.js'
 import { ClickHouseSink, openStore, queryJsonLines } from '../../src/store/index.js'
 import { tsvEncoder } from '../../src/store/tsv.js'
-import { ProxyMetrics } from '../../src/telemetry/index.js'
+import { HOP_BUCKETS, ProxyMetrics } from '../../src/telemetry/index.js'
 import type { HopRecord } from '../../src/types.js'
 import { hopRow } from '../support/rows.js'
 import { median, spread } from './load.js'
@@ -23,8 +23,6 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 3)
 const BATCHES = 20
 const BATCH_ROWS = 2_000
 const HOPS = 200_000
-/** ProxyMetrics' buckets, seconds */
-const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60]
 
 const cpuMs = () => {
   const u = process.cpuUsage()
@@ -69,8 +67,8 @@ async function main(): Promise<void> {
 
   // prom-client's own labelled metrics, as ProxyMetrics used them before: five histogram observations and a counter a hop
   const reference = new Registry()
-  const stage = new Histogram({ name: 'stage_seconds', help: 's', labelNames: ['upstream', 'component', 'stage'], buckets: BUCKETS, registers: [reference] })
-  const component = new Histogram({ name: 'component_seconds', help: 'c', labelNames: ['upstream', 'component'], buckets: BUCKETS, registers: [reference] })
+  const stage = new Histogram({ name: 'stage_seconds', help: 's', labelNames: ['upstream', 'component', 'stage'], buckets: HOP_BUCKETS, registers: [reference] })
+  const component = new Histogram({ name: 'component_seconds', help: 'c', labelNames: ['upstream', 'component'], buckets: HOP_BUCKETS, registers: [reference] })
   const hops = new Counter({ name: 'hops_total', help: 'h', labelNames: ['upstream', 'component', 'status_class'], registers: [reference] })
   const labels = { upstream: 'llm', component: 'llm' }
   const bound = ['response_start', 'first_payload', 'final', 'end'].map((name) => stage.labels({ ...labels, stage: name }))

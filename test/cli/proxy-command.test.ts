@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
-import { getPriority, tmpdir } from 'node:os'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { WebSocket } from 'ws'
 import { ENGINE_NICE, NODE_THREADS } from '../../src/store/engine-threads.js'
 import { hopwatch, startHopwatch } from '../support/cli.js'
+import { threadsOf } from '../support/threads.js'
 import { deepgramProvider, openaiProvider } from '../support/providers.js'
 
 const SECRETS = ['sk-SECRET-bearer-1234', 'SECRET-api-key-5678', 'SECRET-xi-9012', 'SECRET-cookie-3456', 'SECRET-query-7890', 'SECRET-ws-token-2468', 'SECRET-body-1357', 'SECRET-otlp-header-8642', 'SECRET-otlp-url-9753', 'SECRET-otlp-token-3141', 'SECRET-otlp-nested-2718', 'SECRET-otlp-exc-1618', 'SECRET-xapikey-4242'] as const
@@ -193,13 +193,7 @@ test('a proxy on a ClickHouse server never loads the embedded engine (chDB, some
   })
   assert.match(await readFile(`/proc/${embedded.child.pid}/maps`, 'utf8'), /libchdb/, 'the check can see the engine when it is loaded')
   // and the engine's threads record at the lowest priority (a sidecar forwards first)
-  const lowered = (await readdir(`/proc/${embedded.child.pid}/task`)).filter((tid) => {
-    try {
-      return !NODE_THREADS.has(readFileSync(`/proc/${embedded.child.pid}/task/${tid}/comm`, 'utf8').trimEnd()) && getPriority(Number(tid)) === ENGINE_NICE
-    } catch {
-      return false // ended meanwhile
-    }
-  })
+  const lowered = threadsOf(embedded.child.pid as number).filter((t) => !NODE_THREADS.has(t.comm) && t.nice === ENGINE_NICE)
   assert.ok(lowered.length >= 4, `${lowered.length} of the embedded proxy's engine threads at nice ${ENGINE_NICE}`)
   for (const p of [proxy, embedded]) p.child.kill('SIGTERM')
   const codes = await Promise.all([proxy.exited, embedded.exited])

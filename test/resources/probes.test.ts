@@ -107,9 +107,7 @@ function ownMemoryCgroup(): { dir: string; version: 1 | 2 } | undefined {
  * concurrent test process and their page cache, whose memory comes and goes (and a cgroup at its limit reclaims
  * cache as fast as a process allocates), so a growth measured there is noise. A reason when none can be made.
  */
-function isolatedMemoryCgroup(): { dir: string; remove: () => void } | string {
-  const own = ownMemoryCgroup()
-  if (own === undefined) return 'this machine exposes no memory cgroup for this process'
+function isolatedMemoryCgroup(own: NonNullable<ReturnType<typeof ownMemoryCgroup>>): { dir: string; remove: () => void } | string {
   const dir = `${own.dir}/hopwatch-probe-test-${process.pid}`
   try {
     mkdirSync(dir)
@@ -125,10 +123,12 @@ function isolatedMemoryCgroup(): { dir: string; remove: () => void } | string {
 }
 
 test('a cgroup\'s memory grows by what a process in it allocates', async (t) => {
-  const cgroup = isolatedMemoryCgroup()
+  const own = ownMemoryCgroup()
+  if (own === undefined) return t.skip('this machine exposes no memory cgroup for this process')
+  const cgroup = isolatedMemoryCgroup(own)
   if (typeof cgroup === 'string') {
     // root on cgroup v1 can always make one: there, not making one is a failure, not a reason to skip
-    assert.ok(!(process.getuid?.() === 0 && ownMemoryCgroup()?.version === 1), cgroup)
+    assert.ok(!(process.getuid?.() === 0 && own.version === 1), cgroup)
     return t.skip(cgroup)
   }
   const child = spawn(process.execPath, ['-e', "let held; process.stdin.once('data', (d) => { held = Buffer.alloc(Number(d) * 1048576, 1); process.stdout.write('held ' + held.length) })"], { stdio: ['pipe', 'pipe', 'inherit'] })

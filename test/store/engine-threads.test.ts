@@ -1,23 +1,10 @@
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
 import { getPriority } from 'node:os'
 import { after, test } from 'node:test'
 import { ENGINE_NICE, lowerEngineThreads, NODE_THREADS } from '../../src/store/engine-threads.js'
 import { queryJsonLines } from '../../src/store/index.js'
 import { embeddedEngine, type EngineUnderTest } from '../support/engines.js'
-
-/** This process's threads now: id, name, nice value. */
-function threads(): Array<{ tid: number; comm: string; nice: number }> {
-  const out: Array<{ tid: number; comm: string; nice: number }> = []
-  for (const name of readdirSync('/proc/self/task')) {
-    try {
-      out.push({ tid: Number(name), comm: readFileSync(`/proc/self/task/${name}/comm`, 'utf8').trimEnd(), nice: getPriority(Number(name)) })
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return out
-}
+import { threadsOf } from '../support/threads.js'
 
 let engine: EngineUnderTest
 after(() => engine?.dispose())
@@ -28,11 +15,11 @@ test('the embedded engine\'s threads run at nice 19 and Node\'s own at the proce
   const store = await engine.open()
   // a query that spreads over the engine's pool, which starts threads on demand
   await queryJsonLines(store, 'SELECT sum(number) AS s FROM numbers(20000000) SETTINGS max_threads = 4')
-  const before = threads()
+  const before = threadsOf()
   const engineThreads = before.filter((t) => !NODE_THREADS.has(t.comm))
   assert.ok(engineThreads.length >= 4, `engine threads: ${engineThreads.map((t) => t.comm).join(', ')}`)
   lowerEngineThreads().sweep()
-  const after = new Map(threads().map((t) => [t.tid, t]))
+  const after = new Map(threadsOf().map((t) => [t.tid, t]))
   // each engine thread still there (the same one: same name) runs at the lowest priority
   const still = engineThreads.filter((t) => after.get(t.tid)?.comm === t.comm)
   assert.ok(still.length >= 4, `${still.length} of ${engineThreads.length} engine threads still there`)
