@@ -2,6 +2,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import { PROXY_OVERLOADED } from '../analyze/proxy-saturation.js'
 import type { AlertsConfig } from '../config/index.js'
 import { quantile } from '../analyze/stats.js'
+import { noGcCycle } from '../analyze/resources.js'
 import { trendOf } from '../analyze/trend.js'
 import { LOOP_SAMPLE_MS } from '../clock.js'
 import { componentLatencyUs } from '../latency.js'
@@ -151,12 +152,14 @@ export class MemorySlopeRule implements Rule {
       const covered = (points[points.length - 1]?.t ?? 0) >= this.windowUs / 2e6
       const trend = points.length >= 8 && covered ? trendOf(points) : undefined
       const mbPerHour = (trend?.slope_per_hour ?? 0) / MB
+      // a heap growing toward its next full collection is not a leak until floors rise from one collection to the next
+      const uncycled = trend !== undefined && noGcCycle(points, trend)
       return {
         key,
-        active: trend?.verdict === 'rising' && mbPerHour > this.limitMbPerHour,
+        active: trend?.verdict === 'rising' && !uncycled && mbPerHour > this.limitMbPerHour,
         value: mbPerHour,
         threshold: this.limitMbPerHour,
-        message: `${key} memory ${trend === undefined ? `is not judged before ${fmt(this.windowUs / 2e6)} s of samples` : `${trend.verdict} at ${fmt(mbPerHour, 1)} MB/h (95 % CI ${fmt(trend.ci_per_hour[0] / MB, 1)}…${fmt(trend.ci_per_hour[1] / MB, 1)}, p ${trend.p.toPrecision(2)})`} over the last ${fmt(points.at(-1)?.t ?? 0)} s, limit ${fmt(this.limitMbPerHour)} MB/h`,
+        message: `${key} memory ${trend === undefined ? `is not judged before ${fmt(this.windowUs / 2e6)} s of samples` : `${uncycled ? 'rising, with no GC cycle seen yet,' : trend.verdict} at ${fmt(mbPerHour, 1)} MB/h (95 % CI ${fmt(trend.ci_per_hour[0] / MB, 1)}…${fmt(trend.ci_per_hour[1] / MB, 1)}, p ${trend.p.toPrecision(2)})`} over the last ${fmt(points.at(-1)?.t ?? 0)} s, limit ${fmt(this.limitMbPerHour)} MB/h`,
       }
     })
   }

@@ -12,9 +12,9 @@ const MIN_POINTS = 6
  */
 export const WARM_UP_SHARE = 0.1
 /**
- * Two minutes after the warm-up: a Node or Python service at a hundred requests a second runs a full (mark-compact)
- * collection every 10–30 s, so the lower envelope sees the floor four or more times. Runtimes with longer cycles
- * (a JVM's old generation) need longer soaks; MIN_LEAK_CHANGE keeps their slow sawtooth from reading as a leak.
+ * Two minutes after the warm-up, for any trend. A full (mark-compact) collection may come only every minute or two
+ * (a Node service at 200 requests a second: 80 s here, longer on CI), so memory that only rose within it is judged
+ * by MIN_UNBROKEN_RISE_S; MIN_LEAK_CHANGE keeps a slow sawtooth from reading as a leak.
  */
 export const MIN_TREND_SPAN_S = 120
 /**
@@ -22,6 +22,21 @@ export const MIN_TREND_SPAN_S = 120
  * (the no-leak control once read 320 MB/h, p 0.0005, from 11 MB over 126 s). For counts, a handful of fds or threads.
  */
 export const MIN_LEAK_CHANGE = { memory: 16 * 1024 * 1024, count: 8 } as const
+/**
+ * Memory that rose over less than this span, falling back fewer than twice, is not yet a trend: a garbage-collected
+ * heap grows toward its next full collection for a minute or more under load (the no-leak control, a Node service at
+ * 200 requests a second: 25 MB over 80 s from 87 MB before a collection brought it to 72 MB; on CI it rose 19 MB over
+ * its 126 s and read 540 MB/h, p 0.0004). A leak is floors that rise from one collection to the next, which takes two
+ * fall-backs to see, or a rise no collection explains (the level at least doubles). A collected heap under load
+ * falls back well within this span.
+ */
+export const MIN_UNBROKEN_RISE_S = 600
+/**
+ * A fall of at least this share of the highest value since the last fall: a collection returned memory. The no-leak
+ * control's full collections fell 36 %; at 1–2 % its 100 ms samples also showed falls that were no collection (2 or 3
+ * where there was 1), at 3 % none, over three 140 s runs.
+ */
+export const FALL_BACK_SHARE = 0.03
 /** The headroom rules: CPU above this share of the cores it may use, memory above this share of its limit. */
 export const SATURATION = { cpu: 0.85, memory: 0.8 } as const
 
@@ -34,6 +49,12 @@ export interface ResourceTrend {
   /** memory (bytes), or a count that exhausts (open fds, threads) */
   kind: 'memory' | 'count'
   verdict: Trend['verdict'] | 'too_short'
+  /**
+   * Why a trend is too short to tell: `span`, fewer than MIN_TREND_SPAN_S of samples after the warm-up; `no_gc_cycle`,
+   * memory that rose over less than MIN_UNBROKEN_RISE_S, fell back fewer than twice and less than doubled. Null with
+   * any other verdict.
+   */
+  too_short_because: 'span' | 'no_gc_cycle' | null
   /** per hour of wall-clock time, in the metric's unit */
   slope_per_hour: number
   ci_per_hour: [number, number]
@@ -107,14 +128,40 @@ export function leaks(report: ResourceReport | null): ResourceTrend[] {
   return report?.constant_load === true ? report.trends.filter((t) => t.kind === 'memory' && t.verdict === 'rising') : []
 }
 
+/** How many times the series fell FALL_BACK_SHARE or more below its highest value since the last such fall. */
+export function fallBacks(points: readonly Point[]): number {
+  let peak = -Infinity
+  let falls = 0
+  for (const p of points) {
+    if (p.value < peak * (1 - FALL_BACK_SHARE)) {
+      falls++
+      peak = p.value
+    } else peak = Math.max(peak, p.value)
+  }
+  return falls
+}
+
+/**
+ * Memory rising (by `trend`, fitted to `points`) over less than MIN_UNBROKEN_RISE_S, falling back fewer than twice and
+ * less than doubling: no GC cycle seen, so not yet a trend, whatever its p.
+ */
+export function noGcCycle(points: readonly Point[], trend: Trend): boolean {
+  const span = (points[points.length - 1]?.t ?? 0) - (points[0]?.t ?? 0)
+  const rise = (trend.slope_per_hour / 3600) * span
+  return trend.verdict === 'rising' && span < MIN_UNBROKEN_RISE_S && rise < (points[0]?.value ?? 0) && fallBacks(points) < 2
+}
+
 function trendFor(series: SampledSeries, kind: 'memory' | 'count', limit: number | null): ResourceTrend {
   const { points, span } = afterWarmUp(series.t.map((t, i) => ({ t, value: series.low[i] as number })))
   const trend = trendOf(points, { minAbsoluteChange: MIN_LEAK_CHANGE[kind], ...(limit !== null ? { limit } : {}) })
+  const tooShort: ResourceTrend['too_short_because'] =
+    trend.n < MIN_POINTS || span < MIN_TREND_SPAN_S ? 'span' : kind === 'memory' && noGcCycle(points, trend) ? 'no_gc_cycle' : null
   return {
     target: series.target,
     metric: series.metric,
     kind,
-    verdict: trend.n < MIN_POINTS || span < MIN_TREND_SPAN_S ? 'too_short' : trend.verdict,
+    verdict: tooShort !== null ? 'too_short' : trend.verdict,
+    too_short_because: tooShort,
     slope_per_hour: trend.slope_per_hour,
     ci_per_hour: trend.ci_per_hour,
     p: trend.p,
@@ -196,6 +243,9 @@ export function describeTrend(t: ResourceTrend): string {
   const unit = t.kind === 'memory' ? MB : 1
   const u = t.kind === 'memory' ? ' MB/h' : '/h'
   const n = (v: number) => (Math.abs(v / unit) >= 100 ? (v / unit).toFixed(0) : (v / unit).toFixed(1))
+  if (t.verdict === 'too_short' && t.too_short_because === 'no_gc_cycle') {
+    return `too short for a trend (rose ${n((t.slope_per_hour / 3600) * t.span_s)}${t.kind === 'memory' ? ' MB' : ''} over ${Math.round(t.span_s)} s, falling back fewer than twice: a collected heap grows that way between full collections; a leak's floors keep rising over ${MIN_UNBROKEN_RISE_S} s, or it doubles)`
+  }
   if (t.verdict === 'too_short') return `too short for a trend (${Math.round(t.span_s)} s of samples after the warm-up; ${MIN_TREND_SPAN_S} s needed)`
   const slope = `${n(t.slope_per_hour)}${u} (95 % CI ${n(t.ci_per_hour[0])}…${n(t.ci_per_hour[1])}, p ${t.p < 0.0001 ? '< 0.0001' : t.p.toFixed(4)})`
   const limit = t.hours_to_limit !== null && t.limit !== null ? `, at its ${n(t.limit)}${t.kind === 'memory' ? ' MB' : ''} limit in ${t.hours_to_limit < 1 ? `${Math.round(t.hours_to_limit * 60)} min` : `${t.hours_to_limit.toFixed(1)} h`}` : ''

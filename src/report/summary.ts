@@ -94,7 +94,7 @@ function renderResources(a: Analysis): string {
   let out = ''
   if (r !== null) {
     const targets = [...new Set([...r.trends.map((t) => t.target), ...r.cpu.map((c) => c.target)])]
-    const short = r.trends.length > 0 && r.trends.every((t) => t.verdict === 'too_short')
+    const short = r.trends.length > 0 && r.trends.every((t) => t.too_short_because === 'span')
     if (short) {
       // a short run (the demo, a CI ramp) has no trend to tell: one line says where trends come from
       const span = Math.max(...r.trends.map((t) => t.span_s))

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { AlertEngine, alertmanagerSink, webhookSink, type AlertRow } from '../../src/alerts/index.js'
+import { MemorySlopeRule } from '../../src/alerts/rules.js'
 import { validateAlertsConfig } from '../../src/config/index.js'
 import { hopEnded, turnEnded } from '../../src/events.js'
 import type { TurnRecord } from '../../src/types.js'
@@ -114,6 +115,20 @@ test('memory rising faster than the limit fires; a sawtooth of the same height d
   const changes = engine.evaluate(T0 + 600 * S)
   assert.deepEqual(changes.map((c) => [c.rule, c.key, c.state]), [['memory_rising', 'agent', 'pending']])
   assert.ok(Math.abs((changes[0]?.value ?? 0) - 200) < 20, `${changes[0]?.value} MB/h`)
+  await engine.stop()
+})
+
+test('memory that only rose, with no GC cycle in the window, does not fire: a heap grows that way toward its next collection', async () => {
+  const { engine } = engineWith({ memory_window_s: 600, rules: { memory_slope_mb_per_h: 50 } })
+  const MB = 1024 * 1024
+  // 300 s of a heap rising 20 MB from 90 MB, never falling back: 240 MB/h, far past the limit, and significant
+  for (let t = 0; t <= 300; t += 5) engine.observeSample({ run_id: 'r1', at_us: T0 + t * S, target: 'api', kind: 'process', metric: 'rss_bytes', value: 90 * MB + t * (20 * MB / 300) })
+  assert.deepEqual(engine.evaluate(T0 + 300 * S), [])
+  const rule = new MemorySlopeRule(50, 600e6)
+  for (let t = 0; t <= 300; t += 5) rule.observeSample('api', 'rss_bytes', T0 + t * S, 90 * MB + t * (20 * MB / 300))
+  const [finding] = rule.evaluate(T0 + 300 * S)
+  assert.equal(finding?.active, false)
+  assert.match(finding?.message ?? '', /^api memory rising, with no GC cycle seen yet, at 240\.0 MB\/h/)
   await engine.stop()
 })
 

@@ -68,3 +68,54 @@ test('a minute of samples is too short for a trend, however steep: a young proce
   assert.equal(trend?.verdict, 'too_short')
   assert.match(describeTrend(trend!), /too short for a trend \(54 s of samples after the warm-up; 120 s needed\)/)
 })
+
+/** Memory sampled every second for `seconds`: `value` of the seconds since the first sample, ±0.2 MB of noise. */
+function memory(seconds: number, value: (t: number) => number): SampledSeries {
+  const t = Array.from({ length: seconds + 1 }, (_, i) => i)
+  const noise = (i: number) => ((i * 7919) % 11) / 10 - 0.5
+  const v = t.map((x, i) => value(x) + noise(i) * 0.4 * MB)
+  return { target: 'api', kind: 'process', metric: 'rss_bytes', t, low: v, high: v, t0_us: T0 }
+}
+
+test('memory that only rose for two minutes, never falling back, is too short to tell from a heap growing toward its next collection', () => {
+  // CI's no-leak control (a Node service at 200 requests a second, no leak): 540 MB/h, p 0.0004, 19 MB over 126 s at
+  // 95–112 MB; here its heap rose 25 MB over 80 s before a full collection brought it back to 72 MB
+  const heap = memory(140, (t) => 93 * MB + (t / 3600) * 540 * MB)
+  const [trend] = resourceReport([heap], []).trends
+  assert.equal(trend?.verdict, 'too_short', JSON.stringify(trend))
+  assert.equal(trend?.too_short_because, 'no_gc_cycle')
+  assert.match(describeTrend(trend!), /^too short for a trend \(rose 1\d\.\d MB over 126 s, falling back fewer than twice: .* over 600 s, or it doubles\)$/)
+})
+
+test('memory that fell back once, early, then rose for two minutes is still too short: one floor is not a trend of floors', () => {
+  const heap = memory(140, (t) => (t < 20 ? 110 + t * 0.15 : 90 + (t - 20) * 0.15) * MB)
+  const [trend] = resourceReport([heap], []).trends
+  assert.equal(trend?.verdict, 'too_short', JSON.stringify(trend))
+})
+
+test('memory whose floors rise from one collection to the next within two minutes is rising', () => {
+  // a 30 s sawtooth of 20 MB whose floor rises 30 MB a minute: four fall-backs, floors 80, 95, 110, 125 MB
+  const leak = memory(140, (t) => (80 + (t / 60) * 30 + ((t % 30) / 30) * 20) * MB)
+  const [trend] = resourceReport([leak], []).trends
+  assert.equal(trend?.verdict, 'rising', JSON.stringify(trend))
+})
+
+test('the same rise with a fall-back in it is judged as a trend: flat when the collection brings it back', () => {
+  const sawtooth = memory(140, (t) => (t < 90 ? 87 + t * 0.3 : 72 + (t - 90) * 0.3) * MB)
+  const [trend] = resourceReport([sawtooth], []).trends
+  assert.equal(trend?.verdict, 'flat', JSON.stringify(trend))
+})
+
+test('memory that more than doubles in two minutes is rising, fallen back or not: no collection explains that', () => {
+  // the planted-leak test's service: 64 KiB a request at 200 a second
+  const leak = memory(140, (t) => 90 * MB + t * 12.5 * MB)
+  const [trend] = resourceReport([leak], []).trends
+  assert.equal(trend?.verdict, 'rising', JSON.stringify(trend))
+})
+
+test('memory that only rises for ten minutes is rising: a collected heap falls back well within that', () => {
+  // a process without a collector (or one whose heap never shrinks) leaking 180 MB/h
+  const leak = memory(700, (t) => 400 * MB + (t / 3600) * 180 * MB)
+  const [trend] = resourceReport([leak], []).trends
+  assert.equal(trend?.verdict, 'rising', JSON.stringify(trend))
+})

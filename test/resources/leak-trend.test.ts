@@ -61,18 +61,20 @@ test('the sampler sees a planted leak grow its process\'s RSS, and the trend is 
   assert.ok(samples.some((s) => s.metric === 'open_fds' && s.value > 0) && samples.some((s) => s.metric === 'threads' && s.value > 0))
 })
 
-test('the same service without a leak is flat for every seed, by the analyzer\'s own rules', async (t) => {
+test('the same service without a leak is never called rising, for every seed, by the analyzer\'s own rules', async (t) => {
   // three seeds side by side, each its own service process at the leak test's rate, judged the way a soak is: the
   // first 10 % left out as warm-up and at least 120 s of samples (a shorter window cannot tell an allocator that is
-  // still settling from a leak: 30 s once read 880 MB/h on a process that was not leaking)
+  // still settling from a leak: 30 s once read 880 MB/h on a process that was not leaking). Its heap grows toward a
+  // full collection for 80 s or more (here 87 → 112 MB, then 72 MB); where none came within the window (CI once:
+  // 19 MB over 126 s, 540 MB/h, p 0.0004) the analyzer says it is too short to tell, never that it leaks
   const soaks = await Promise.all([1, 2, 3].map((seed) => soak(0, seed, 200, 140, 15)))
   soaks.forEach(({ samples }, i) => {
     const rss = points(samples)
     const t0_us = samples.find((s) => s.metric === 'rss_bytes')!.at_us
     const series = { target: `api-${i + 1}`, kind: 'process', metric: 'rss_bytes', t: rss.map((p) => p.t), low: rss.map((p) => p.value), high: rss.map((p) => p.value), t0_us }
     const [trend] = resourceReport([series], [{ step: 0, load: 200, start_us: t0_us, end_us: t0_us + 140e6 }]).trends
-    assert.equal(trend?.verdict, 'flat', `seed ${i + 1}: ${JSON.stringify(trend)}`)
-    t.diagnostic(`seed ${i + 1}: ${((trend?.slope_per_hour ?? 0) / 2 ** 20).toFixed(1)} MB/h (p ${trend?.p.toPrecision(2)}) over ${trend?.span_s.toFixed(0)} s at ${((trend?.last ?? 0) / 2 ** 20).toFixed(0)} MB`)
+    t.diagnostic(`seed ${i + 1}: ${trend?.verdict}${trend?.too_short_because ? ` (${trend.too_short_because})` : ''}, ${((trend?.slope_per_hour ?? 0) / 2 ** 20).toFixed(1)} MB/h (p ${trend?.p.toPrecision(2)}) over ${trend?.span_s.toFixed(0)} s at ${((trend?.last ?? 0) / 2 ** 20).toFixed(0)} MB`)
+    assert.ok(trend?.verdict === 'flat' || (trend?.verdict === 'too_short' && trend.too_short_because === 'no_gc_cycle'), `seed ${i + 1}: ${JSON.stringify(trend)}`)
   })
 })
 

@@ -375,7 +375,7 @@ function resourcesSection(parent, doc) {
     const fitted = trend && trend.verdict !== 'too_short' ? xs.map((x) => trend.last + (trend.slope_per_hour * (x - xs[xs.length - 1])) / 3600) : null
     const isMemory = /bytes/.test(r.metric) || (trend !== undefined && trend.kind === 'memory')
     const values = (_, ticks) => ticks.map((v) => (isMemory ? (v / 1048576).toFixed(0) + ' MB' : String(v)))
-    const title = r.target + ' ' + r.metric + (trend ? ' — ' + (trend.verdict === 'too_short' ? 'too short for a trend' : trend.verdict + ' ' + (isMemory ? (trend.slope_per_hour / 1048576).toFixed(1) + ' MB/h' : trend.slope_per_hour.toFixed(1) + '/h') + ' (p ' + (trend.p < 0.0001 ? '< 0.0001' : trend.p.toFixed(4)) + ')') : '')
+    const title = r.target + ' ' + r.metric + (trend ? ' — ' + (trend.verdict === 'too_short' ? 'too short for a trend' + (trend.too_short_because === 'no_gc_cycle' ? ' (no GC cycle seen)' : '') : trend.verdict + ' ' + (isMemory ? (trend.slope_per_hour / 1048576).toFixed(1) + ' MB/h' : trend.slope_per_hour.toFixed(1) + '/h') + ' (p ' + (trend.p < 0.0001 ? '< 0.0001' : trend.p.toFixed(4)) + ')') : '')
     chart(s, title, { series: [{}, line('high', COLORS[0]), line('low', COLORS[2]), ...(fitted ? [line('trend', '#000', { dash: [6, 4] })] : [])], axes: [{}, { values, size: 70 }], plugins: [markers(alertMarkers(doc))] }, [xs, r.high, r.low, ...(fitted ? [fitted] : [])])
   }
 }
