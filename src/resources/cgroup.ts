@@ -4,8 +4,24 @@ import { limitRows, type Probe, type ProbeLimits } from './probe.js'
 const numberIn = (text: string) => (text.trim() === 'max' ? undefined : Number(text.trim()))
 
 /**
- * A container's cgroup (v2: memory.current, memory.max, cpu.stat's usage_usec, cpu.max; v1: memory.usage_in_bytes,
- * memory.limit_in_bytes, cpuacct.usage). The limits are read from the cgroup itself unless the config gives them.
+ * The cgroup's inactive file pages, from memory.stat (v2 `inactive_file`, v1 `total_inactive_file`: both count the
+ * cgroup's children, as its usage does); 0 when it says nothing of them.
+ */
+async function inactiveFileBytes(dir: string, key: 'inactive_file' | 'total_inactive_file'): Promise<number> {
+  const stat = await readFile(`${dir}/memory.stat`, 'utf8').catch(() => '')
+  const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(stat)
+  return m !== null ? Number(m[1]) : 0
+}
+
+/**
+ * A container's cgroup (v2: memory.current, memory.stat, memory.max, cpu.stat's usage_usec, cpu.max; v1:
+ * memory.usage_in_bytes, memory.stat, memory.limit_in_bytes, cpuacct.usage). The limits are read from the cgroup
+ * itself unless the config gives them.
+ *
+ * `memory_bytes` is the working set, as Kubernetes counts a container's memory (the kubelet's evictions and
+ * `container_memory_working_set_bytes`): the usage less the inactive file pages, which the kernel reclaims before it
+ * runs out. The usage itself counts the page cache of every file the container wrote or read, which grows with its
+ * logs and falls only when memory runs short: trended, it would read as a leak. The usage is `memory_usage_bytes`.
  */
 export function cgroupProbe(name: string, dir: string, limits: ProbeLimits = {}): Probe {
   const probe: Probe = {
@@ -15,9 +31,11 @@ export function cgroupProbe(name: string, dir: string, limits: ProbeLimits = {})
       const v2 = await readFile(`${dir}/memory.current`, 'utf8').catch(() => undefined)
       const out: Record<string, number> = {}
       if (v2 !== undefined) {
-        out.memory_bytes = Number(v2.trim())
-        const usage = /^usage_usec (\d+)/m.exec(await readFile(`${dir}/cpu.stat`, 'utf8').catch(() => ''))
-        if (usage !== null) out.cpu_seconds = Number(usage[1]) / 1e6
+        const usage = Number(v2.trim())
+        out.memory_usage_bytes = usage
+        out.memory_bytes = Math.max(0, usage - (await inactiveFileBytes(dir, 'inactive_file')))
+        const cpu = /^usage_usec (\d+)/m.exec(await readFile(`${dir}/cpu.stat`, 'utf8').catch(() => ''))
+        if (cpu !== null) out.cpu_seconds = Number(cpu[1]) / 1e6
         const max = numberIn(await readFile(`${dir}/memory.max`, 'utf8').catch(() => 'max'))
         const [quota, period] = (await readFile(`${dir}/cpu.max`, 'utf8').catch(() => 'max 100000')).trim().split(/\s+/)
         probe.limits = limitRows({ memoryLimitBytes: limits.memoryLimitBytes ?? max, cpuLimitCores: limits.cpuLimitCores ?? (quota !== 'max' ? Number(quota) / Number(period) : undefined) })
@@ -27,7 +45,9 @@ export function cgroupProbe(name: string, dir: string, limits: ProbeLimits = {})
       const v1 = await readFile(`${dir}/memory.usage_in_bytes`, 'utf8').catch((err: NodeJS.ErrnoException) => {
         throw new Error(`${dir} is not a cgroup directory (no memory.current or memory.usage_in_bytes): ${err.code ?? err.message}`)
       })
-      out.memory_bytes = Number(v1.trim())
+      const usage = Number(v1.trim())
+      out.memory_usage_bytes = usage
+      out.memory_bytes = Math.max(0, usage - (await inactiveFileBytes(dir, 'total_inactive_file')))
       const cpu = await readFile(`${dir.replace('/memory/', '/cpuacct/')}/cpuacct.usage`, 'utf8').catch(() => undefined)
       if (cpu !== undefined) out.cpu_seconds = Number(cpu.trim()) / 1e9
       const max = Number((await readFile(`${dir}/memory.limit_in_bytes`, 'utf8').catch(() => '0')).trim())

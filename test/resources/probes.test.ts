@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { once } from 'node:events'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { cgroupProbe, matchProbe, networkProbe, nvidiaProbe, parseExposition, parseNvidiaSmi, pidProbe, prometheusProbe, ResourceSampler, type ResourceSample, type TargetEvent } from '../../src/resources/index.js'
 import { simulate } from '../support/sim.js'
@@ -149,6 +151,59 @@ test('a cgroup\'s memory grows by what a process in it allocates', async (t) => 
     cgroup.remove()
   }
   await assert.rejects(cgroupProbe('x', '/tmp').read(), /not a cgroup directory/)
+})
+
+test('a cgroup\'s memory is its working set, v2 and v1 alike: the usage less the inactive file pages, as Kubernetes counts it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hopwatch-cgroup-files-'))
+  try {
+    mkdirSync(join(dir, 'v2'))
+    writeFileSync(join(dir, 'v2', 'memory.current'), `${300 * MIB}\n`)
+    writeFileSync(join(dir, 'v2', 'memory.stat'), `anon ${100 * MIB}\nfile ${200 * MIB}\nactive_file ${40 * MIB}\ninactive_file ${160 * MIB}\n`)
+    writeFileSync(join(dir, 'v2', 'memory.max'), `${512 * MIB}\n`)
+    const v2 = await cgroupProbe('v2', join(dir, 'v2')).read()
+    assert.deepEqual([v2?.memory_bytes, v2?.memory_usage_bytes], [140 * MIB, 300 * MIB])
+    mkdirSync(join(dir, 'v1'))
+    writeFileSync(join(dir, 'v1', 'memory.usage_in_bytes'), `${300 * MIB}\n`)
+    // v1 gives the cgroup's own pages and, as total_, those of its children too; the usage counts the children
+    writeFileSync(join(dir, 'v1', 'memory.stat'), `cache ${200 * MIB}\ninactive_file ${10 * MIB}\ntotal_inactive_file ${160 * MIB}\n`)
+    const v1 = await cgroupProbe('v1', join(dir, 'v1')).read()
+    assert.deepEqual([v1?.memory_bytes, v1?.memory_usage_bytes], [140 * MIB, 300 * MIB])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a cgroup\'s working set leaves out the page cache of a file its process writes; its usage counts it', async (t) => {
+  const own = ownMemoryCgroup()
+  if (own === undefined) return t.skip('this machine exposes no memory cgroup for this process')
+  const cgroup = isolatedMemoryCgroup(own)
+  if (typeof cgroup === 'string') {
+    assert.ok(!(process.getuid?.() === 0 && own.version === 1), cgroup)
+    return t.skip(cgroup)
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'hopwatch-cache-'))
+  // a service writing its logs: 256 MiB through the page cache, held by the kernel, not by the process
+  const child = spawn(process.execPath, ['-e', "const fs = require('node:fs'); process.stdin.once('data', (d) => { const fd = fs.openSync(String(d), 'w'); const mib = Buffer.alloc(1048576, 7); for (let i = 0; i < 256; i++) fs.writeSync(fd, mib); fs.closeSync(fd); process.stdout.write('written') })"], { stdio: ['pipe', 'pipe', 'inherit'] })
+  try {
+    await new Promise((r) => child.once('spawn', r))
+    writeFileSync(`${cgroup.dir}/cgroup.procs`, String(child.pid))
+    const probe = cgroupProbe('isolated', cgroup.dir)
+    const before = (await probe.read()) ?? {}
+    child.stdin.write(join(dir, 'log'))
+    const [reply] = await once(child.stdout, 'data') as [Buffer]
+    assert.equal(reply.toString(), 'written')
+    const after = (await probe.read()) ?? {}
+    const usage = (after.memory_usage_bytes ?? 0) - (before.memory_usage_bytes ?? 0)
+    const workingSet = (after.memory_bytes ?? 0) - (before.memory_bytes ?? 0)
+    t.diagnostic(`usage ${(usage / MIB).toFixed(1)} MiB more, working set ${(workingSet / MIB).toFixed(1)} MiB more`)
+    assert.ok(usage >= 200 * MIB, `usage ${(usage / MIB).toFixed(1)} MiB more after writing a 256 MiB file`)
+    assert.ok(workingSet < 64 * MIB, `working set ${(workingSet / MIB).toFixed(1)} MiB more after writing a 256 MiB file`)
+  } finally {
+    child.kill()
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit')
+    cgroup.remove()
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('nvidia-smi\'s CSV becomes per-GPU utilisation and memory, and a machine without it is reported once', async () => {
