@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { once } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test } from 'node:test'
-import { cgroupProbe, matchProbe, networkProbe, nvidiaProbe, parseExposition, parseNvidiaSmi, pidProbe, prometheusProbe, ResourceSampler, type ResourceSample, type TargetEvent } from '../../src/resources/index.js'
+import type { Readable, Writable } from 'node:stream'
+import { test, type TestContext } from 'node:test'
+import { cgroupProbe, type Probe, matchProbe, networkProbe, nvidiaProbe, parseExposition, parseNvidiaSmi, pidProbe, prometheusProbe, ResourceSampler, type ResourceSample, type TargetEvent } from '../../src/resources/index.js'
 import { simulate } from '../support/sim.js'
 
 const MIB = 1024 * 1024
@@ -124,20 +125,33 @@ function isolatedMemoryCgroup(own: NonNullable<ReturnType<typeof ownMemoryCgroup
   return { dir, remove }
 }
 
-test('a cgroup\'s memory grows by what a process in it allocates', async (t) => {
+/**
+ * Runs `script` (node -e, reading its stdin) in a memory cgroup of its own, and hands `body` the child and a probe of
+ * that cgroup. Where no cgroup can be made it skips with the reason, except as root on cgroup v1, where one always
+ * can: there, not making one is a failure.
+ */
+async function inIsolatedCgroup(t: TestContext, script: string, body: (child: ChildProcessByStdio<Writable, Readable, null>, probe: Probe) => Promise<void>): Promise<void> {
   const own = ownMemoryCgroup()
   if (own === undefined) return t.skip('this machine exposes no memory cgroup for this process')
   const cgroup = isolatedMemoryCgroup(own)
   if (typeof cgroup === 'string') {
-    // root on cgroup v1 can always make one: there, not making one is a failure, not a reason to skip
     assert.ok(!(process.getuid?.() === 0 && own.version === 1), cgroup)
     return t.skip(cgroup)
   }
-  const child = spawn(process.execPath, ['-e', "let held; process.stdin.once('data', (d) => { held = Buffer.alloc(Number(d) * 1048576, 1); process.stdout.write('held ' + held.length) })"], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] })
   try {
     await new Promise((r) => child.once('spawn', r))
     writeFileSync(`${cgroup.dir}/cgroup.procs`, String(child.pid))
-    const probe = cgroupProbe('isolated', cgroup.dir)
+    await body(child, cgroupProbe('isolated', cgroup.dir))
+  } finally {
+    child.kill()
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit')
+    cgroup.remove()
+  }
+}
+
+test('a cgroup\'s memory grows by what a process in it allocates', async (t) => {
+  await inIsolatedCgroup(t, "let held; process.stdin.once('data', (d) => { held = Buffer.alloc(Number(d) * 1048576, 1); process.stdout.write('held ' + held.length) })", async (child, probe) => {
     const before = (await probe.read())?.memory_bytes ?? 0
     child.stdin.write('256')
     const [reply] = await once(child.stdout, 'data') as [Buffer]
@@ -145,11 +159,7 @@ test('a cgroup\'s memory grows by what a process in it allocates', async (t) => 
     const growth = ((await probe.read())?.memory_bytes ?? 0) - before
     // the pages written, and not much else (the child's heap and code it runs meanwhile)
     assert.ok(growth >= 256 * MIB && growth < 288 * MIB, `${(growth / MIB).toFixed(1)} MiB more after writing 256 MiB`)
-  } finally {
-    child.kill()
-    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit')
-    cgroup.remove()
-  }
+  })
   await assert.rejects(cgroupProbe('x', '/tmp').read(), /not a cgroup directory/)
 })
 
@@ -174,34 +184,22 @@ test('a cgroup\'s memory is its working set, v2 and v1 alike: the usage less the
 })
 
 test('a cgroup\'s working set leaves out the page cache of a file its process writes; its usage counts it', async (t) => {
-  const own = ownMemoryCgroup()
-  if (own === undefined) return t.skip('this machine exposes no memory cgroup for this process')
-  const cgroup = isolatedMemoryCgroup(own)
-  if (typeof cgroup === 'string') {
-    assert.ok(!(process.getuid?.() === 0 && own.version === 1), cgroup)
-    return t.skip(cgroup)
-  }
   const dir = mkdtempSync(join(tmpdir(), 'hopwatch-cache-'))
-  // a service writing its logs: 256 MiB through the page cache, held by the kernel, not by the process
-  const child = spawn(process.execPath, ['-e', "const fs = require('node:fs'); process.stdin.once('data', (d) => { const fd = fs.openSync(String(d), 'w'); const mib = Buffer.alloc(1048576, 7); for (let i = 0; i < 256; i++) fs.writeSync(fd, mib); fs.closeSync(fd); process.stdout.write('written') })"], { stdio: ['pipe', 'pipe', 'inherit'] })
   try {
-    await new Promise((r) => child.once('spawn', r))
-    writeFileSync(`${cgroup.dir}/cgroup.procs`, String(child.pid))
-    const probe = cgroupProbe('isolated', cgroup.dir)
-    const before = (await probe.read()) ?? {}
-    child.stdin.write(join(dir, 'log'))
-    const [reply] = await once(child.stdout, 'data') as [Buffer]
-    assert.equal(reply.toString(), 'written')
-    const after = (await probe.read()) ?? {}
-    const usage = (after.memory_usage_bytes ?? 0) - (before.memory_usage_bytes ?? 0)
-    const workingSet = (after.memory_bytes ?? 0) - (before.memory_bytes ?? 0)
-    t.diagnostic(`usage ${(usage / MIB).toFixed(1)} MiB more, working set ${(workingSet / MIB).toFixed(1)} MiB more`)
-    assert.ok(usage >= 200 * MIB, `usage ${(usage / MIB).toFixed(1)} MiB more after writing a 256 MiB file`)
-    assert.ok(workingSet < 64 * MIB, `working set ${(workingSet / MIB).toFixed(1)} MiB more after writing a 256 MiB file`)
+    // a service writing its logs: 256 MiB through the page cache, held by the kernel, not by the process
+    await inIsolatedCgroup(t, "const fs = require('node:fs'); process.stdin.once('data', (d) => { const fd = fs.openSync(String(d), 'w'); const mib = Buffer.alloc(1048576, 7); for (let i = 0; i < 256; i++) fs.writeSync(fd, mib); fs.closeSync(fd); process.stdout.write('written') })", async (child, probe) => {
+      const before = (await probe.read()) ?? {}
+      child.stdin.write(join(dir, 'log'))
+      const [reply] = await once(child.stdout, 'data') as [Buffer]
+      assert.equal(reply.toString(), 'written')
+      const after = (await probe.read()) ?? {}
+      const usage = (after.memory_usage_bytes ?? 0) - (before.memory_usage_bytes ?? 0)
+      const workingSet = (after.memory_bytes ?? 0) - (before.memory_bytes ?? 0)
+      t.diagnostic(`usage ${(usage / MIB).toFixed(1)} MiB more, working set ${(workingSet / MIB).toFixed(1)} MiB more`)
+      assert.ok(usage >= 200 * MIB, `usage ${(usage / MIB).toFixed(1)} MiB more after writing a 256 MiB file`)
+      assert.ok(workingSet < 64 * MIB, `working set ${(workingSet / MIB).toFixed(1)} MiB more after writing a 256 MiB file`)
+    })
   } finally {
-    child.kill()
-    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit')
-    cgroup.remove()
     rmSync(dir, { recursive: true, force: true })
   }
 })
