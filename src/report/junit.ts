@@ -51,11 +51,13 @@ export function junitXml(analysis: Analysis, slos: Slos, peak: number | undefine
     if (check.held) return `    <testcase classname="hopwatch.slo" name="${escapeXml(title)}"/>`
     return `    <testcase classname="hopwatch.slo" name="${escapeXml(title)}">\n      <failure message="${escapeXml(`${check.name} breached ${check.breaches.length} time(s)`)}">${escapeXml(check.breaches.join('\n'))}</failure>\n    </testcase>`
   })
-  // a soak: one more case per memory series, failing when it rises
+  // a soak: one more case per memory series, failing when it rises, skipped (saying why) when too short to tell
   const memory = analysis.resources?.constant_load === true ? analysis.resources.trends.filter((t) => t.kind === 'memory') : []
   for (const t of memory) {
-    const title = `${t.target} ${t.metric} does not rise during the soak`
-    cases.push(t.verdict !== 'rising' ? `    <testcase classname="hopwatch.resources" name="${escapeXml(title)}"/>` : `    <testcase classname="hopwatch.resources" name="${escapeXml(title)}">\n      <failure message="${escapeXml(`${t.target} memory is rising`)}">${escapeXml(describeTrend(t))}</failure>\n    </testcase>`)
+    const title = `    <testcase classname="hopwatch.resources" name="${escapeXml(`${t.target} ${t.metric} does not rise during the soak`)}"`
+    if (t.verdict === 'rising') cases.push(`${title}>\n      <failure message="${escapeXml(`${t.target} memory is rising`)}">${escapeXml(describeTrend(t))}</failure>\n    </testcase>`)
+    else if (t.verdict === 'too_short') cases.push(`${title}>\n      <skipped message="${escapeXml(describeTrend(t))}"/>\n    </testcase>`)
+    else cases.push(`${title}/>`)
   }
   // a run that is no evidence passes nothing: its SLO cases are skipped (a breach seen at a valid step still fails)
   // and one case fails saying why

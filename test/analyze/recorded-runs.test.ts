@@ -75,6 +75,16 @@ test('a recorded soak whose memory grows 200 MB/h over ten minutes is a leak; th
   }
 })
 
+test('JUnit of a soak too short for a memory trend skips its memory case, saying why, and never passes it', async () => {
+  const { junitXml } = await import('../../src/report/junit.js')
+  const soak = [{ load: 10, phase: 'soak', seconds: 100 }]
+  const analysis = await record({ ...planted({}, { steps: soak, memory: { mbPerHour: 0, seconds: 100 } }), runId: 'rec-short-soak', seed: 1 })
+  assert.equal(analysis.resources?.trends.find((t) => t.metric === 'rss_bytes')?.verdict, 'too_short')
+  const memoryCases = junitXml(analysis, DEFAULT_SLOS, undefined).match(/<testcase classname="hopwatch.resources"[^]*?(\/>|<\/testcase>)/g) ?? []
+  assert.ok(memoryCases.length > 0)
+  for (const c of memoryCases) assert.match(c, /\n {6}<skipped message="too short for a trend \(\d+ s of samples after the warm-up; 120 s needed\)"\/>/)
+})
+
 test('a recorded run whose higher steps were not valid evidence: cannot tell beyond the last valid load, never a guess', async () => {
   const rows = seededRun({ ...planted({ llm: { workers: 6, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200 } }), runId: 'rec-saturated', seed: 1 })
   // the host saturated from step 2 on (as on a busy laptop): those steps are recorded as no evidence
