@@ -85,6 +85,15 @@ test('JUnit of a soak too short for a memory trend skips its memory case, saying
   for (const c of memoryCases) assert.match(c, /\n {6}<skipped message="too short for a trend \(\d+ s of samples after the warm-up; 120 s needed\)"\/>/)
 })
 
+test('a recorded soak whose memory only rose for four minutes, never falling back: the headline says it cannot tell, and why', async () => {
+  const soak = [{ load: 10, phase: 'soak', seconds: 240 }]
+  const analysis = await record({ ...planted({}, { steps: soak, memory: { mbPerHour: 600, seconds: 240, sawtooth: false } }), runId: 'rec-unbroken', seed: 1 })
+  const rss = analysis.resources?.trends.find((t) => t.metric === 'rss_bytes')
+  assert.equal(rss?.too_short_because, 'no_gc_cycle', JSON.stringify(rss))
+  assert.match(analysis.verdict, /; agent's memory: too short for a trend \(rose \d+\.\d MB over \d+ s, falling back fewer than twice: .*\)/)
+  assert.doesNotMatch(analysis.verdict, /memory is rising/)
+})
+
 test('a recorded run whose higher steps were not valid evidence: cannot tell beyond the last valid load, never a guess', async () => {
   const rows = seededRun({ ...planted({ llm: { workers: 6, latency: { median_ms: 350, p95_ms: 600 }, holdMs: 1200 } }), runId: 'rec-saturated', seed: 1 })
   // the host saturated from step 2 on (as on a busy laptop): those steps are recorded as no evidence

@@ -50,8 +50,8 @@ export interface SeededRun {
   userMs?: Spread
   /** share of turns that call a tool (LLM → backend → LLM) */
   toolShare?: number
-  /** a steady memory series for the run: growth per hour (0 for none) over a GC sawtooth */
-  memory?: { mbPerHour: number; seconds: number }
+  /** a steady memory series for the run: growth per hour (0 for none) over a GC sawtooth (none with `sawtooth: false`) */
+  memory?: { mbPerHour: number; seconds: number; sawtooth?: boolean }
 }
 
 interface Pending {
@@ -241,7 +241,7 @@ export function seededRun(spec: SeededRun): SeededRows {
   if (spec.memory !== undefined) {
     for (let t = 0; t <= spec.memory.seconds; t += 5) {
       // a GC sawtooth of 30 MB every 40 s over a 300 MB floor, plus the planted growth and a little noise
-      const mb = 300 + (spec.memory.mbPerHour * t) / 3600 + (t % 40) * 0.75 + rng.next() * 2
+      const mb = 300 + (spec.memory.mbPerHour * t) / 3600 + (spec.memory.sawtooth === false ? 0 : (t % 40) * 0.75) + rng.next() * 2
       rows.resources.push({ run_id: spec.runId, at_us: us(t * 1000), target: 'agent', kind: 'process', metric: 'rss_bytes', value: Math.round(mb * 1024 * 1024) })
       // and what a process sampler reads beside it: half a core busy, a steady set of fds and threads
       for (const [metric, value] of [['cpu_seconds', t * 0.5], ['open_fds', 40 + (t % 10 === 0 ? 1 : 0)], ['threads', 12]] as const) {
