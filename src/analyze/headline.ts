@@ -1,4 +1,4 @@
-import { describeTrend, leaks } from './resources.js'
+import { describeTrend, leaks, soakMemory } from './resources.js'
 import type { Analysis } from './run-analysis.js'
 
 /**
@@ -127,8 +127,7 @@ export function headline(a: Analysis, minSamples: number): { text: string; confi
   }
   for (const t of leaks(a.resources)) parts.push(`${t.target}'s memory is rising ${describeTrend(t).replace(/^rising /, '')}`)
   // a soak long enough for a trend whose memory only rose: it may leak or not, and the headline says it cannot tell
-  const unjudgedMemory = a.resources?.constant_load === true ? a.resources.trends.filter((t) => t.too_short_because === 'no_gc_cycle') : []
-  for (const t of unjudgedMemory) parts.push(`${t.target}'s memory: ${describeTrend(t)}`)
+  for (const t of soakMemory(a.resources).filter((t) => t.too_short_because === 'no_gc_cycle')) parts.push(`${t.target}'s memory: ${describeTrend(t)}`)
   const cpu = a.resources?.saturation.find((x) => x.resource === 'cpu')
   if (cpu !== undefined) parts.push(`${cpu.target}'s CPU is at ${Math.round(cpu.share * 100)} % of its ${cpu.limit} core${cpu.limit === 1 ? '' : 's'} at ${cpu.load}`)
   if (a.latency_creep?.verdict === 'rising') parts.push(`response latency creeps up ${a.latency_creep.slope_per_hour.toFixed(0)} ms/h over the soak`)

@@ -4,4 +4,4 @@ export { quantile, rankTest, clusterBootstrapDifference, holmAdjust } from './st
 export { analyzeStoredRun } from './from-store.js'
 export { loadSlos } from './slo-file.js'
 export { compareSamples, levelSamples, type Comparison, type ComparisonRow } from './compare.js'
-export { describeTrend, leaks, MIN_TREND_SPAN_S, resourceReport, SATURATION, type ResourceReport, type ResourceTrend, type SampledSeries, type Saturation } from './resources.js'
+export { describeTrend, leaks, MIN_TREND_SPAN_S, resourceReport, SATURATION, soakMemory, type ResourceReport, type ResourceTrend, type SampledSeries, type Saturation } from './resources.js'

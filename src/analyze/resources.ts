@@ -123,9 +123,14 @@ export function afterWarmUp(all: readonly Point[]): { points: Point[]; span: num
   return { points, span: (points[points.length - 1]?.t ?? 0) - (points[0]?.t ?? 0) }
 }
 
-/** Memory that rises during a run at one load (a soak): a leak. A rise while the load changed may follow the load. */
+/** The memory trends of a run at one load (a soak), the only run where memory that rises is a leak; none otherwise. */
+export function soakMemory(report: ResourceReport | null): ResourceTrend[] {
+  return report?.constant_load === true ? report.trends.filter((t) => t.kind === 'memory') : []
+}
+
+/** Memory that rises during a soak: a leak. A rise while the load changed may follow the load. */
 export function leaks(report: ResourceReport | null): ResourceTrend[] {
-  return report?.constant_load === true ? report.trends.filter((t) => t.kind === 'memory' && t.verdict === 'rising') : []
+  return soakMemory(report).filter((t) => t.verdict === 'rising')
 }
 
 /** How many times the series fell FALL_BACK_SHARE or more below its highest value since the last such fall. */
@@ -244,7 +249,7 @@ export function describeTrend(t: ResourceTrend): string {
   const u = t.kind === 'memory' ? ' MB/h' : '/h'
   const n = (v: number) => (Math.abs(v / unit) >= 100 ? (v / unit).toFixed(0) : (v / unit).toFixed(1))
   if (t.verdict === 'too_short' && t.too_short_because === 'no_gc_cycle') {
-    return `too short for a trend (rose ${n((t.slope_per_hour / 3600) * t.span_s)}${t.kind === 'memory' ? ' MB' : ''} over ${Math.round(t.span_s)} s, falling back fewer than twice: a collected heap grows that way between full collections; a leak's floors keep rising over ${MIN_UNBROKEN_RISE_S} s, or it doubles)`
+    return `too short for a trend (rose ${n((t.slope_per_hour / 3600) * t.span_s)} MB over ${Math.round(t.span_s)} s, falling back fewer than twice: a collected heap grows that way between full collections; a leak's floors keep rising over ${MIN_UNBROKEN_RISE_S} s, or it doubles)`
   }
   if (t.verdict === 'too_short') return `too short for a trend (${Math.round(t.span_s)} s of samples after the warm-up; ${MIN_TREND_SPAN_S} s needed)`
   const slope = `${n(t.slope_per_hour)}${u} (95 % CI ${n(t.ci_per_hour[0])}…${n(t.ci_per_hour[1])}, p ${t.p < 0.0001 ? '< 0.0001' : t.p.toFixed(4)})`

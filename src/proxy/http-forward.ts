@@ -199,7 +199,8 @@ export function forwardHttp(upstream: Upstream, req: IncomingMessage, res: Serve
 
   const forward = new HttpForward(upstream, res, hop, observer)
   ;(res as ForwardedResponse)[FORWARD] = forward
-  res.once('close', onCallerClose)
+  // 'close' comes once per response: a plain listener, not once()'s wrapper made for every request
+  res.on('close', onCallerClose)
   try {
     upstream.pool.dispatch(
       {

@@ -1,4 +1,4 @@
-import { describeTrend, leaks, type Analysis, type Slos } from '../analyze/index.js'
+import { describeTrend, leaks, soakMemory, type Analysis, type Slos } from '../analyze/index.js'
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;')
@@ -52,8 +52,7 @@ export function junitXml(analysis: Analysis, slos: Slos, peak: number | undefine
     return `    <testcase classname="hopwatch.slo" name="${escapeXml(title)}">\n      <failure message="${escapeXml(`${check.name} breached ${check.breaches.length} time(s)`)}">${escapeXml(check.breaches.join('\n'))}</failure>\n    </testcase>`
   })
   // a soak: one more case per memory series, failing when it rises, skipped (saying why) when too short to tell
-  const memory = analysis.resources?.constant_load === true ? analysis.resources.trends.filter((t) => t.kind === 'memory') : []
-  for (const t of memory) {
+  for (const t of soakMemory(analysis.resources)) {
     const title = `    <testcase classname="hopwatch.resources" name="${escapeXml(`${t.target} ${t.metric} does not rise during the soak`)}"`
     if (t.verdict === 'rising') cases.push(`${title}>\n      <failure message="${escapeXml(`${t.target} memory is rising`)}">${escapeXml(describeTrend(t))}</failure>\n    </testcase>`)
     else if (t.verdict === 'too_short') cases.push(`${title}>\n      <skipped message="${escapeXml(describeTrend(t))}"/>\n    </testcase>`)

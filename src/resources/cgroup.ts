@@ -7,9 +7,10 @@ const numberIn = (text: string) => (text.trim() === 'max' ? undefined : Number(t
  * The cgroup's inactive file pages, from memory.stat (v2 `inactive_file`, v1 `total_inactive_file`: both count the
  * cgroup's children, as its usage does); 0 when it says nothing of them.
  */
-async function inactiveFileBytes(dir: string, key: 'inactive_file' | 'total_inactive_file'): Promise<number> {
-  const stat = await readFile(`${dir}/memory.stat`, 'utf8').catch(() => '')
-  const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(stat)
+const INACTIVE_FILE = { v2: /^inactive_file (\d+)$/m, v1: /^total_inactive_file (\d+)$/m } as const
+
+async function inactiveFileBytes(dir: string, version: keyof typeof INACTIVE_FILE): Promise<number> {
+  const m = INACTIVE_FILE[version].exec(await readFile(`${dir}/memory.stat`, 'utf8').catch(() => ''))
   return m !== null ? Number(m[1]) : 0
 }
 
@@ -33,7 +34,7 @@ export function cgroupProbe(name: string, dir: string, limits: ProbeLimits = {})
       if (v2 !== undefined) {
         const usage = Number(v2.trim())
         out.memory_usage_bytes = usage
-        out.memory_bytes = Math.max(0, usage - (await inactiveFileBytes(dir, 'inactive_file')))
+        out.memory_bytes = Math.max(0, usage - (await inactiveFileBytes(dir, 'v2')))
         const cpu = /^usage_usec (\d+)/m.exec(await readFile(`${dir}/cpu.stat`, 'utf8').catch(() => ''))
         if (cpu !== null) out.cpu_seconds = Number(cpu[1]) / 1e6
         const max = numberIn(await readFile(`${dir}/memory.max`, 'utf8').catch(() => 'max'))
@@ -47,7 +48,7 @@ export function cgroupProbe(name: string, dir: string, limits: ProbeLimits = {})
       })
       const usage = Number(v1.trim())
       out.memory_usage_bytes = usage
-      out.memory_bytes = Math.max(0, usage - (await inactiveFileBytes(dir, 'total_inactive_file')))
+      out.memory_bytes = Math.max(0, usage - (await inactiveFileBytes(dir, 'v1')))
       const cpu = await readFile(`${dir.replace('/memory/', '/cpuacct/')}/cpuacct.usage`, 'utf8').catch(() => undefined)
       if (cpu !== undefined) out.cpu_seconds = Number(cpu.trim()) / 1e9
       const max = Number((await readFile(`${dir}/memory.limit_in_bytes`, 'utf8').catch(() => '0')).trim())

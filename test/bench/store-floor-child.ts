@@ -1,7 +1,6 @@
 // The least a process holding the embedded store can be: Node.js with the embedded ClickHouse engine opened (its
 // schema in place) and nothing else, no proxy, no row written. Its RSS is the floor under hopwatch's idle RSS with the
 // embedded store.
-import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,9 +12,7 @@ process.send?.({ ready: true })
 process.on('message', (m) => {
   if (m === 'cpu') {
     const cpu = process.cpuUsage()
-    const rollup = readFileSync('/proc/self/smaps_rollup', 'utf8')
-    const anonBytes = Number(/^Anonymous:\s+(\d+)/m.exec(rollup)?.[1] ?? Number.NaN) * 1024
-    process.send?.({ cpuSeconds: (cpu.user + cpu.system) / 1e6, hops: 0, rssBytes: process.memoryUsage().rss, anonBytes })
+    process.send?.({ cpuSeconds: (cpu.user + cpu.system) / 1e6, hops: 0, rssBytes: process.memoryUsage().rss })
   }
   if (m === 'stop') {
     void (async () => {
