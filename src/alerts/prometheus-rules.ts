@@ -1,10 +1,13 @@
 import { stringify } from 'yaml'
+import { MIN_UNBROKEN_RISE_S } from '../analyze/resources.js'
 import type { AlertsConfig } from '../config/index.js'
 
 /** A Prometheus duration from seconds: whole seconds, at least 1 s. */
 const duration = (s: number) => `${Math.max(1, Math.round(s))}s`
 
 const LABEL = /^[a-z][a-z0-9_-]*$/
+/** How much longer than the samples it asks for the memory rule looks back: a scrape interval and a step or two. */
+const HISTORY_SLACK_S = 120
 
 /**
  * The live rules as a Prometheus rule file over the proxy's `/metrics` (and any scraped process's resident memory),
@@ -44,14 +47,21 @@ export function prometheusRules(alerts: AlertsConfig): string {
     labels: { severity: 'critical', rule: 'success_below_slo' },
     annotations: { summary: `turn success below ${alerts.rules.success_min * 100} %`, description: '{{ $value | humanizePercentage }} of simulated turns succeeded over the last ' + w + '.' },
   })
-  const mw = duration(alerts.memory_window_s)
-  const floor = duration(Math.max(60, alerts.memory_window_s / 12))
+  // as the live rule: judged after half a window of samples, and a rise no GC cycle interrupted is a trend only past
+  // MIN_UNBROKEN_RISE_S (PromQL has no cheap count of fall-backs, so the exported rule always waits that long)
+  const fitS = Math.max(alerts.memory_window_s, MIN_UNBROKEN_RISE_S)
+  const historyS = Math.max(alerts.memory_window_s / 2, MIN_UNBROKEN_RISE_S)
+  const mw = duration(fitS)
+  const floor = duration(Math.max(60, fitS / 12))
+  const step = duration(Math.max(15, alerts.eval_s))
+  const memory = '{__name__=~"process_resident_memory_bytes|hopwatch_process_resident_memory_bytes"}'
   rules.push({
     alert: 'HopwatchMemoryRising',
-    expr: `deriv(min_over_time({__name__=~"process_resident_memory_bytes|hopwatch_process_resident_memory_bytes"}[${floor}])[${mw}:${duration(Math.max(15, alerts.eval_s))}]) * 3600 > ${alerts.rules.memory_slope_mb_per_h * 1024 * 1024}`,
+    // the age of a series' samples: now less its earliest sample over a look back a little longer than it needs
+    expr: `deriv(min_over_time(${memory}[${floor}])[${mw}:${step}]) * 3600 > ${alerts.rules.memory_slope_mb_per_h * 1024 * 1024}\nand time() - min_over_time(timestamp(${memory})[${duration(historyS + HISTORY_SLACK_S)}:${step}]) >= ${Math.round(historyS)}`,
     for: forDuration,
     labels: { severity: 'warning', rule: 'memory_rising' },
-    annotations: { summary: `resident memory rising faster than ${alerts.rules.memory_slope_mb_per_h} MB/h`, description: '{{ $labels.job }} {{ $labels.instance }}: the lower envelope of resident memory rises {{ $value | humanize1024 }}B/h over the last ' + mw + ' (least squares over per-' + floor + ' minima, so GC cycles do not count).' },
+    annotations: { summary: `resident memory rising faster than ${alerts.rules.memory_slope_mb_per_h} MB/h`, description: '{{ $labels.job }} {{ $labels.instance }}: the lower envelope of resident memory rises {{ $value | humanize1024 }}B/h over the last ' + mw + ' (least squares over per-' + floor + ' minima, so GC cycles do not count), judged once the process has ' + duration(historyS) + ' of samples: a heap grows for minutes before its first full collection.' },
   })
   rules.push({
     alert: 'HopwatchGeneratorOverloaded',

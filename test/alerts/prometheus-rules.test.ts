@@ -38,9 +38,18 @@ const INPUT = [
   series('process_resident_memory_bytes{instance="agent:9000",job="agent"}', '100000000+1000000x100'),
   series('process_resident_memory_bytes{instance="gc:9000",job="sawtooth"}', sawtooth),
   series('hopwatch_process_resident_memory_bytes{instance="gen:8787",job="hopwatch"}', '100000000+0x100'),
+  // a process started at 12.5 min whose heap grows as fast as the agent's leak, as a heap grows for minutes before its
+  // first full collection: at 20 min it has 450 s of samples, too few to tell growth toward a collection from a leak
+  series('process_resident_memory_bytes{instance="young:9000",job="young"}', '_x50 100000000+1000000x50'),
 ]
 
 const alert = (labels: Record<string, string>, annotations: Record<string, string>) => ({ exp_labels: labels, exp_annotations: annotations })
+/** The memory alert on `job` (instance `<job>:9000`), as the rule fits it: `rate` over a `window` s fit of per-`floor` s minima. */
+const memoryAlert = (job: string, window: number, floor = 75, rate = '228.9') =>
+  alert(
+    { severity: 'warning', rule: 'memory_rising', instance: `${job}:9000`, job },
+    { summary: 'resident memory rising faster than 50 MB/h', description: `${job} ${job}:9000: the lower envelope of resident memory rises ${rate}MiB/h over the last ${window}s (least squares over per-${floor}s minima, so GC cycles do not count), judged once the process has 600s of samples: a heap grows for minutes before its first full collection.` },
+  )
 const CASES = [
   { eval_time: '20s', alertname: 'HopwatchComponentP95AboveSlo', exp_alerts: [] },
   {
@@ -66,8 +75,11 @@ const CASES = [
   {
     eval_time: '20m',
     alertname: 'HopwatchMemoryRising',
-    exp_alerts: [alert({ severity: 'warning', rule: 'memory_rising', instance: 'agent:9000', job: 'agent' }, { summary: 'resident memory rising faster than 50 MB/h', description: 'agent agent:9000: the lower envelope of resident memory rises 228.9MiB/h over the last 900s (least squares over per-75s minima, so GC cycles do not count).' })],
+    exp_alerts: [memoryAlert('agent', 900)],
   },
+  // with 750 s of samples the young process's rise has lasted past the 600 s a heap takes to reach a full collection
+  // (its slope is fitted over the 750 s it has, the first minima covering less than 75 s)
+  { eval_time: '25m', alertname: 'HopwatchMemoryRising', exp_alerts: [memoryAlert('agent', 900), memoryAlert('young', 900, 75, '221.5')] },
 ]
 
 async function rulesFile(dir: string, config?: string): Promise<string> {
@@ -98,6 +110,19 @@ test('promtool test rules: each rule fires on the series it is about, and not on
   const dir = await mkdtemp(join(tmpdir(), 'hopwatch-rules-'))
   await rulesFile(dir)
   await writeFile(join(dir, 'test.yaml'), stringify({ rule_files: ['rules.yaml'], evaluation_interval: '5s', tests: [{ interval: '15s', input_series: INPUT, alert_rule_test: CASES }] }))
+  const result = await run(PROMTOOL, ['test', 'rules', join(dir, 'test.yaml')]).catch((err: { stdout: string; stderr: string }) => err)
+  assert.match(result.stdout, /SUCCESS/, `${result.stdout}${result.stderr}`)
+})
+
+test('promtool test rules: a memory window shorter than 600 s still waits for 600 s of samples and fits 600 s', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hopwatch-rules-'))
+  await rulesFile(dir, 'alerts:\n  memory_window_s: 300\n')
+  const cases = [
+    // 7.5 min into the young process: a 300 s fit alone would fire on it
+    { eval_time: '20m', alertname: 'HopwatchMemoryRising', exp_alerts: [memoryAlert('agent', 600, 60)] },
+    { eval_time: '25m', alertname: 'HopwatchMemoryRising', exp_alerts: [memoryAlert('agent', 600, 60), memoryAlert('young', 600, 60)] },
+  ]
+  await writeFile(join(dir, 'test.yaml'), stringify({ rule_files: ['rules.yaml'], evaluation_interval: '5s', tests: [{ interval: '15s', input_series: INPUT, alert_rule_test: cases }] }))
   const result = await run(PROMTOOL, ['test', 'rules', join(dir, 'test.yaml')]).catch((err: { stdout: string; stderr: string }) => err)
   assert.match(result.stdout, /SUCCESS/, `${result.stdout}${result.stderr}`)
 })
