@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { table } from '../../src/cli/output.js'
+import { Rng } from '../../src/sim/random.js'
 import { ask, child, closedLoop, f, fixedRate, median, percentile, pinGenerator, pinning, pinServerSide, pooled, SECONDS, spread, sseFirstEvent } from './load.js'
 import { startNginx } from './nginx.js'
 
@@ -19,6 +20,17 @@ const IDLE_MS = 5000
 
 type Cpu = { cpuSeconds: number; hops: number; rssBytes: number; anonBytes?: number }
 const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS))
+// seeded, so a run can be repeated turn for turn
+const order = new Rng('recording-cost')
+/** 0 … n − 1 in an order of its own (Fisher–Yates). */
+function shuffled(n: number): number[] {
+  const out = Array.from({ length: n }, (_, i) => i)
+  for (let i = n - 1; i > 0; i--) {
+    const j = order.int(0, i)
+    ;[out[i], out[j]] = [out[j] as number, out[i] as number]
+  }
+  return out
+}
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'hopwatch-cost-'))
@@ -47,9 +59,11 @@ async function main(): Promise<void> {
   console.log(`recording cost vs nginx ${process.env.BENCH_NGINX_WORKERS ?? 1} worker(s) with an access log: ${REPEATS} repeats of ${SECONDS} s; upstream, nginx and each proxy in their own processes; ${pinning()}\n`)
   for (const base of [direct, nginx.url, recording.ready.url, bare.ready.url, floor.ready.url]) await closedLoop(base, '/plain', 50)
 
-  // Each measurement runs the paths in turn, one second (or one round of streams) at a time, in an order that rotates,
-  // and pools each path's samples: a hiccup of the shared machine (or the generator's own pause) then falls on every
-  // path alike instead of on whichever one ran at that moment
+  // Each measurement runs the paths in turn, one second (or one round of streams) at a time, in an order shuffled anew
+  // for every turn, and pools each path's samples: a hiccup of the shared machine (or the generator's own pause) then
+  // falls on every path alike instead of on whichever one ran at that moment. Shuffled, not rotated: a rotation keeps
+  // each path behind the same one, and what a proxy still does after its turn (the recording one's last insert, a
+  // collection) would always land in the same neighbour's turn
   type Path = { key: 'direct' | 'nginx' | 'floor' | 'bare' | 'rec'; url: string; cpu?: () => Promise<number> }
   const procCpu = (proc: typeof recording.proc) => async () => (await cpuOf(proc)).cpuSeconds
   const paths: Path[] = [
@@ -76,8 +90,7 @@ async function main(): Promise<void> {
     const counts = paths.map(() => 0)
     const activeMs = paths.map(() => 0)
     for (let slice = 0; slice < slices; slice++) {
-      for (let k = 0; k < paths.length; k++) {
-        const i = (slice + k) % paths.length
+      for (const i of shuffled(paths.length)) {
         const started = performance.now()
         const out = await run((paths[i] as Path).url)
         activeMs[i] = (activeMs[i] as number) + performance.now() - started
