@@ -106,25 +106,26 @@ test('the generated Prometheus rules pass promtool check rules', async () => {
   await run(PROMTOOL, ['check', 'rules', custom])
 })
 
-test('promtool test rules: each rule fires on the series it is about, and not on a GC sawtooth, a flat process or callers hanging up', async () => {
+/** Generates the rules (from `config`, or the defaults) and runs `promtool test rules` on INPUT with these cases. */
+async function assertPromtoolPasses(cases: readonly object[], config?: string): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'hopwatch-rules-'))
-  await rulesFile(dir)
-  await writeFile(join(dir, 'test.yaml'), stringify({ rule_files: ['rules.yaml'], evaluation_interval: '5s', tests: [{ interval: '15s', input_series: INPUT, alert_rule_test: CASES }] }))
+  await rulesFile(dir, config)
+  await writeFile(join(dir, 'test.yaml'), stringify({ rule_files: ['rules.yaml'], evaluation_interval: '5s', tests: [{ interval: '15s', input_series: INPUT, alert_rule_test: cases }] }))
   const result = await run(PROMTOOL, ['test', 'rules', join(dir, 'test.yaml')]).catch((err: { stdout: string; stderr: string }) => err)
   assert.match(result.stdout, /SUCCESS/, `${result.stdout}${result.stderr}`)
+}
+
+test('promtool test rules: each rule fires on the series it is about, and not on a GC sawtooth, a flat process or callers hanging up', async () => {
+  await assertPromtoolPasses(CASES)
 })
 
 test('promtool test rules: a memory window shorter than 600 s still waits for 600 s of samples and fits 600 s', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'hopwatch-rules-'))
-  await rulesFile(dir, 'alerts:\n  memory_window_s: 300\n')
   const cases = [
     // 7.5 min into the young process: a 300 s fit alone would fire on it
     { eval_time: '20m', alertname: 'HopwatchMemoryRising', exp_alerts: [memoryAlert('agent', 600, 60)] },
     { eval_time: '25m', alertname: 'HopwatchMemoryRising', exp_alerts: [memoryAlert('agent', 600, 60), memoryAlert('young', 600, 60)] },
   ]
-  await writeFile(join(dir, 'test.yaml'), stringify({ rule_files: ['rules.yaml'], evaluation_interval: '5s', tests: [{ interval: '15s', input_series: INPUT, alert_rule_test: cases }] }))
-  const result = await run(PROMTOOL, ['test', 'rules', join(dir, 'test.yaml')]).catch((err: { stdout: string; stderr: string }) => err)
-  assert.match(result.stdout, /SUCCESS/, `${result.stdout}${result.stderr}`)
+  await assertPromtoolPasses(cases, 'alerts:\n  memory_window_s: 300\n')
 })
 
 test('the Helm chart ships the rules hopwatch alerts rules generates from the defaults', async () => {
