@@ -4,7 +4,7 @@ import type { Store } from './open.js'
 import { queryJsonLines } from './query.js'
 import { keyOf } from './schema.js'
 import { identifier, quoteString } from './sql.js'
-import { tsvEncoder } from './tsv.js'
+import { encodeInSlices, tsvEncoder } from './tsv.js'
 import type { RowSink } from './writer.js'
 
 /** Keys per lookup: a query stays far below the server's 256 KiB `max_query_size`. */
@@ -63,8 +63,8 @@ export class ClickHouseSink implements RowSink {
   async insert(table: string, rows: readonly object[]): Promise<void> {
     const store = await this.open()
     const encoder = tsvEncoder(table)
-    // one chunk: the client sends a stream as it is, and the embedded engine reads it whole anyway
-    const values = Readable.from([encoder.encode(rows)], { objectMode: false })
+    // encoded in slices, the proxy's requests served between two; the client sends the slices as they are, as one body
+    const values = Readable.from(await encodeInSlices(encoder, rows), { objectMode: false })
     await store.client.insert({ table: `${identifier(store.database)}.${identifier(table)}`, values, columns: encoder.columns as [string, ...string[]], format: 'TabSeparated', ...this.deadline() })
   }
 

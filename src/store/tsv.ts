@@ -67,3 +67,25 @@ function encoderOf(table: string): TsvEncoder {
     },
   }
 }
+
+/**
+ * Rows encoded between two turns of the event loop. Encoding costs about 3 µs a row (above), so a 1,000-row batch in
+ * one piece held a proxy's loop 3–4 ms once a flush, and the requests that came meanwhile waited up to that long
+ * (stop 32). A slice of 200 rows holds it some 0.6 ms.
+ */
+export const ROWS_PER_SLICE = 200
+
+/**
+ * A batch as TabSeparated bytes, `rowsPerSlice` rows at a time, the event loop turning (setImmediate: after the I/O
+ * that waits) between two slices. Each slice is turned into bytes at once: the text `+=` builds is a rope of a piece
+ * per field, and flattening a whole batch's rope later (where the client or the engine reads it) would be one more
+ * block of the loop.
+ */
+export async function encodeInSlices(encoder: TsvEncoder, rows: readonly object[], rowsPerSlice = ROWS_PER_SLICE): Promise<Buffer[]> {
+  const out: Buffer[] = []
+  for (let at = 0; at < rows.length; at += rowsPerSlice) {
+    if (at > 0) await new Promise<void>((resolve) => setImmediate(resolve))
+    out.push(Buffer.from(encoder.encode(rows.slice(at, at + rowsPerSlice)), 'utf8'))
+  }
+  return out
+}

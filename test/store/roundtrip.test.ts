@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { BatchWriter, ClickHouseSink, queryJsonLines, Spill } from '../../src/store/index.js'
 import { ENGINES, type EngineUnderTest } from '../support/engines.js'
+import { ROWS_PER_SLICE } from '../../src/store/tsv.js'
 import { hopRow } from '../support/rows.js'
 import { AgentSpanAssembler, type SpanRow } from '../../src/telemetry/otlp/index.js'
 
@@ -34,6 +35,19 @@ for (const makeEngine of ENGINES) {
       }
       assert.equal(back.size, 250)
       for (const row of sent) assert.deepEqual(back.get(row.hop_id), { ...row })
+    })
+
+    test('a batch larger than an encoding slice (ROWS_PER_SLICE) reads back whole, row for row, non-ASCII text at the slices\' edges included', async () => {
+      const store = await engine.open()
+      const rows = Array.from({ length: 2 * ROWS_PER_SLICE + 50 }, (_, i) => hopRow(i, { run_id: 'run-slices', route: i % ROWS_PER_SLICE === 0 || i % ROWS_PER_SLICE === ROWS_PER_SLICE - 1 ? `/v1/日本語-é-${i}` : '/v1/chat/completions' }))
+      await new ClickHouseSink(store).insert('hops', rows)
+      const back = new Map<string, Record<string, unknown>>()
+      for await (const line of queryJsonLines(store, "SELECT * FROM hopwatch.hops WHERE run_id = 'run-slices'")) {
+        const row = JSON.parse(line) as Record<string, unknown>
+        back.set(row.hop_id as string, row)
+      }
+      assert.equal(back.size, rows.length)
+      for (const row of rows) assert.deepEqual(back.get(row.hop_id), { ...row })
     })
 
     test('strings holding tabs, line breaks, NUL and backslashes read back as sent; columns a row leaves out, and a non-finite number, read back as their defaults', async () => {
