@@ -122,11 +122,8 @@ async function main(): Promise<void> {
     sat.nginx.push((await closedLoop(nginx.url, '/plain', 50)).rps)
     sat.rec.push((await closedLoop(recording.ready.url, '/plain', 50)).rps)
     sat.floor.push((await closedLoop(floor.ready.url, '/plain', 50)).rps)
-    // every proxy, forwarding only too, goes through the burst, so each meets the SSE turns in the same state. Left
-    // out, forwarding only was the worst path at SSE in all seven runs of stops 31 and 32 (e.g. 373 ms against
-    // recording's 173; 0.339 CPU-s/1k streams against 0.238); in the burst, or with no burst for anyone, it was not
-    // (208 against 196 ms; 191 against 203). Why a burst 3 s earlier helps is not measured; V8's young generation,
-    // which grows with what a process has lately allocated, is a candidate
+    // every proxy, forwarding only too, goes through the burst, so each meets the SSE turns in the same state: left
+    // out, forwarding only was the worst path at SSE in every run (the figures: docs/reference.md, the bench's method)
     sat.bare.push((await closedLoop(bare.ready.url, '/plain', 50)).rps)
     await settle()
     await interleaved(SSE_ROUNDS, async (url) => {

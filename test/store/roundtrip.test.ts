@@ -3,11 +3,21 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { BatchWriter, ClickHouseSink, queryJsonLines, Spill } from '../../src/store/index.js'
+import { BatchWriter, ClickHouseSink, queryJsonLines, Spill, type Store } from '../../src/store/index.js'
 import { ENGINES, type EngineUnderTest } from '../support/engines.js'
 import { ROWS_PER_SLICE } from '../../src/store/tsv.js'
 import { hopRow } from '../support/rows.js'
 import { AgentSpanAssembler, type SpanRow } from '../../src/telemetry/otlp/index.js'
+
+/** The hop rows a run has in the store, by hop id. */
+async function hopsById(store: Store, runId: string): Promise<Map<string, Record<string, unknown>>> {
+  const back = new Map<string, Record<string, unknown>>()
+  for await (const line of queryJsonLines(store, `SELECT * FROM hopwatch.hops WHERE run_id = '${runId}'`)) {
+    const row = JSON.parse(line) as Record<string, unknown>
+    back.set(row.hop_id as string, row)
+  }
+  return back
+}
 
 for (const makeEngine of ENGINES) {
   describe(`batch writer on the ${makeEngine === ENGINES[0] ? 'embedded engine' : 'Debian ClickHouse server'}`, () => {
@@ -28,11 +38,7 @@ for (const makeEngine of ENGINES) {
       await writer.close()
       assert.equal(writer.stats().tables.hops?.written, 250)
 
-      const back = new Map<string, Record<string, unknown>>()
-      for await (const line of queryJsonLines(store, "SELECT * FROM hopwatch.hops WHERE run_id = 'run-test'")) {
-        const row = JSON.parse(line) as Record<string, unknown>
-        back.set(row.hop_id as string, row)
-      }
+      const back = await hopsById(store, 'run-test')
       assert.equal(back.size, 250)
       for (const row of sent) assert.deepEqual(back.get(row.hop_id), { ...row })
     })
@@ -41,11 +47,7 @@ for (const makeEngine of ENGINES) {
       const store = await engine.open()
       const rows = Array.from({ length: 2 * ROWS_PER_SLICE + 50 }, (_, i) => hopRow(i, { run_id: 'run-slices', route: i % ROWS_PER_SLICE === 0 || i % ROWS_PER_SLICE === ROWS_PER_SLICE - 1 ? `/v1/日本語-é-${i}` : '/v1/chat/completions' }))
       await new ClickHouseSink(store).insert('hops', rows)
-      const back = new Map<string, Record<string, unknown>>()
-      for await (const line of queryJsonLines(store, "SELECT * FROM hopwatch.hops WHERE run_id = 'run-slices'")) {
-        const row = JSON.parse(line) as Record<string, unknown>
-        back.set(row.hop_id as string, row)
-      }
+      const back = await hopsById(store, 'run-slices')
       assert.equal(back.size, rows.length)
       for (const row of rows) assert.deepEqual(back.get(row.hop_id), { ...row })
     })
@@ -62,11 +64,7 @@ for (const makeEngine of ENGINES) {
       await writer.close()
       assert.equal(writer.stats().tables.hops?.written, 2)
       assert.equal(writer.stats().tables.alerts?.written, 1)
-      const back = new Map<string, Record<string, unknown>>()
-      for await (const line of queryJsonLines(store, "SELECT * FROM hopwatch.hops WHERE run_id = 'run-awkward'")) {
-        const row = JSON.parse(line) as Record<string, unknown>
-        back.set(row.hop_id as string, row)
-      }
+      const back = await hopsById(store, 'run-awkward')
       for (const row of sent) assert.deepEqual(back.get(row.hop_id), { ...row })
       const alerts: unknown[] = []
       for await (const line of queryJsonLines(store, "SELECT * FROM hopwatch.alerts WHERE run_id = 'run-awkward'")) alerts.push(JSON.parse(line))
