@@ -3,6 +3,7 @@ import { Pool } from 'undici'
 import type { HopwatchConfig, UpstreamConfig } from '../config/index.js'
 import { adapterNamed } from './adapters/registry.js'
 import type { Adapter, RequestInfo } from './adapters/types.js'
+import { upstreamDns } from './dns-cache.js'
 import type { Component } from '../types.js'
 
 export type Timeouts = HopwatchConfig['proxy']['timeouts']
@@ -66,7 +67,8 @@ export class Upstream {
     this.flying.set(config.component, 0)
     this.pool = new Pool(this.httpOrigin, {
       connections: defaults.connections_per_upstream,
-      connect: { timeout: this.timeouts.connect_ms },
+      // a name is resolved once and renewed in the background, never on a caller's way (dns-cache.ts)
+      connect: { timeout: this.timeouts.connect_ms, lookup: upstreamDns.lookup },
       // timeouts are set per request; the pool's own would cut long LLM streams
       headersTimeout: 0,
       bodyTimeout: 0,

@@ -4,6 +4,7 @@ import { WebSocket, type RawData } from 'ws'
 import type { Component, ErrorKind } from '../types.js'
 import type { RequestInfo, WsExchange, WsExchanges, WsObserver } from './adapters/types.js'
 import type { Correlation } from './correlation.js'
+import { upstreamDns } from './dns-cache.js'
 import { proxyErrorBody, type ProxyErrorCode } from './errors.js'
 import { headerObject, requestHeadersToForward, responseHeadersToForward } from './headers.js'
 import { Hop } from './hop.js'
@@ -245,6 +246,8 @@ export function dialUpstream(req: IncomingMessage, upstream: Upstream, request: 
     perMessageDeflate: false,
     handshakeTimeout: upstream.timeouts.connect_ms,
     followRedirects: false,
+    // one upstream connection per call: its name comes from the cache, not from a lookup each time
+    lookup: upstreamDns.lookup,
   })
   return new Promise((resolve) => {
     peer.once('open', () => {
