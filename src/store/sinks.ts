@@ -61,11 +61,15 @@ export class ClickHouseSink implements RowSink {
   ) {}
 
   async insert(table: string, rows: readonly object[]): Promise<void> {
+    // encoded in slices, the proxy's requests served between two
+    await this.insertEncoded(table, await encodeInSlices(tsvEncoder(table), rows))
+  }
+
+  /** TabSeparated lines in `tsvEncoder(table)`'s columns: the client sends the chunks as they are, as one body. */
+  async insertEncoded(table: string, chunks: readonly Buffer[]): Promise<void> {
     const store = await this.open()
-    const encoder = tsvEncoder(table)
-    // encoded in slices, the proxy's requests served between two; the client sends the slices as they are, as one body
-    const values = Readable.from(await encodeInSlices(encoder, rows), { objectMode: false })
-    await store.client.insert({ table: `${identifier(store.database)}.${identifier(table)}`, values, columns: encoder.columns as [string, ...string[]], format: 'TabSeparated', ...this.deadline() })
+    const values = Readable.from(chunks, { objectMode: false })
+    await store.client.insert({ table: `${identifier(store.database)}.${identifier(table)}`, values, columns: tsvEncoder(table).columns as [string, ...string[]], format: 'TabSeparated', ...this.deadline() })
   }
 
   async present(table: string, rows: readonly object[]): Promise<boolean[]> {

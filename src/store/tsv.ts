@@ -4,6 +4,14 @@ import { isNumeric, tableOf } from './schema.js'
 export interface TsvEncoder {
   readonly columns: readonly string[]
   encode(rows: readonly object[]): string
+  /** One row as one TabSeparated line, newline included, in one flat string (no rope of a piece per field). */
+  line(row: object): string
+  /**
+   * The rows of text this encoder wrote, each encoding again to the same line: a numeric field that reads back as
+   * the same number is a number, any other text a string (for the store to refuse as it would have), a text field
+   * unescaped; a field the row left out comes back as its type's default, as the store would have stored it.
+   */
+  decode(text: string): object[]
 }
 
 /** one per table, built on first use: the schema does not change while the process runs */
@@ -16,6 +24,19 @@ const ESCAPES: Record<string, string> = { '\0': '\\0', '\t': '\\t', '\n': '\\n',
 /** A string field as TabSeparated writes it: the delimiters, NUL and the backslash escaped, everything else as is. */
 function tsvString(value: string): string {
   return SPECIAL.test(value) ? value.replace(SPECIAL_ALL, (c) => ESCAPES[c] as string) : value
+}
+
+const UNESCAPES: Record<string, string> = { '0': '\0', t: '\t', n: '\n', r: '\r', '\\': '\\' }
+
+/** A field as it was before tsvString escaped it. */
+function unescapeTsv(field: string): string {
+  return field.includes('\\') ? field.replace(/\\(.)/g, (_, c: string) => UNESCAPES[c] ?? c) : field
+}
+
+/** A numeric field back: the number it was when it prints the same, else the text it was (tsvNumber's fallback). */
+function numberOf(field: string): number | string {
+  const n = Number(field)
+  return field !== '' && Number.isFinite(n) && String(n) === field ? n : unescapeTsv(field)
 }
 
 /** A text field: a string escaped, anything else as its text, an absent value empty. */
@@ -64,6 +85,28 @@ function encoderOf(table: string): TsvEncoder {
         out += '\n'
       }
       return out
+    },
+    line(row) {
+      const r = row as Record<string, unknown>
+      const fields = new Array<string>(columns.length)
+      for (let i = 0; i < columns.length; i++) {
+        const value = r[columns[i] as string]
+        fields[i] = numeric[i] ? tsvNumber(value) : tsvText(value)
+      }
+      fields[columns.length - 1] += '\n'
+      // join copies every piece into one flat string
+      return fields.join('\t')
+    },
+    decode(text) {
+      const rows: object[] = []
+      for (const line of text.split('\n')) {
+        if (line === '') continue
+        const fields = line.split('\t')
+        const row: Record<string, unknown> = {}
+        for (let i = 0; i < columns.length; i++) row[columns[i] as string] = numeric[i] ? numberOf(fields[i] ?? '') : unescapeTsv(fields[i] ?? '')
+        rows.push(row)
+      }
+      return rows
     },
   }
 }
