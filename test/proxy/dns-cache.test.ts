@@ -34,17 +34,23 @@ test('concurrent first connections to a name share one lookup, answered in the f
   assert.deepEqual(await all, { err: null, address: A, family: undefined })
 })
 
-test('a name resolved before is answered from the cache, and a stale answer is used while one renewal runs in the background', async () => {
-  let now = 0
+/** A cache on a clock the test sets (refresh at 5 s, kept for 60 s), that has resolved `name` to A at time 0. */
+async function resolvedAtZero(name: string) {
+  const clock = { now: 0 }
   const { pending, resolve } = manualResolver()
-  const cache = new DnsCache({ resolve, now: () => now, refreshMs: 5000, staleMaxMs: 60_000 })
-  const first = ask(cache, 'tts', { all: true })
+  const cache = new DnsCache({ resolve, now: () => clock.now, refreshMs: 5000, staleMaxMs: 60_000 })
+  const first = ask(cache, name, { all: true })
   pending[0]?.settle(null, A)
   await first
-  now = 4999
+  return { cache, pending, clock }
+}
+
+test('a name resolved before is answered from the cache, and a stale answer is used while one renewal runs in the background', async () => {
+  const { cache, pending, clock } = await resolvedAtZero('tts')
+  clock.now = 4999
   assert.deepEqual((await ask(cache, 'tts', { all: true })).address, A)
   assert.equal(pending.length, 1, 'fresh: no lookup')
-  now = 5000
+  clock.now = 5000
   // stale: answered at once with the old addresses, and exactly one renewal starts however many connections ask
   assert.deepEqual((await ask(cache, 'tts', { all: true })).address, A)
   assert.deepEqual((await ask(cache, 'tts', { all: false })).address, '10.0.0.7')
@@ -79,20 +85,15 @@ test('a lookup that throws at once reaches the caller as an error, and the next 
 })
 
 test('a name that stops resolving keeps its last answer until it is too old, then the error reaches the caller', async () => {
-  let now = 0
-  const { pending, resolve } = manualResolver()
-  const cache = new DnsCache({ resolve, now: () => now, refreshMs: 5000, staleMaxMs: 60_000 })
-  const first = ask(cache, 'stt', { all: true })
-  pending[0]?.settle(null, A)
-  await first
+  const { cache, pending, clock } = await resolvedAtZero('stt')
   const enotfound = () => Object.assign(new Error('getaddrinfo EAI_AGAIN stt'), { code: 'EAI_AGAIN' })
-  now = 6000
+  clock.now = 6000
   await ask(cache, 'stt', { all: true })
   pending[1]?.settle(enotfound(), [])
-  now = 59_999
+  clock.now = 59_999
   assert.deepEqual((await ask(cache, 'stt', { all: true })).address, A, 'the renewal failed: the last answer stands')
   pending[2]?.settle(enotfound(), [])
-  now = 60_000
+  clock.now = 60_000
   const late = ask(cache, 'stt', { all: true })
   assert.equal(pending.length, 4, 'too old to use: the caller waits for a lookup of its own')
   pending[3]?.settle(enotfound(), [])
