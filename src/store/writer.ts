@@ -85,7 +85,8 @@ export interface WriterStats {
 }
 
 /**
- * Takes rows off the hot path: push() is an array append; batches are inserted by size or interval, one at a time.
+ * Takes rows off the hot path: push() is an array append (for a sink that takes encoded rows, one line of text
+ * and an append); batches are inserted by size or interval, one at a time.
  * When the store fails, batches spill to disk and are replayed once an insert succeeds again. When inserts are merely
  * slow, the queue fills and further rows spill from a separate loop. A batch the store refuses for its data is halved
  * until the bad rows are found; they go to a dead-letter file (never retried) and the rest is inserted, so one poison
