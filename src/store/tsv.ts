@@ -71,28 +71,24 @@ function encoderOf(table: string): TsvEncoder {
   const spec = tableOf(table)
   const columns = spec.columns.map(([name]) => name)
   const numeric = spec.columns.map(([, type]) => isNumeric(type))
+  /** column i of a row, as its field */
+  const field = (r: Record<string, unknown>, i: number): string => (numeric[i] ? tsvNumber(r[columns[i] as string]) : tsvText(r[columns[i] as string]))
   return {
     columns,
     encode(rows) {
       let out = ''
       for (const row of rows) {
-        const r = row as Record<string, unknown>
         for (let i = 0; i < columns.length; i++) {
-          const value = r[columns[i] as string]
           if (i > 0) out += '\t'
-          out += numeric[i] ? tsvNumber(value) : tsvText(value)
+          out += field(row as Record<string, unknown>, i)
         }
         out += '\n'
       }
       return out
     },
     line(row) {
-      const r = row as Record<string, unknown>
       const fields = new Array<string>(columns.length)
-      for (let i = 0; i < columns.length; i++) {
-        const value = r[columns[i] as string]
-        fields[i] = numeric[i] ? tsvNumber(value) : tsvText(value)
-      }
+      for (let i = 0; i < columns.length; i++) fields[i] = field(row as Record<string, unknown>, i)
       fields[columns.length - 1] += '\n'
       // join copies every piece into one flat string
       return fields.join('\t')

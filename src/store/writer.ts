@@ -242,18 +242,21 @@ export class BatchWriter {
         if (queue === null || queue.rows === 0) continue
         // as above, only the rows queued when this pass began
         pack(queue)
-        const packs = queue.packs.splice(0)
-        for (let i = 0; i < packs.length; ) {
-          const batch: Buffer[] = []
-          let rows = 0
-          for (; i < packs.length && (rows === 0 || rows + (packs[i]?.rows ?? 0) <= this.options.batchRows); i++) {
-            batch.push(packs[i]?.bytes as Buffer)
-            rows += packs[i]?.rows ?? 0
-          }
+        let batch: Buffer[] = []
+        let rows = 0
+        const send = async (): Promise<void> => {
           queue.rows -= rows
           this.pendingRows -= rows
           await this.insertOrSpillEncoded(table, queue.encoder, batch, rows)
+          batch = []
+          rows = 0
         }
+        for (const p of queue.packs.splice(0)) {
+          if (rows > 0 && rows + p.rows > this.options.batchRows) await send()
+          batch.push(p.bytes)
+          rows += p.rows
+        }
+        if (rows > 0) await send()
       }
       if (this.storeUp || Date.now() >= this.retryAt) await this.replaySpills()
     } while (this.drainAgain)

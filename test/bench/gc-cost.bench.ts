@@ -7,8 +7,7 @@
  * promotes comes back as a full collection, whose pause lands in whatever requests are in flight then. Read the
  * ratios: the machine is shared and noisy, and these counts move with the allocation rate.
  */
-import { fork, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
 import { table } from '../../src/cli/output.js'
 import { ask, child, f, fixedRate, median, percentile, pinGenerator, pinning, pinServerSide, spread } from './load.js'
 
@@ -25,17 +24,13 @@ interface Traced {
 
 /** The bench's proxy child (proxy-child.ts) under --trace-gc-nvp, its stdout kept line by line. */
 async function traced(upstream: string, mode: string): Promise<Traced> {
-  const proc = fork(fileURLToPath(new URL('proxy-child.js', import.meta.url)), [upstream, mode], { execArgv: ['--trace-gc-nvp'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+  const { proc, ready } = await child<{ url: string }>('proxy-child.js', [upstream, mode], {}, { execArgv: ['--trace-gc-nvp'], pipeStdout: true })
   const out: string[] = []
   let partial = ''
   proc.stdout?.on('data', (chunk: Buffer) => {
     const lines = (partial + chunk.toString('utf8')).split('\n')
     partial = lines.pop() ?? ''
     out.push(...lines)
-  })
-  const ready = await new Promise<{ url: string }>((resolve, reject) => {
-    proc.once('message', (m) => resolve(m as { url: string }))
-    proc.once('exit', (code) => reject(new Error(`proxy-child.js ${mode} exited with ${code}`)))
   })
   return { proc, url: ready.url, out }
 }

@@ -8,8 +8,9 @@ import { family } from './proc.js'
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url))
 
-export function child<T>(file: string, args: string[], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; ready: T }> {
-  const proc = fork(here(file), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } })
+/** A bench process, ready once it sends its first message; `execArgv` (Node's flags) and `pipeStdout` as fork takes them. */
+export function child<T>(file: string, args: string[], env: Record<string, string> = {}, options: { execArgv?: string[]; pipeStdout?: boolean } = {}): Promise<{ proc: ChildProcess; ready: T }> {
+  const proc = fork(here(file), args, { stdio: ['ignore', options.pipeStdout === true ? 'pipe' : 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env }, ...(options.execArgv !== undefined ? { execArgv: options.execArgv } : {}) })
   return new Promise((resolve, reject) => {
     proc.once('message', (ready) => resolve({ proc, ready: ready as T }))
     proc.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)))

@@ -53,8 +53,7 @@ process.on('message', (m) => {
     // of the resident pages, those that are no file's: the rest are mapped code (Node's, and chDB's library) the kernel can drop and share
     const rollup = readFileSync('/proc/self/smaps_rollup', 'utf8')
     const anonBytes = Number(/^Anonymous:\s+(\d+)/m.exec(rollup)?.[1] ?? Number.NaN) * 1024
-    const memory = process.memoryUsage()
-    process.send?.({ cpuSeconds: (cpu.user + cpu.system) / 1e6, hops: hopsSeen, rssBytes: memory.rss, anonBytes, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, queuedRows: writer.stats().queuedRows, spans: tracing?.counts() })
+    process.send?.({ cpuSeconds: (cpu.user + cpu.system) / 1e6, hops: hopsSeen, rssBytes: process.memoryUsage().rss, anonBytes, spans: tracing?.counts() })
   }
   if (m === 'stop') {
     void (async () => {
