@@ -66,6 +66,7 @@ export class ResourceSampler {
       try {
         values = await probe.read()
       } catch (err) {
+        if (!this.live.includes(probe)) continue
         row('up', 0)
         if (!this.down.has(probe.name)) {
           this.down.add(probe.name)
@@ -73,6 +74,8 @@ export class ResourceSampler {
         }
         continue
       }
+      // removed while it was read (a worker told to stop, which exits as it should): nothing to say of it
+      if (!this.live.includes(probe)) continue
       if (values === undefined) {
         this.live.splice(this.live.indexOf(probe), 1)
         this.onEvent({ target: probe.name, kind: probe.kind, state: 'gone', reason: probe.kind === 'nvidia_smi' ? 'nvidia-smi is not on this machine' : 'the process exited' })

@@ -218,3 +218,27 @@ test('nvidia-smi\'s CSV becomes per-GPU utilisation and memory, and a machine wi
   await sampler.sampleOnce()
   assert.deepEqual(events.map((e) => [e.target, e.state, e.reason]), [['gpu', 'gone', 'nvidia-smi is not on this machine']])
 })
+
+test('a process removed while a sample was reading it, as a worker told to stop, is not reported gone', async () => {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+  await once(child, 'spawn')
+  const real = pidProbe('worker', child.pid as number)
+  const events: TargetEvent[] = []
+  const rows: ResourceSample[] = []
+  let sampler: ResourceSampler
+  // the worker exits and is removed (as the proxy's pool does when it stops it) while its read is under way
+  const probe: Probe = {
+    ...real,
+    read: async () => {
+      child.kill('SIGKILL')
+      await once(child, 'exit')
+      sampler.remove('worker')
+      return real.read()
+    },
+  }
+  sampler = new ResourceSampler('removed', [probe, pidProbe('self', process.pid)], 60_000, (r) => rows.push(r), (e) => events.push(e))
+  await sampler.sampleOnce()
+  assert.deepEqual(events, [], 'no event: the worker ended as expected')
+  assert.deepEqual(sampler.targets, ['self'])
+  assert.ok(rows.some((r) => r.target === 'self' && r.metric === 'up'), 'the other targets are sampled on')
+})
