@@ -262,12 +262,13 @@ export class BatchWriter {
     } while (this.drainAgain)
   }
 
-  private async insertOrSpill(table: string, batch: object[]): Promise<void> {
+  /** `refused`: the data error the store already gave for this whole batch, which then is not sent whole again. */
+  private async insertOrSpill(table: string, batch: object[], refused?: unknown): Promise<void> {
     if (!this.storeUp && Date.now() < this.retryAt) {
       await this.spillRows(table, batch)
       return
     }
-    const { uncertain, unsent } = await this.insertSorting(table, batch, (n) => (this.countsOf(table).written += n))
+    const { uncertain, unsent } = await this.insertSorting(table, batch, (n) => (this.countsOf(table).written += n), false, refused)
     if (uncertain.length > 0) await this.spillRows(table, uncertain, true)
     if (unsent.length > 0) await this.spillRows(table, unsent)
   }
@@ -287,7 +288,7 @@ export class BatchWriter {
       await (this.sink.insertEncoded as NonNullable<RowSink['insertEncoded']>)(table, chunks)
     } catch (err) {
       if (isDataError(err)) {
-        await this.insertOrSpill(table, decoded())
+        await this.insertOrSpill(table, decoded(), err)
         return
       }
       this.markDown(err)
@@ -302,15 +303,25 @@ export class BatchWriter {
    * Inserts rows; when the store refuses them for their data, halves the batch until the refused rows stand alone
    * and sends those to the dead-letter file. When the store fails otherwise, marks it down and returns the rows of the
    * failed insert (`uncertain`: a timeout or a reset may come after the store committed them) and the rows not yet
-   * tried (`unsent`), to spill or to keep in the spill file; `inserted` hears of every batch that went in.
+   * tried (`unsent`), to spill or to keep in the spill file; `inserted` hears of every batch that went in. `refused`:
+   * the data error the store already gave for all of `rows`, which then start halved.
    */
   private async insertSorting(
     table: string,
     rows: object[],
     inserted: (n: number) => void,
     replaying = false,
+    refused?: unknown,
   ): Promise<{ uncertain: object[]; unsent: object[] }> {
-    const stack = [rows]
+    const stack: object[][] = []
+    const sortOut = async (chunk: object[], err: unknown): Promise<void> => {
+      if (chunk.length === 1) {
+        await this.refuse(table, chunk[0] as object, err)
+        if (replaying) this.refusedOnReplay.set(table, (this.refusedOnReplay.get(table) ?? 0) + 1)
+      } else stack.push(chunk.slice(chunk.length >> 1), chunk.slice(0, chunk.length >> 1))
+    }
+    if (refused !== undefined) await sortOut(rows, refused)
+    else stack.push(rows)
     for (let chunk = stack.pop(); chunk !== undefined; chunk = stack.pop()) {
       try {
         await this.sink.insert(table, chunk)
@@ -321,11 +332,7 @@ export class BatchWriter {
           this.markDown(err)
           return { uncertain: chunk, unsent: stack.flat() }
         }
-        if (chunk.length === 1) {
-          await this.refuse(table, chunk[0] as object, err)
-          if (replaying) this.refusedOnReplay.set(table, (this.refusedOnReplay.get(table) ?? 0) + 1)
-        }
-        else stack.push(chunk.slice(chunk.length >> 1), chunk.slice(0, chunk.length >> 1))
+        await sortOut(chunk, err)
       }
     }
     return { uncertain: [], unsent: [] }

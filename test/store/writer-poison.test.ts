@@ -35,6 +35,26 @@ onEachEngine((engine) => `a row the store refuses, on the ${engine}`, (on) => {
     assert.match(dead[0]!.error, /Cannot parse/)
   })
 
+  test('a batch the store refused for its data is not sent whole again: its halves go next', async () => {
+    // every insert as (rows, first hop_id): the refused batch's own rows must never come back as one insert
+    const sent: string[] = []
+    class Recording extends ClickHouseSink {
+      override async insertEncoded(table: string, chunks: readonly Buffer[]): Promise<void> {
+        const lines = Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l !== '')
+        sent.push(`${lines.length} from ${lines[0]?.split('\t')[3]}`)
+        await super.insertEncoded(table, chunks)
+      }
+    }
+    const writer = new BatchWriter(new Recording(on.store), await spillIn(), { queueRows: 10_000, batchRows: 128, flushMs: 60_000, retryMs: 60_000 })
+    for (let i = 0; i < 200; i++) writer.push('hops', hopRow(i, { run_id: 'poison-halves', ...(i === 150 ? { tokens_in: 1e300 } : {}) }))
+    await writer.close()
+    assert.equal(writer.stats().tables.hops?.written, 199)
+    assert.equal(await count(on.store, 'poison-halves'), 199)
+    // the first batch whole; the second (72 rows) whole once, refused; then its first half, refused too, and its halves
+    assert.deepEqual(sent.slice(0, 5), ['128 from hop-0', '72 from hop-128', '36 from hop-128', '18 from hop-128', '18 from hop-146'])
+    assert.equal(new Set(sent).size, sent.length, `an insert was sent twice: ${sent.join(', ')}`)
+  })
+
   test('a poison row left in a spill file is set aside on replay, not retried forever: the rows after it, and the next table, are replayed', async () => {
     const spill = await spillIn()
     const lines = (rows: object[]) => rows.map((r) => `${JSON.stringify(r)}\n`).join('')
