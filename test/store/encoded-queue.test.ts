@@ -51,18 +51,21 @@ async function spillIn(): Promise<Spill> {
 
 test('a writer whose sink takes encoded rows hands it batches of bytes, at most batchRows rows each, in the order pushed', async () => {
   const sink = new EncodedSink()
-  const writer = new BatchWriter(sink, await spillIn(), { queueRows: 10_000, batchRows: 150, flushMs: 60_000, retryMs: 60_000 })
-  const rows = Array.from({ length: 400 }, (_, i) => hopRow(i, { run_id: 'encoded' }))
+  // sized from the pack: a batch has room for two packs and a half, and the rows end in a part of a pack
+  const batchRows = 2 * PACK_ROWS + (PACK_ROWS >> 1)
+  const total = 6 * PACK_ROWS + 16
+  const writer = new BatchWriter(sink, await spillIn(), { queueRows: 10 * total, batchRows, flushMs: 60_000, retryMs: 60_000 })
+  const rows = Array.from({ length: total }, (_, i) => hopRow(i, { run_id: 'encoded' }))
   for (const row of rows) writer.push('hops', row)
-  assert.equal(writer.stats().queuedRows, 400, 'encoded rows count as queued until inserted')
+  assert.equal(writer.stats().queuedRows, total, 'encoded rows count as queued until inserted')
   await writer.close()
   const encoder = tsvEncoder('hops')
   const sizes = sink.inserts.map((i) => i.text.split('\n').length - 1)
-  assert.equal(sizes.reduce((a, b) => a + b, 0), 400)
-  assert.ok(sizes.every((n) => n <= 150), `batch sizes ${sizes.join(', ')}`)
-  assert.ok(PACK_ROWS <= 150 ? sizes.some((n) => n > PACK_ROWS) : true, 'packs are joined into batches')
+  assert.equal(sizes.reduce((a, b) => a + b, 0), total)
+  assert.ok(sizes.every((n) => n <= batchRows), `batch sizes ${sizes.join(', ')}`)
+  assert.ok(sizes.some((n) => n > PACK_ROWS), `packs are joined into batches: ${sizes.join(', ')}`)
   assert.equal(sink.inserts.map((i) => i.text).join(''), encoder.encode(rows), 'the bytes are the rows, in push order')
-  assert.equal(writer.stats().tables.hops?.written, 400)
+  assert.equal(writer.stats().tables.hops?.written, total)
 })
 
 test('a sink without encoded inserts, or a table the schema does not know, gets its rows as objects', async () => {
