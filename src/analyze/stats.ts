@@ -56,6 +56,40 @@ export function rankTest(baseline: readonly number[], later: readonly number[]):
   return { u, z, p: normalUpperTail(z) }
 }
 
+export interface MedianInterval {
+  median: number
+  /** order statistics x(k) and x(n + 1 − k) of the values: the median lies between them with probability `coverage` */
+  low: number
+  high: number
+  /** the interval's exact coverage for any continuous distribution: at least the confidence asked for, unless n is too small to reach it (then the widest, min to max) */
+  coverage: number
+}
+
+/**
+ * A distribution-free confidence interval for the median of what `values` were drawn from, independently (Conover,
+ * Practical Nonparametric Statistics, §3.2): the widest k with P(Binomial(n, ½) < k) ≤ (1 − confidence)/2 gives
+ * [x(k), x(n + 1 − k)]. It assumes nothing about the shape, so it fits differences of tail latencies, which are skewed
+ * and heavy-tailed. Fewer than 6 values cannot reach 95 %: the interval is then min to max, with its lower coverage.
+ */
+export function medianInterval(values: readonly number[], confidence = 0.95): MedianInterval {
+  const sorted = [...values].sort((a, b) => a - b)
+  const n = sorted.length
+  if (n === 0) return { median: Number.NaN, low: Number.NaN, high: Number.NaN, coverage: 0 }
+  const tail = (1 - confidence) / 2
+  // k grows while P(Binomial(n, ½) ≤ k) stays within the tail; `below` is P(X ≤ k − 1), `mass` P(X = k − 1)
+  let k = 1
+  let mass = 0.5 ** n
+  let below = mass
+  while (k < Math.ceil(n / 2)) {
+    const next = (mass * (n - k + 1)) / k
+    if (below + next > tail) break
+    mass = next
+    below += next
+    k++
+  }
+  return { median: quantileSorted(sorted, 0.5), low: sorted[k - 1] as number, high: sorted[n - k] as number, coverage: 1 - 2 * below }
+}
+
 /**
  * The q-quantile (type 7, as `quantile`) of the first `length` values of `buf`, by selection instead of a sort: O(n),
  * and the order of `buf` is changed. The bootstrap calls it thousands of times per analysis.

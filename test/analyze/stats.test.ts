@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { clusterBootstrapDifference, clustersOf, holmAdjust, normalUpperTail, quantile, quantileInPlace, quantileStatistic, rankTest, serialInflation } from '../../src/analyze/stats.js'
+import { clusterBootstrapDifference, clustersOf, holmAdjust, medianInterval, normalUpperTail, quantile, quantileInPlace, quantileStatistic, rankTest, serialInflation } from '../../src/analyze/stats.js'
 import { Rng } from '../../src/sim/random.js'
 
 const near = (a: number, b: number, eps: number) => Math.abs(a - b) <= eps
@@ -90,4 +90,32 @@ test('serial inflation is 1 for independent samples and (1 + ρ)/(1 − ρ) for 
   // streaks of 10: above/below the median changes once per 10 values, ρ ≈ 0.9 → capped at 0.8 → 9
   const streaky = Array.from({ length: 2000 }, (_, i) => (Math.floor(i / 10) % 2) + rng.next() * 0.1)
   assert.ok(Math.abs(serialInflation(streaky) - 9) < 1e-9, String(serialInflation(streaky)))
+})
+
+test('the median\'s interval is the order statistics a binomial table gives, with their exact coverage', () => {
+  // n = 15 at 95 %: x(4) to x(12), P(Binomial(15, ½) ≤ 3) = 576 / 32768 on each side
+  const fifteen = [9, 3, 14, 1, 7, 12, 5, 15, 2, 11, 8, 4, 13, 6, 10]
+  assert.deepEqual(medianInterval(fifteen), { median: 8, low: 4, high: 12, coverage: 1 - (2 * 576) / 32768 })
+  // n = 5 cannot reach 95 %: the widest interval, with the coverage it has
+  assert.deepEqual(medianInterval([5, 1, 4, 2, 3]), { median: 3, low: 1, high: 5, coverage: 1 - 2 / 32 })
+  // a lower confidence narrows it: n = 15 at 80 %, P(X ≤ 4) = 1941 / 32768 ≤ 0.1 < P(X ≤ 5)
+  assert.deepEqual(medianInterval(fifteen, 0.8), { median: 8, low: 5, high: 11, coverage: 1 - (2 * 1941) / 32768 })
+})
+
+test('the median\'s interval holds the true median as often as it says, on a skewed distribution', () => {
+  const rng = new Rng(5, 'median-interval')
+  const trueMedian = Math.LN2 // of an exponential with rate 1
+  for (const n of [9, 15, 40]) {
+    let held = 0
+    const trials = 4000
+    let coverage = 0
+    for (let i = 0; i < trials; i++) {
+      const r = medianInterval(Array.from({ length: n }, () => -Math.log(1 - rng.next())))
+      coverage = r.coverage
+      if (r.low <= trueMedian && trueMedian <= r.high) held++
+    }
+    assert.ok(coverage >= 0.95, `n ${n}: coverage ${coverage}`)
+    // the binomial's own sampling error over 4,000 trials is under 0.004
+    assert.ok(Math.abs(held / trials - coverage) < 0.015, `n ${n}: held ${held / trials} against ${coverage}`)
+  }
 })

@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { medianInterval } from '../../src/analyze/stats.js'
 import { table } from '../../src/cli/output.js'
 import { Rng } from '../../src/sim/random.js'
 import { ask, child, closedLoop, f, fixedRate, median, percentile, pinGenerator, pinning, pinServerSide, pooled, SECONDS, spread, sseFirstEvent } from './load.js'
@@ -82,8 +83,13 @@ async function main(): Promise<void> {
   const idleRate = Object.fromEntries(paths.map((p, i) => [p.key, ((idleC1[i] as number) - (idleC0[i] as number)) / (IDLE_MS / 1000)])) as Record<Path['key'], number>
 
   const perPath = () => ({ direct: [] as number[], nginx: [] as number[], floor: [] as number[], bare: [] as number[], rec: [] as number[] })
-  /** One repeat: `slices` turns of every path; each path's p99 over its pooled samples and its CPU seconds per 1,000 of what it served (every thread, until SETTLE_MS after the last turn: the recording proxy's inserts count too; the seconds a proxy idled while the others ran count as well). */
-  async function interleaved(slices: number, run: (url: string) => Promise<{ lat: Float64Array; count: number }>, p99: ReturnType<typeof perPath>, cpu: ReturnType<typeof perPath>, cpuBusy?: ReturnType<typeof perPath>): Promise<void> {
+  /**
+   * One repeat: `slices` turns of every path; each path's p99 over its pooled samples and its CPU seconds per 1,000 of
+   * what it served (every thread, until SETTLE_MS after the last turn: the recording proxy's inserts count too; the
+   * seconds a proxy idled while the others ran count as well). `turns` gets each path's p99 of every turn alone, for
+   * comparing two paths turn by turn: turns of one slice run back to back, so they share what the machine was doing.
+   */
+  async function interleaved(slices: number, run: (url: string) => Promise<{ lat: Float64Array; count: number }>, p99: ReturnType<typeof perPath>, cpu: ReturnType<typeof perPath>, cpuBusy?: ReturnType<typeof perPath>, turns?: ReturnType<typeof perPath>): Promise<void> {
     const c0 = await Promise.all(paths.map((p) => p.cpu?.() ?? 0))
     const t0 = performance.now()
     const runs = paths.map(() => [] as Float64Array[])
@@ -95,6 +101,7 @@ async function main(): Promise<void> {
         const out = await run((paths[i] as Path).url)
         activeMs[i] = (activeMs[i] as number) + performance.now() - started
         runs[i]?.push(out.lat)
+        turns?.[(paths[i] as Path).key].push(percentile(out.lat.slice().sort(), 99))
         counts[i] = (counts[i] as number) + out.count
       }
     }
@@ -110,15 +117,15 @@ async function main(): Promise<void> {
     })
   }
 
-  const rate = { p99: perPath(), cpu: perPath(), busy: perPath() }
+  const rate = { p99: perPath(), cpu: perPath(), busy: perPath(), turns: perPath() }
   const sat = { nginx: [] as number[], rec: [] as number[], floor: [] as number[], bare: [] as number[] }
   // CPU seconds per 1,000 streams: the figure the p99 follows when 1,000 streams start at once on a shared core
-  const sse = { p99: perPath(), cpu: perPath() }
+  const sse = { p99: perPath(), cpu: perPath(), turns: perPath() }
   for (let r = 0; r < REPEATS; r++) {
     await interleaved(SECONDS, async (url) => {
       const out = await fixedRate(url, '/plain', RATE, 1)
       return { lat: out.lat, count: out.sent }
-    }, rate.p99, rate.cpu, rate.busy)
+    }, rate.p99, rate.cpu, rate.busy, rate.turns)
     sat.nginx.push((await closedLoop(nginx.url, '/plain', 50)).rps)
     sat.rec.push((await closedLoop(recording.ready.url, '/plain', 50)).rps)
     sat.floor.push((await closedLoop(floor.ready.url, '/plain', 50)).rps)
@@ -129,7 +136,7 @@ async function main(): Promise<void> {
     await interleaved(SSE_ROUNDS, async (url) => {
       const out = await sseFirstEvent(url, 1000, 0)
       return { lat: out.lat, count: out.lat.length + out.errors }
-    }, sse.p99, sse.cpu)
+    }, sse.p99, sse.cpu, undefined, sse.turns)
   }
 
   const added = (m: ReturnType<typeof perPath>, key: Path['key']) => m[key].map((x, i) => x - (m.direct[i] as number))
@@ -166,6 +173,16 @@ async function main(): Promise<void> {
   ]
   console.log(`\nGoals (nginx: saturation ${spread(sat.nginx, 0)} rps, hopwatch forwarding only ${spread(sat.bare, 0)}; idle RSS ${f(idle.nginx / 1e6, 0)} MB). The floor: the Node.js floor's figure for the same goal, and for the embedded store's RSS a Node.js process holding the opened engine and nothing else`)
   console.log(table(['goal', 'target', 'hopwatch (median)', '', 'the floor (median)', ''], goals))
+
+  // the tail each path adds to the floor's, turn by turn: a p99 difference smaller than the spread of the repeats can be
+  // told from noise only this way, and where the interval holds 0 the bench says so rather than name a winner
+  const against = (m: ReturnType<typeof perPath>, key: Path['key']) => {
+    const r = medianInterval(m[key].map((x, i) => x - (m.floor[i] as number)))
+    const verdict = r.coverage < 0.95 ? 'too few turns to tell' : r.low > 0 ? 'above the floor' : r.high < 0 ? 'below the floor' : 'cannot be told from the floor'
+    return `${f(r.median)} (${f(r.low)} to ${f(r.high)}, ${f(r.coverage * 100, 1)} %): ${verdict}`
+  }
+  console.log(`\nTurn by turn against the Node.js floor: a path's p99 in one turn less the floor's in the same slice (run back to back, in shuffled order), median and its distribution-free interval over ${rate.turns.floor.length} slices at ${RATE} req/s and ${sse.turns.floor.length} rounds of SSE`)
+  console.log(table(['path', `p99 at ${RATE} req/s, less the floor's (ms)`, 'SSE first event p99, less the floor\'s (ms)'], PATHS.filter(([, key]) => key !== 'floor').map(([name, key]) => [name, against(rate.turns, key), against(sse.turns, key)])))
 
   const final = await cpuOf(recording.proc)
   const stopped = await ask<{ written: number; dropped: number }>(recording.proc, 'stop')
