@@ -1,7 +1,8 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { HopwatchConfig } from '../config/index.js'
-import { HopHandOver, inFlightOf, ProxyError, publishHops, startAdmin, startProxy, type HopBatch, type InFlightSnapshot, type RunningAdmin, type RunningProxy } from '../proxy/index.js'
+import { HopHandOver, inFlightOf, ProxyError, publishHops, startAdmin, startProxy, upstreamDns, type HopBatch, type InFlightSnapshot, type RunningAdmin, type RunningProxy } from '../proxy/index.js'
 import { ownLoopLag } from '../alerts/index.js'
+import type { DnsCounts } from '../telemetry/index.js'
 import { ReceiverBusyError, type OtlpSpan, type ReceiverGuard, type ReceiverStats } from '../telemetry/otlp/index.js'
 import { workerReceiverFor } from './telemetry.js'
 
@@ -49,6 +50,7 @@ type ToOwner =
   | { t: 'lag'; p99Ms: number }
   | { t: 'spans'; spans: OtlpSpan[] }
   | { t: 'receiver'; counts: ReceiverCounts }
+  | { t: 'dns'; counts: DnsCounts }
   | { t: 'fenced'; id: number }
 type ToWorker = { t: 'stop' } | { t: 'metrics'; id: number; contentType: string; text: string } | { t: 'fence'; id: number }
 
@@ -65,6 +67,8 @@ interface SeenWorker {
   lagP99Ms: number
   /** what its OTLP receiver counted so far */
   received: ReceiverCounts | undefined
+  /** its upstream name cache's counts so far */
+  dns: DnsCounts | undefined
 }
 
 /** The owner's side: the workers, the hops they hand over, and their in-flight hops summed. */
@@ -157,6 +161,17 @@ export class ProxyWorkers {
     return sum as T
   }
 
+  /** Every worker's upstream name cache counts, summed (a worker that exited keeps its last). */
+  dnsCounts(): DnsCounts {
+    const sum = { asked: 0, resolved: 0, failed: 0 }
+    for (const w of this.seen.values()) {
+      sum.asked += w.dns?.asked ?? 0
+      sum.resolved += w.dns?.resolved ?? 0
+      sum.failed += w.dns?.failed ?? 0
+    }
+    return sum
+  }
+
   /** Spans from a worker go to `handlers.spans` behind a fence: one fence for all that came while the last was out. */
   private takeSpans(spans: OtlpSpan[]): void {
     this.spansWaiting.push(spans)
@@ -239,7 +254,7 @@ export class ProxyWorkers {
 
   private fork(runId: string): Promise<void> {
     const worker = cluster.fork({ [RUN_ENV]: runId })
-    const seen: SeenWorker = { pid: worker.process.pid ?? 0, running: false, hops: 0, inFlight: [], lagP99Ms: 0, received: undefined }
+    const seen: SeenWorker = { pid: worker.process.pid ?? 0, running: false, hops: 0, inFlight: [], lagP99Ms: 0, received: undefined, dns: undefined }
     this.seen.set(worker.id, seen)
     return new Promise<void>((resolve, reject) => {
       let ready = false
@@ -255,6 +270,8 @@ export class ProxyWorkers {
           this.passed(worker.id, m.id)
         } else if (m.t === 'receiver') {
           seen.received = m.counts
+        } else if (m.t === 'dns') {
+          seen.dns = m.counts
         } else if (m.t === 'lag') {
           seen.lagP99Ms = m.p99Ms
         } else if (m.t === 'metrics?') {
@@ -322,11 +339,19 @@ export async function runProxyWorker(config: HopwatchConfig): Promise<number> {
     spansInPipe += spans.length
     send({ t: 'spans', spans }, () => (spansInPipe -= spans.length))
   })
-  const reportReceived = () => receiving !== undefined && send({ t: 'receiver', counts: { ...receiving.receiver.stats, ...receiving.guard?.stats } })
-  const receiverTimer = setInterval(reportReceived, 1000)
-  receiverTimer.unref()
+  let dnsSent = ''
+  const reportCounts = () => {
+    if (receiving !== undefined) send({ t: 'receiver', counts: { ...receiving.receiver.stats, ...receiving.guard?.stats } })
+    // the name cache's counts, when they changed
+    const dns = upstreamDns.counts()
+    const key = `${dns.asked},${dns.resolved},${dns.failed}`
+    if (key !== dnsSent) send({ t: 'dns', counts: dns })
+    dnsSent = key
+  }
+  const countsTimer = setInterval(reportCounts, 1000)
+  countsTimer.unref()
   const quit = async () => {
-    clearInterval(receiverTimer)
+    clearInterval(countsTimer)
     clearInterval(lagTimer)
     lag.dispose?.()
     await handOver.stop()
@@ -362,7 +387,7 @@ export async function runProxyWorker(config: HopwatchConfig): Promise<number> {
   send({ t: 'ready', url: proxy.url, upstreamUrls: [...proxy.upstreamUrls] })
   await stopped
   await proxy.close()
-  reportReceived()
+  reportCounts()
   await quit()
   return 0
 }

@@ -44,6 +44,8 @@ export class DnsCache {
   private readonly now: () => number
   private started = 0
   private calls = 0
+  private resolved = 0
+  private failed = 0
 
   constructor(options: DnsCacheOptions = {}) {
     this.refreshMs = options.refreshMs ?? DNS_REFRESH_MS
@@ -91,6 +93,11 @@ export class DnsCache {
     return this.started
   }
 
+  /** For /metrics: connections that asked, and the lookups that came back resolved or failed (an error or no address). */
+  counts(): { asked: number; resolved: number; failed: number } {
+    return { asked: this.calls, resolved: this.resolved, failed: this.failed }
+  }
+
   /** One lookup for `key`; its answer goes to every caller waiting for it, and replaces the entry's. */
   private renew(key: string, hostname: string, options: LookupOptions, entry: Entry): void {
     entry.waiting ??= []
@@ -101,12 +108,16 @@ export class DnsCache {
       entry.waiting = undefined
       const failed = err ?? (addresses.length === 0 ? notFound(hostname) : null)
       if (failed === null) {
+        this.resolved++
         entry.addresses = addresses
         entry.at = this.now()
-      } else if (entry.addresses === undefined || this.now() - entry.at >= this.staleMaxMs) {
-        // nothing to fall back on: the error goes to whoever waits, and the next connection looks up again
-        entry.addresses = undefined
-        this.entries.delete(key)
+      } else {
+        this.failed++
+        if (entry.addresses === undefined || this.now() - entry.at >= this.staleMaxMs) {
+          // nothing to fall back on: the error goes to whoever waits, and the next connection looks up again
+          entry.addresses = undefined
+          this.entries.delete(key)
+        }
       }
       for (const answer of waiting) {
         if (failed !== null && entry.addresses === undefined) answer(failed)

@@ -1,1 +1,1 @@
-export { HOP_BUCKETS, ProxyMetrics, type StoreCounts, type UpstreamGauge } from './metrics.js'
+export { HOP_BUCKETS, ProxyMetrics, type DnsCounts, type StoreCounts, type UpstreamGauge } from './metrics.js'

@@ -79,6 +79,15 @@ export interface ReceiverCounts {
   held: number
 }
 
+/** The upstream name cache's counters (structurally typed, as src/proxy/dns-cache.ts reports them). */
+export interface DnsCounts {
+  /** new upstream connections that asked for a name's address */
+  asked: number
+  /** lookups that came back with an address, and those that came back with an error or none */
+  resolved: number
+  failed: number
+}
+
 /** A counter that follows a running total read at scrape time. */
 function followTotals<K extends string>(registers: Registry[], name: string, help: string, label: string, keys: readonly K[], read: () => Record<K, number> | undefined): void {
   const reported = new Map<string, number>()
@@ -115,7 +124,7 @@ export class ProxyMetrics {
   /** label-bound series per upstream, so recording a hop allocates no label objects */
   private readonly series = new Map<string, UpstreamSeries>()
 
-  constructor(upstreams: () => readonly UpstreamGauge[], store?: () => StoreCounts, more: { alerts?: () => AlertCounts | undefined; tracing?: () => TracingCounts | undefined; receiver?: () => ReceiverCounts | undefined } = {}) {
+  constructor(upstreams: () => readonly UpstreamGauge[], store?: () => StoreCounts, more: { alerts?: () => AlertCounts | undefined; tracing?: () => TracingCounts | undefined; receiver?: () => ReceiverCounts | undefined; dns?: () => DnsCounts | undefined } = {}) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry, prefix: 'hopwatch_', eventLoopMonitoringPrecision: LOOP_SAMPLE_MS })
     this.stage = new BoundHistogram({ name: 'hopwatch_hop_stage_seconds', help: 'Time from hop start to each stage: response_start (headers), first_payload (first token/audio/transcript), final, end', labelNames: ['upstream', 'component', 'stage'], buckets: HOP_BUCKETS, registry: this.registry })
@@ -136,6 +145,7 @@ export class ProxyMetrics {
     if (more.alerts !== undefined) this.alertMetrics(more.alerts)
     if (more.tracing !== undefined) this.tracingMetrics(more.tracing)
     if (more.receiver !== undefined) this.receiverMetrics(more.receiver)
+    if (more.dns !== undefined) this.dnsMetrics(more.dns)
     hopEnded.subscribe(this.listener)
     turnEnded.subscribe(this.turnListener)
   }
@@ -241,4 +251,21 @@ export class ProxyMetrics {
     followTotals(registers, 'hopwatch_otlp_rejected_total', 'OTLP requests not recorded: malformed (400), too_large (413), busy (503, the bound on bodies in progress), failed (500, decoded but not recorded)', 'reason', ['malformed', 'too_large', 'busy', 'failed'], receiver)
     new Gauge({ name: 'hopwatch_otlp_held_spans', help: 'Agent service spans waiting for their turn span', registers, collect() { this.set(receiver()?.held ?? 0) } })
   }
+  private dnsMetrics(dns: () => DnsCounts | undefined): void {
+    const registers = [this.registry]
+    let reported = 0
+    new Counter({
+      name: 'hopwatch_upstream_dns_asked_total',
+      help: 'New upstream connections that asked for a host name\'s address (an IP literal asks nothing); answered from the name cache unless a lookup was needed',
+      registers,
+      collect() {
+        const asked = dns()?.asked
+        if (asked === undefined) return
+        this.inc(Math.max(0, asked - reported))
+        reported = asked
+      },
+    })
+    followTotals(registers, 'hopwatch_upstream_dns_lookups_total', 'Lookups of upstream host names by the system resolver (the first for a name, then one renewal every 5 s while it is used), by outcome: resolved, or failed (an error or no address; a name that had an answer keeps it for 60 s)', 'outcome', ['resolved', 'failed'], dns)
+  }
+
 }

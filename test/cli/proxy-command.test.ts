@@ -108,6 +108,8 @@ test('the proxy records hops in the embedded store, sql reaches it through the p
   assert.match(metrics, /hopwatch_hops_total\{upstream="llm",component="llm",status_class="2xx"\} 1/)
   assert.match(metrics, /hopwatch_component_latency_seconds_count\{upstream="llm",component="llm"\} 1/)
   assert.match(metrics, /hopwatch_store_rows_total\{table="hops",outcome="written"\} 2/)
+  // the name cache's series are there (its upstreams are addresses, so nothing was looked up)
+  assert.match(metrics, /^hopwatch_upstream_dns_lookups_total\{outcome="resolved"\} 0$/m)
 
   const owner = JSON.parse(await readFile(join(dir, 'data', 'hopwatch-owner.json'), 'utf8')) as { admin_url: string; admin_token: string }
   const stats = await (await fetch(`${owner.admin_url}/_hopwatch/stats`, { headers: { authorization: `Bearer ${owner.admin_token}` } })).text()

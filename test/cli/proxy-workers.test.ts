@@ -18,7 +18,7 @@ before(async () => {
     join(dir, 'hopwatch.yaml'),
     `proxy: { port: 0 }
 upstreams:
-  - { name: llm, component: llm, adapter: openai, target: "${llm.url}/v1", prefix: /llm }
+  - { name: llm, component: llm, adapter: openai, target: "${llm.url.replace('127.0.0.1', 'localhost')}/v1", prefix: /llm }
 store: { dir: ./data, flush_ms: 50 }
 telemetry: { receiver: { enabled: false } }
 resources: { interval_s: 1 }
@@ -97,6 +97,16 @@ test('with --workers 2, two processes serve the port and the owner stores every 
     const metrics = (await onNewConnection(`${url}/metrics`)).body
     assert.match(metrics, /hopwatch_hops_total\{upstream="llm",component="llm",status_class="2xx"\} 100\b/)
   }
+  // the upstream is named, not an address: each worker looked the name up for its first connection, and reports its
+  // name cache's counts every second
+  let dns = { asked: 0, resolved: 0, failed: -1 }
+  for (const end = Date.now() + 5000; Date.now() < end && dns.resolved < 2; await new Promise((r) => setTimeout(r, 200))) {
+    const metrics = await (await fetch(`${url}/metrics`)).text()
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN)
+    dns = { asked: value('hopwatch_upstream_dns_asked_total'), resolved: value('hopwatch_upstream_dns_lookups_total{outcome="resolved"}'), failed: value('hopwatch_upstream_dns_lookups_total{outcome="failed"}') }
+  }
+  assert.ok(dns.resolved >= 2 && dns.failed === 0, `both workers resolved the name, none failed: ${JSON.stringify(dns)}`)
+  assert.ok(dns.asked >= dns.resolved, `every lookup was for a connection that asked: ${JSON.stringify(dns)}`)
 
   proxy.child.kill('SIGTERM')
   assert.equal(await proxy.exited, 0, proxy.output().stderr)

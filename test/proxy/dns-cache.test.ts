@@ -100,6 +100,21 @@ test('a name that stops resolving keeps its last answer until it is too old, the
   assert.equal((await late).err?.code, 'EAI_AGAIN')
 })
 
+test('the cache counts the connections that asked and its lookups by outcome, as /metrics reports them', async () => {
+  const { cache, pending, clock } = await resolvedAtZero('stt')
+  assert.deepEqual(cache.counts(), { asked: 1, resolved: 1, failed: 0 })
+  await ask(cache, 'stt', { all: true })
+  assert.deepEqual(cache.counts(), { asked: 2, resolved: 1, failed: 0 }, 'answered from the cache: no lookup')
+  clock.now = 6000
+  await ask(cache, 'stt', { all: true })
+  pending[1]?.settle(Object.assign(new Error('getaddrinfo EAI_AGAIN stt'), { code: 'EAI_AGAIN' }), [])
+  assert.deepEqual(cache.counts(), { asked: 3, resolved: 1, failed: 1 }, 'a renewal that failed is counted, though its last answer stands')
+  const empty = ask(cache, 'void', { all: true })
+  pending[2]?.settle(null, [])
+  assert.equal((await empty).err?.code, 'ENOTFOUND')
+  assert.deepEqual(cache.counts(), { asked: 4, resolved: 1, failed: 2 }, 'no address is a failure too')
+})
+
 test('names are kept apart by the address family asked for', async () => {
   const { pending, resolve } = manualResolver()
   const cache = new DnsCache({ resolve })

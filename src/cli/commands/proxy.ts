@@ -1,4 +1,4 @@
-import { ADAPTER_NAMES, inFlightOf, proxyNameOf, startProxy, unreachableUpstreams, type RunningProxy } from '../../proxy/index.js'
+import { ADAPTER_NAMES, inFlightOf, proxyNameOf, startProxy, unreachableUpstreams, upstreamDns, type RunningProxy } from '../../proxy/index.js'
 import { loadConfigFile } from '../../config/index.js'
 import { lowerEngineThreads, newRunId } from '../../store/index.js'
 import { ProxyMetrics } from '../../telemetry/index.js'
@@ -114,7 +114,7 @@ async function serveInProcess(config: HopwatchConfig, recording: RecordingType, 
   const metrics = new ProxyMetrics(
     () => inFlightOf(proxy?.upstreams ?? []),
     () => recording.stats(),
-    { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: () => agentTraces?.stats() },
+    { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: () => agentTraces?.stats(), dns: () => upstreamDns.counts() },
   )
   proxy = await startProxy({
     config,
@@ -160,7 +160,7 @@ async function serveWithWorkers(config: HopwatchConfig, recording: RecordingType
   const agentTraces = agentTracesFor(config, recording, false)
   const receiverStats = () => (agentTraces === undefined ? undefined : { ...agentTraces.stats(), ...(pool?.receiverCounts({ ...agentTraces.receiver.stats }) ?? {}) })
   const tracing = tracingFor(config)
-  const metrics = new ProxyMetrics(() => pool?.inFlightHops() ?? [], () => recording.stats(), { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: receiverStats })
+  const metrics = new ProxyMetrics(() => pool?.inFlightHops() ?? [], () => recording.stats(), { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: receiverStats, dns: () => pool?.dnsCounts() })
   const admin = await ownerAdmin(config, {
     ...recording.storeHooks(),
     metrics: () => metrics.render(),

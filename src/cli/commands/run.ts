@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { parseYaml, readConfigText, validateConfig, type HopwatchConfig } from '../../config/index.js'
 import { LoadRun, parseShard, planFromConfig, RunMonitor, targetsFromUpstreams, type StepOutcome } from '../../loadgen/index.js'
-import { ADAPTER_NAMES, inFlightOf, startProxy, type RunningProxy } from '../../proxy/index.js'
+import { ADAPTER_NAMES, inFlightOf, startProxy, upstreamDns, type RunningProxy } from '../../proxy/index.js'
 import { loadSimConfigFile, presetConfig, startSim, type RunningSim, type SimConfig, type SimEndpoint } from '../../sim/index.js'
 import { newRunId } from '../../store/index.js'
 import { ProxyMetrics } from '../../telemetry/index.js'
@@ -229,7 +229,7 @@ export async function runLoad(options: RunOptions): Promise<number> {
     const metrics = new ProxyMetrics(
       () => inFlightOf(proxy?.upstreams ?? []),
       () => recording.stats(),
-      { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: () => agentTraces?.stats() },
+      { alerts: () => watching.stats().alerts, tracing: () => tracing?.counts(), receiver: () => agentTraces?.stats(), dns: () => upstreamDns.counts() },
     )
     stops.push(async () => metrics.dispose())
     proxy = await startProxy({ config, runId, ...(agentTraces !== undefined ? { otlp: agentTraces } : {}), admin: { ...recording.storeHooks(), metrics: () => metrics.render(), stats: () => ({ run_id: runId, store: recording.stats(), ...watching.stats(), agent_spans: agentTraces?.stats() }) } })
