@@ -46,11 +46,30 @@ function tsvText(value: unknown): string {
 }
 
 /**
+ * A safe integer of 9 digits or more (n ≥ 1e8; below that String's own path is the fast one) as `String` prints it, made of two integers of at most 8 digits each. A row's
+ * timestamps (microseconds since 1970, some 1.8e15) are heap numbers, which V8 prints through its general
+ * double-to-text path, about three times as slow as printing the two halves as small integers; the timestamps were
+ * a third of the time the proxy spent encoding a hop's line (stop 34).
+ */
+export function largeIntegerText(n: number): string {
+  // Exact for a safe integer: n / 1e8 is below 2^27, where half a double's spacing (under 7.5e-9) is less than the
+  // 1e-8 by which n one below a multiple of 1e8 falls short, so the quotient never rounds up to the next integer;
+  // high × 1e8 is (high × 5^8) × 2^8, both products below 2^53; n less it is an integer below 1e8. `| 0` (both are
+  // below 2^31) makes each a small integer, which String prints on V8's fast path from the first call.
+  const high = Math.floor(n / 1e8) | 0
+  const digits = String((n - high * 1e8) | 0)
+  return String(high) + '00000000'.slice(digits.length) + digits
+}
+
+/**
  * A numeric field: a finite number as JavaScript prints it (ClickHouse reads exponents too); a non-finite one 0, the
  * column's default, as JSONEachRow's `null` was stored; anything else as text, for the store to refuse if it is no number.
  */
 function tsvNumber(value: unknown): string {
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '0'
+  if (typeof value === 'number') {
+    if (value >= 1e8 && Number.isSafeInteger(value)) return largeIntegerText(value)
+    return Number.isFinite(value) ? String(value) : '0'
+  }
   return value === undefined || value === null ? '0' : tsvString(String(value))
 }
 

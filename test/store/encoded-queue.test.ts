@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { BatchWriter, MemorySink, Spill, type RowSink } from '../../src/store/index.js'
 import { PACK_ROWS } from '../../src/store/writer.js'
-import { tsvEncoder } from '../../src/store/tsv.js'
+import { largeIntegerText, tsvEncoder } from '../../src/store/tsv.js'
+import { Rng } from '../../src/sim/random.js'
 import { hopRow } from '../support/rows.js'
 
 test('a row as one TabSeparated line is the text of encode, and reads back to a row that encodes to the same line', () => {
@@ -30,6 +31,18 @@ test('a row as one TabSeparated line is the text of encode, and reads back to a 
   assert.equal(second?.tokens_in, 1e300)
   assert.equal(third?.conversation_id, '')
   assert.equal(third?.turn, 0)
+})
+
+test('a timestamp is printed in two halves as String prints it whole, at every edge of the halves', () => {
+  const rng = new Rng(8, 'large-integers')
+  const edges = [1e8, 1e8 + 1, 2e8 - 1, 1_764_712_399_999_999, 1_764_712_400_000_000, 1_764_712_300_000_001, 99_999_999 * 1e8 + 99_999_999, Number.MAX_SAFE_INTEGER]
+  const drawn = Array.from({ length: 20_000 }, () => Math.floor(1e8 + rng.next() * (Number.MAX_SAFE_INTEGER - 1e8)))
+  // the multiples of 1e8 and the integers just below them are where a half could carry or borrow
+  const near = drawn.flatMap((n) => [Math.floor(n / 1e8) * 1e8, Math.floor(n / 1e8) * 1e8 - 1]).filter((n) => n >= 1e8)
+  for (const n of [...edges, ...drawn, ...near]) assert.equal(largeIntegerText(n), String(n))
+  // and in a row's line, where smaller, negative and fractional numbers keep String's own text
+  const line = tsvEncoder('hops').line(hopRow(1, { start_us: 1_764_712_400_000_007, end_us: 99_999_999, status: 200, bytes_in: -5, tokens_in: 1.5 }))
+  for (const text of ['1764712400000007', '99999999', '200', '-5', '1.5']) assert.ok(line.split('\t').includes(text), `${text} in ${line}`)
 })
 
 /** A sink that takes encoded rows and keeps each insert's bytes, as a store would receive them. */
