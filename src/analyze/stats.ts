@@ -61,7 +61,10 @@ export interface MedianInterval {
   /** order statistics x(k) and x(n + 1 − k) of the values: the median lies between them with probability `coverage` */
   low: number
   high: number
-  /** the interval's exact coverage for any continuous distribution: at least the confidence asked for, unless n is too small to reach it (then the widest, min to max) */
+  /**
+   * the interval's exact coverage for any continuous distribution: at least the confidence asked for, unless n is too
+   * small to reach it (then the widest, min to max)
+   */
   coverage: number
 }
 

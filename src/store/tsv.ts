@@ -46,10 +46,10 @@ function tsvText(value: unknown): string {
 }
 
 /**
- * A safe integer of 9 digits or more (n ≥ 1e8; below that String's own path is the fast one) as `String` prints it, made of two integers of at most 8 digits each. A row's
- * timestamps (microseconds since 1970, some 1.8e15) are heap numbers, which V8 prints through its general
- * double-to-text path, about three times as slow as printing the two halves as small integers; the timestamps were
- * a third of the time the proxy spent encoding a hop's line (stop 34).
+ * A safe integer of 9 digits or more (n ≥ 1e8: below that String's own path is the fast one) as `String` prints it,
+ * made of two integers of at most 8 digits each. A row's timestamps (microseconds since 1970, some 1.8e15) are heap
+ * numbers, which V8 prints through its general double-to-text path, about three times as slow as printing the two
+ * halves as small integers; the timestamps were a third of the time the proxy spent encoding a hop's line (stop 34).
  */
 export function largeIntegerText(n: number): string {
   // Exact for a safe integer: n / 1e8 is below 2^27, where half a double's spacing (under 7.5e-9) is less than the
