@@ -88,7 +88,23 @@ export interface DnsCounts {
   failed: number
 }
 
-/** A counter that follows a running total read at scrape time. */
+/** A counter that follows a running total read at scrape time (undefined: nothing to read, the counter stays). */
+function followTotal(registers: Registry[], name: string, help: string, read: () => number | undefined): void {
+  let reported = 0
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      const total = read()
+      if (total === undefined) return
+      this.inc(Math.max(0, total - reported))
+      reported = total
+    },
+  })
+}
+
+/** Counters by one label, each following a running total read at scrape time. */
 function followTotals<K extends string>(registers: Registry[], name: string, help: string, label: string, keys: readonly K[], read: () => Record<K, number> | undefined): void {
   const reported = new Map<string, number>()
   new Counter({
@@ -237,35 +253,14 @@ export class ProxyMetrics {
 
   private receiverMetrics(receiver: () => ReceiverCounts | undefined): void {
     const registers = [this.registry]
-    let reported = 0
-    new Counter({
-      name: 'hopwatch_otlp_received_spans_total',
-      help: 'Spans an agent sent to POST /v1/traces',
-      registers,
-      collect() {
-        const spans = receiver()?.spans ?? reported
-        this.inc(Math.max(0, spans - reported))
-        reported = spans
-      },
-    })
+    followTotal(registers, 'hopwatch_otlp_received_spans_total', 'Spans an agent sent to POST /v1/traces', () => receiver()?.spans)
     followTotals(registers, 'hopwatch_otlp_rejected_total', 'OTLP requests not recorded: malformed (400), too_large (413), busy (503, the bound on bodies in progress), failed (500, decoded but not recorded)', 'reason', ['malformed', 'too_large', 'busy', 'failed'], receiver)
     new Gauge({ name: 'hopwatch_otlp_held_spans', help: 'Agent service spans waiting for their turn span', registers, collect() { this.set(receiver()?.held ?? 0) } })
   }
+
   private dnsMetrics(dns: () => DnsCounts | undefined): void {
     const registers = [this.registry]
-    let reported = 0
-    new Counter({
-      name: 'hopwatch_upstream_dns_asked_total',
-      help: 'New upstream connections that asked for a host name\'s address (an IP literal asks nothing); answered from the name cache unless a lookup was needed',
-      registers,
-      collect() {
-        const asked = dns()?.asked
-        if (asked === undefined) return
-        this.inc(Math.max(0, asked - reported))
-        reported = asked
-      },
-    })
+    followTotal(registers, 'hopwatch_upstream_dns_asked_total', 'New upstream connections that asked for a host name\'s address (an IP literal asks nothing); answered from the name cache unless a lookup was needed', () => dns()?.asked)
     followTotals(registers, 'hopwatch_upstream_dns_lookups_total', 'Lookups of upstream host names by the system resolver (the first for a name, then one renewal every 5 s while it is used), by outcome: resolved, or failed (an error or no address; a name that had an answer keeps it for 60 s)', 'outcome', ['resolved', 'failed'], dns)
   }
-
 }
