@@ -17,6 +17,7 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 3)
 const RATE = Number(process.env.BENCH_RATE ?? 1000)
 const SETTLE_MS = 3000
 const SSE_ROUNDS = Number(process.env.BENCH_SSE_ROUNDS ?? 3)
+const SAT_ROUNDS = Number(process.env.BENCH_SAT_ROUNDS ?? 3)
 const IDLE_MS = 5000
 
 type Cpu = { cpuSeconds: number; hops: number; rssBytes: number; anonBytes?: number }
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
 
   const rate = { p99: perPath(), cpu: perPath(), busy: perPath(), turns: perPath() }
   const sat = { nginx: [] as number[], rec: [] as number[], floor: [] as number[], bare: [] as number[] }
+  const satPaths = [['nginx', nginx.url], ['rec', recording.ready.url], ['floor', floor.ready.url], ['bare', bare.ready.url]] as const
   // CPU seconds per 1,000 streams: the figure the p99 follows when 1,000 streams start at once on a shared core
   const sse = { p99: perPath(), cpu: perPath(), turns: perPath() }
   for (let r = 0; r < REPEATS; r++) {
@@ -126,12 +128,16 @@ async function main(): Promise<void> {
       const out = await fixedRate(url, '/plain', RATE, 1)
       return { lat: out.lat, count: out.sent }
     }, rate.p99, rate.cpu, rate.busy, rate.turns)
-    sat.nginx.push((await closedLoop(nginx.url, '/plain', 50)).rps)
-    sat.rec.push((await closedLoop(recording.ready.url, '/plain', 50)).rps)
-    sat.floor.push((await closedLoop(floor.ready.url, '/plain', 50)).rps)
-    // every proxy, forwarding only too, goes through the burst, so each meets the SSE turns in the same state: left
-    // out, forwarding only was the worst path at SSE in every run (the figures: docs/reference.md, the bench's method)
-    sat.bare.push((await closedLoop(bare.ready.url, '/plain', 50)).rps)
+    // saturation in rounds, the paths in an order shuffled anew for each, as the turns above: what one path leaves
+    // behind (the recording proxy's inserts) falls on a different neighbour each time. Every proxy, forwarding only
+    // too, goes through the burst, so each meets the SSE turns in the same state: left out, forwarding only was the
+    // worst path at SSE in every run (the figures: docs/reference.md, the bench's method)
+    for (let round = 0; round < SAT_ROUNDS; round++) {
+      for (const i of shuffled(satPaths.length)) {
+        const [key, url] = satPaths[i] as (typeof satPaths)[number]
+        sat[key].push((await closedLoop(url, '/plain', 50)).rps)
+      }
+    }
     await settle()
     await interleaved(SSE_ROUNDS, async (url) => {
       const out = await sseFirstEvent(url, 1000, 0)
@@ -176,13 +182,15 @@ async function main(): Promise<void> {
 
   // the tail each path adds to the floor's, turn by turn: a p99 difference smaller than the spread of the repeats can be
   // told from noise only this way, and where the interval holds 0 the bench says so rather than name a winner
-  const against = (m: ReturnType<typeof perPath>, key: Path['key']) => {
-    const r = medianInterval(m[key].map((x, i) => x - (m.floor[i] as number)))
-    const verdict = r.coverage < 0.95 ? 'too few turns to tell' : r.low > 0 ? 'above the floor' : r.high < 0 ? 'below the floor' : 'cannot be told from the floor'
-    return `${f(r.median)} (${f(r.low)} to ${f(r.high)}, ${f(r.coverage * 100, 1)} %): ${verdict}`
+  // latencies are compared as differences (same as the floor: 0), throughput as ratios (same: 1)
+  const against = (m: Record<(typeof PATHS)[number][1], number[]>, key: (typeof PATHS)[number][1], how: 'less' | 'over', digits = 2) => {
+    const same = how === 'less' ? 0 : 1
+    const r = medianInterval(m[key].map((x, i) => (how === 'less' ? x - (m.floor[i] as number) : x / (m.floor[i] as number))))
+    const verdict = r.coverage < 0.95 ? 'too few turns to tell' : r.low > same ? 'above the floor' : r.high < same ? 'below the floor' : 'cannot be told from the floor'
+    return `${f(r.median, digits)} (${f(r.low, digits)} to ${f(r.high, digits)}, ${f(r.coverage * 100, 1)} %): ${verdict}`
   }
-  console.log(`\nTurn by turn against the Node.js floor: a path's p99 in one turn less the floor's in the same slice (run back to back, in shuffled order), median and its distribution-free interval over ${rate.turns.floor.length} slices at ${RATE} req/s and ${sse.turns.floor.length} rounds of SSE`)
-  console.log(table(['path', `p99 at ${RATE} req/s, less the floor's (ms)`, 'SSE first event p99, less the floor\'s (ms)'], PATHS.filter(([, key]) => key !== 'floor').map(([name, key]) => [name, against(rate.turns, key), against(sse.turns, key)])))
+  console.log(`\nTurn by turn against the Node.js floor: a path's figure in one turn against the floor's in the same slice (run back to back, in shuffled order), median and its distribution-free interval over ${rate.turns.floor.length} slices at ${RATE} req/s, ${sse.turns.floor.length} rounds of SSE and ${sat.floor.length} of saturation`)
+  console.log(table(['path', `p99 at ${RATE} req/s, less the floor's (ms)`, 'SSE first event p99, less the floor\'s (ms)', 'saturation, over the floor\'s (×)'], PATHS.filter(([, key]) => key !== 'floor').map(([name, key]) => [name, against(rate.turns, key, 'less'), against(sse.turns, key, 'less'), against(sat, key, 'over')])))
 
   const final = await cpuOf(recording.proc)
   const stopped = await ask<{ written: number; dropped: number }>(recording.proc, 'stop')
