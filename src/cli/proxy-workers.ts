@@ -156,20 +156,19 @@ export class ProxyWorkers {
 
   /** Every worker's receiver counts added to `own` (the owner's: the spans it failed to join), key by key. */
   receiverCounts<T extends Record<string, number>>(own: T): T {
-    const sum: Record<string, number> = { ...own }
-    for (const w of this.seen.values()) for (const [key, n] of Object.entries(w.received ?? {})) sum[key] = (sum[key] ?? 0) + n
-    return sum as T
+    return this.summed(own, (w) => w.received)
   }
 
   /** Every worker's upstream name cache counts, summed (a worker that exited keeps its last). */
   dnsCounts(): DnsCounts {
-    const sum = { asked: 0, resolved: 0, failed: 0 }
-    for (const w of this.seen.values()) {
-      sum.asked += w.dns?.asked ?? 0
-      sum.resolved += w.dns?.resolved ?? 0
-      sum.failed += w.dns?.failed ?? 0
-    }
-    return sum
+    return this.summed({ asked: 0, resolved: 0, failed: 0 }, (w) => w.dns)
+  }
+
+  /** `start` plus what each worker reported, key by key. */
+  private summed<T extends object>(start: T, of: (w: SeenWorker) => object | undefined): T {
+    const sum: Record<string, number> = { ...(start as Record<string, number>) }
+    for (const w of this.seen.values()) for (const [key, n] of Object.entries(of(w) ?? {}) as Array<[string, number]>) sum[key] = (sum[key] ?? 0) + n
+    return sum as T
   }
 
   /** Spans from a worker go to `handlers.spans` behind a fence: one fence for all that came while the last was out. */
@@ -339,14 +338,9 @@ export async function runProxyWorker(config: HopwatchConfig): Promise<number> {
     spansInPipe += spans.length
     send({ t: 'spans', spans }, () => (spansInPipe -= spans.length))
   })
-  let dnsSent = ''
   const reportCounts = () => {
     if (receiving !== undefined) send({ t: 'receiver', counts: { ...receiving.receiver.stats, ...receiving.guard?.stats } })
-    // the name cache's counts, when they changed
-    const dns = upstreamDns.counts()
-    const key = `${dns.asked},${dns.resolved},${dns.failed}`
-    if (key !== dnsSent) send({ t: 'dns', counts: dns })
-    dnsSent = key
+    send({ t: 'dns', counts: upstreamDns.counts() })
   }
   const countsTimer = setInterval(reportCounts, 1000)
   countsTimer.unref()

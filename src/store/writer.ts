@@ -112,13 +112,17 @@ export class BatchWriter {
   private closed = false
   /** per table, spilled rows the store refused on replay (so no longer outstanding) */
   private readonly refusedOnReplay = new Map<string, number>()
+  /** lines to a pack: PACK_ROWS, or a batch if batches are smaller */
+  private readonly packRows: number
 
   constructor(
     private readonly sink: RowSink,
     private readonly spill: Spill,
     private readonly options: WriterOptions,
     private readonly onDrop: (table: string, reason: DropReason, rows: number) => void = () => {},
-  ) {}
+  ) {
+    this.packRows = Math.min(PACK_ROWS, options.batchRows)
+  }
 
   /** Starts the interval flush and replays whatever earlier processes spilled. */
   start(): void {
@@ -137,7 +141,7 @@ export class BatchWriter {
         encoded.lines.push(encoded.encoder.line(row))
         encoded.rows++
         this.pendingRows++
-        if (encoded.lines.length >= Math.min(PACK_ROWS, this.options.batchRows)) pack(encoded)
+        if (encoded.lines.length >= this.packRows) pack(encoded)
         if (encoded.rows >= this.options.batchRows) this.scheduleDrain()
         return
       }
@@ -158,6 +162,11 @@ export class BatchWriter {
     queue.push(row)
     this.overflowRows++
     this.spilling ??= this.spillOverflow().finally(() => (this.spilling = undefined))
+  }
+
+  /** The store failed and its retry time has not come: rows go to the spill file without an insert. */
+  private storeResting(): boolean {
+    return !this.storeUp && Date.now() < this.retryAt
   }
 
   private scheduleDrain(): void {
@@ -258,13 +267,13 @@ export class BatchWriter {
         }
         if (rows > 0) await send()
       }
-      if (this.storeUp || Date.now() >= this.retryAt) await this.replaySpills()
+      if (!this.storeResting()) await this.replaySpills()
     } while (this.drainAgain)
   }
 
   /** `refused`: the data error the store already gave for this whole batch, which then is not sent whole again. */
   private async insertOrSpill(table: string, batch: object[], refused?: unknown): Promise<void> {
-    if (!this.storeUp && Date.now() < this.retryAt) {
+    if (this.storeResting()) {
       await this.spillRows(table, batch)
       return
     }
@@ -280,7 +289,7 @@ export class BatchWriter {
    */
   private async insertOrSpillEncoded(table: string, encoder: TsvEncoder, chunks: Buffer[], rows: number): Promise<void> {
     const decoded = () => chunks.flatMap((chunk) => encoder.decode(chunk.toString('utf8')))
-    if (!this.storeUp && Date.now() < this.retryAt) {
+    if (this.storeResting()) {
       await this.spillRows(table, decoded())
       return
     }

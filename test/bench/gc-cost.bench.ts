@@ -8,6 +8,8 @@
  * ratios: the machine is shared and noisy, and these counts move with the allocation rate.
  */
 import type { ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
 import { table } from '../../src/cli/output.js'
 import { ask, child, f, fixedRate, median, percentile, pinGenerator, pinning, pinServerSide, spread } from './load.js'
 
@@ -26,12 +28,7 @@ interface Traced {
 async function traced(upstream: string, mode: string): Promise<Traced> {
   const { proc, ready } = await child<{ url: string }>('proxy-child.js', [upstream, mode], {}, { execArgv: ['--trace-gc-nvp'], pipeStdout: true })
   const out: string[] = []
-  let partial = ''
-  proc.stdout?.on('data', (chunk: Buffer) => {
-    const lines = (partial + chunk.toString('utf8')).split('\n')
-    partial = lines.pop() ?? ''
-    out.push(...lines)
-  })
+  createInterface({ input: proc.stdout as Readable }).on('line', (line) => out.push(line))
   return { proc, url: ready.url, out }
 }
 

@@ -102,7 +102,7 @@ async function main(): Promise<void> {
         const out = await run((paths[i] as Path).url)
         activeMs[i] = (activeMs[i] as number) + performance.now() - started
         runs[i]?.push(out.lat)
-        turns?.[(paths[i] as Path).key].push(percentile(out.lat.slice().sort(), 99))
+        turns?.[(paths[i] as Path).key].push(percentile(out.lat, 99))
         counts[i] = (counts[i] as number) + out.count
       }
     }
@@ -180,14 +180,14 @@ async function main(): Promise<void> {
   console.log(`\nGoals (nginx: saturation ${spread(sat.nginx, 0)} rps, hopwatch forwarding only ${spread(sat.bare, 0)}; idle RSS ${f(idle.nginx / 1e6, 0)} MB). The floor: the Node.js floor's figure for the same goal, and for the embedded store's RSS a Node.js process holding the opened engine and nothing else`)
   console.log(table(['goal', 'target', 'hopwatch (median)', '', 'the floor (median)', ''], goals))
 
-  // the tail each path adds to the floor's, turn by turn: a p99 difference smaller than the spread of the repeats can be
-  // told from noise only this way, and where the interval holds 0 the bench says so rather than name a winner
-  // latencies are compared as differences (same as the floor: 0), throughput as ratios (same: 1)
-  const against = (m: Record<(typeof PATHS)[number][1], number[]>, key: (typeof PATHS)[number][1], how: 'less' | 'over', digits = 2) => {
+  // each path against the floor, turn by turn: a p99 difference smaller than the spread of the repeats can be told from
+  // noise only this way, and where the interval holds no difference the bench says so rather than name a winner.
+  // Latencies are compared as differences (the same as the floor's: 0), throughput as ratios (the same: 1)
+  const against = (m: Record<(typeof PATHS)[number][1], number[]>, key: (typeof PATHS)[number][1], how: 'less' | 'over') => {
     const same = how === 'less' ? 0 : 1
     const r = medianInterval(m[key].map((x, i) => (how === 'less' ? x - (m.floor[i] as number) : x / (m.floor[i] as number))))
     const verdict = r.coverage < 0.95 ? 'too few turns to tell' : r.low > same ? 'above the floor' : r.high < same ? 'below the floor' : 'cannot be told from the floor'
-    return `${f(r.median, digits)} (${f(r.low, digits)} to ${f(r.high, digits)}, ${f(r.coverage * 100, 1)} %): ${verdict}`
+    return `${f(r.median)} (${f(r.low)} to ${f(r.high)}, ${f(r.coverage * 100, 1)} %): ${verdict}`
   }
   console.log(`\nTurn by turn against the Node.js floor: a path's figure in one turn against the floor's in the same slice (run back to back, in shuffled order), median and its distribution-free interval over ${rate.turns.floor.length} slices at ${RATE} req/s, ${sse.turns.floor.length} rounds of SSE and ${sat.floor.length} of saturation`)
   console.log(table(['path', `p99 at ${RATE} req/s, less the floor's (ms)`, 'SSE first event p99, less the floor\'s (ms)', 'saturation, over the floor\'s (×)'], PATHS.filter(([, key]) => key !== 'floor').map(([name, key]) => [name, against(rate.turns, key, 'less'), against(sse.turns, key, 'less'), against(sat, key, 'over')])))
